@@ -1,0 +1,69 @@
+"""GrowthBook-compatible hashing, so an agent experiment buckets units exactly like a GrowthBook flag.
+
+* ``fnv1a32`` — FNV-1a 32-bit (offset 0x811C9DC5, prime 0x01000193). ASCII strings hash their bytes through
+  the C implementation in ``fnv-hash-fast``; other strings hash their UTF-16 code units, as GrowthBook's
+  Python and JavaScript SDKs do (``charCodeAt``), so non-ASCII unit ids bucket identically.
+* ``hash_v2(seed, value)`` — ``fnv1a32(str(fnv1a32(seed + value))) % 10000 / 10000``: variant bucketing.
+* ``hash_v1(seed, value)`` — ``fnv1a32(value + seed) % 1000 / 1000``: namespaces use ``hash_v1("__" + ns, id)``.
+* ``bucket_ranges(weights, coverage)`` — cumulative ``[start, start + coverage·w)``: raising coverage never
+  moves an enrolled unit to another variant.
+"""
+
+from __future__ import annotations
+
+__all__ = ["bucket_ranges", "choose_variation", "fnv1a32", "hash_v1", "hash_v2", "in_namespace"]
+
+from collections.abc import Sequence
+
+from fnv_hash_fast import fnv1a_32 as _fnv1a_32_bytes
+
+_OFFSET = 0x811C9DC5
+_PRIME = 0x01000193
+_MASK = 0xFFFFFFFF
+
+
+def fnv1a32(text: str) -> int:
+    """FNV-1a 32-bit of ``text`` as GrowthBook computes it."""
+    if text.isascii():
+        return int(_fnv1a_32_bytes(text.encode("ascii")))
+    data = text.encode("utf-16-le", "surrogatepass")
+    hval = _OFFSET
+    for i in range(0, len(data), 2):
+        hval = ((hval ^ (data[i] | (data[i + 1] << 8))) * _PRIME) & _MASK
+    return hval
+
+
+def hash_v2(seed: str, value: str) -> float:
+    """GrowthBook hashing v2: a number in [0, 1) with 4 decimal places."""
+    return (fnv1a32(str(fnv1a32(seed + value))) % 10000) / 10000
+
+
+def hash_v1(seed: str, value: str) -> float:
+    """GrowthBook hashing v1 (used for namespaces): a number in [0, 1) with 3 decimal places."""
+    return (fnv1a32(value + seed) % 1000) / 1000
+
+
+def in_namespace(unit_id: str, namespace: str, start: float, end: float) -> bool:
+    """Whether the unit falls in ``[start, end)`` of the namespace (GrowthBook's ``inNamespace``)."""
+    n = hash_v1("__" + namespace, unit_id)
+    return start <= n < end
+
+
+def bucket_ranges(weights: Sequence[float], coverage: float = 1.0) -> list[tuple[float, float]]:
+    """Cumulative ranges ``[start, start + coverage·w)`` per variant (GrowthBook's ``getBucketRanges``)."""
+    coverage = min(max(coverage, 0.0), 1.0)
+    ranges: list[tuple[float, float]] = []
+    cumulative = 0.0
+    for w in weights:
+        start = cumulative
+        cumulative += w
+        ranges.append((start, start + coverage * w))
+    return ranges
+
+
+def choose_variation(n: float, ranges: Sequence[tuple[float, float]]) -> int:
+    """Index of the range holding ``n``, or -1 when the unit is outside coverage."""
+    for i, (start, end) in enumerate(ranges):
+        if start <= n < end:
+            return i
+    return -1

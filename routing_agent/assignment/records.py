@@ -1,0 +1,80 @@
+"""Records the assignment layer hands out: a unit's assignment, the reason for it, and experiment state."""
+
+from __future__ import annotations
+
+__all__ = ["Assignment", "ExperimentState", "Reason"]
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypedDict
+
+from routing_agent.config.spec import ExperimentStatus
+
+
+class Reason(StrEnum):
+    """Why a unit got the variant it got. Recorded on every assignment, span and observation."""
+
+    HASHED = "hashed"  # first time seen: deterministic hash, now stored
+    STICKY = "sticky"  # the store already held this unit's variant
+    NOT_ENROLLED = "not_enrolled"  # outside coverage or namespace range: the agent's default model
+    NOT_STARTED = "not_started"  # before the experiment's start
+    ENDED = "ended"  # after the experiment's end
+    PAUSED = "paused"  # paused and the unit had no stored variant: default model
+    STOPPED = "stopped"  # stopped: default model for everyone
+    ROLLED_BACK = "rolled_back"  # rolled back: everyone on control
+    SHIPPED = "shipped"  # shipped: everyone on the winner
+    STORE_UNAVAILABLE = "store_unavailable"  # store down or slow: deterministic hash, written back later
+    NO_UNIT_ID = "no_unit_id"  # the state had no unit id: default model
+
+
+class Assignment(TypedDict):
+    """What ``state["routing"][experiment_id]`` holds: plain data, so every checkpointer can store it."""
+
+    experiment: str
+    variant: str | None  # None when the unit is not enrolled (the agent's default model applies)
+    model: str | None  # the variant's model id (agent overrides resolved by ``routed_model``)
+    unit: str  # session | user | request
+    unit_id: str | None
+    reason: str  # a ``Reason`` value
+    segments: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ExperimentState:
+    """The live state of an experiment, shared by every worker through the store."""
+
+    experiment: str
+    status: ExperimentStatus
+    winner: str | None = None  # the variant everyone gets when shipped
+    version: int = 0  # increments on every change; used for compare-and-set
+    changed_at: float = 0.0  # unix seconds
+    actor: str = ""  # who or what made the change ("watch@host", "alice", "config")
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "experiment": self.experiment,
+            "status": self.status.value,
+            "winner": self.winner,
+            "version": self.version,
+            "changed_at": self.changed_at,
+            "actor": self.actor,
+            "reason": self.reason,
+            "evidence": self.evidence,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExperimentState:
+        """Inverse of ``to_json``."""
+        return cls(
+            experiment=str(data["experiment"]),
+            status=ExperimentStatus(data["status"]),
+            winner=data.get("winner"),
+            version=int(data.get("version", 0)),
+            changed_at=float(data.get("changed_at", 0.0)),
+            actor=str(data.get("actor", "")),
+            reason=str(data.get("reason", "")),
+            evidence=dict(data.get("evidence") or {}),
+        )

@@ -1,0 +1,1 @@
+"""Experiment YAML → frozen pydantic specs."""

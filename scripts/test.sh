@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite: lint (ruff), types (mypy --strict) and tests (pytest) against a real Redis server.
+# Redis: $REDIS_URL if it answers; else a redis-server on PATH; else Debian's redis-server is installed.
+# The server this script starts listens on a free loopback port and is stopped when the script exits.
+set -euo pipefail
+export RA_EXTRAS=${RA_EXTRAS:-dev}
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+redis_answers() { python -c 'import os,sys,redis; redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=2).ping()' >/dev/null 2>&1; }
+
+redis_dir=""
+cleanup() {
+  if [ -n "$redis_dir" ] && [ -f "$redis_dir/redis.pid" ]; then
+    kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null || true
+  fi
+  [ -n "$redis_dir" ] && rm -rf "$redis_dir"
+}
+trap cleanup EXIT
+
+if [ -n "${REDIS_URL:-}" ] && redis_answers; then
+  echo "tests: using the Redis at \$REDIS_URL"
+else
+  if ! command -v redis-server >/dev/null; then
+    echo "tests: installing Debian's redis-server"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    # Debian starts a system service on install; we use our own server, so stop it if it started.
+    (as_root service redis-server stop >/dev/null 2>&1 || true)
+  fi
+  redis_dir=$(mktemp -d)
+  port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" \
+    --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log"
+  export REDIS_URL="redis://127.0.0.1:$port/0"
+  for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
+  redis_answers || { echo "tests: redis-server did not start:"; cat "$redis_dir/redis.log"; exit 1; }
+  echo "tests: started redis-server on $REDIS_URL"
+fi
+
+echo "== ruff"; ruff check routing_agent tests workflows evals benchmarks
+echo "== ruff format"; ruff format --check routing_agent tests workflows evals benchmarks
+echo "== mypy"; mypy
+echo "== pytest"; pytest -n "${RA_TEST_WORKERS:-2}" -p no:cacheprovider "$@"
