@@ -32,7 +32,10 @@ class Assignment(TypedDict):
 
     experiment: str
     variant: str | None  # None when the unit is not enrolled (the agent's default model applies)
-    model: str | None  # the variant's model id (agent overrides resolved by ``routed_model``)
+    model: str | None  # the variant's model id (``agent_models`` overrides it per agent)
+    params: dict[str, Any]  # the variant's model params
+    agent_models: dict[str, str]  # per-agent model overrides of the variant
+    scope: list[str]  # agents the experiment applies to; empty = every agent
     unit: str  # session | user | request
     unit_id: str | None
     reason: str  # a ``Reason`` value
