@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Assignment", "ExperimentState", "Reason"]
+__all__ = ["Assignment", "ExperimentState", "ModelChoice", "Reason"]
 
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +25,14 @@ class Reason(StrEnum):
     SHIPPED = "shipped"  # shipped: everyone on the winner
     STORE_UNAVAILABLE = "store_unavailable"  # store down or slow: deterministic hash, written back later
     NO_UNIT_ID = "no_unit_id"  # the state had no unit id: default model
+    ERROR = "error"  # an unexpected error inside routing (counted, logged once): default model
+
+
+class ModelChoice(TypedDict):
+    """A model id with its params."""
+
+    model: str
+    params: dict[str, Any]
 
 
 class Assignment(TypedDict):
@@ -40,6 +48,8 @@ class Assignment(TypedDict):
     unit_id: str | None
     reason: str  # a ``Reason`` value
     segments: dict[str, str]
+    fallback: ModelChoice  # model for in-scope agents when not enrolled and the agent has no default
+    defaults: dict[str, ModelChoice]  # the YAML's per-agent defaults; key "*" is ``default_model``
 
 
 @dataclass(frozen=True)

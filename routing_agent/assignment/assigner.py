@@ -1,0 +1,206 @@
+"""Decide a unit's variant for one experiment: live state, window, namespace, hash, sticky store.
+
+The order of the rules (first match wins):
+
+1. no unit id in state → not enrolled, reason ``no_unit_id``;
+2. live state ``rolled_back`` → control; ``shipped`` → the winner; ``stopped`` → not enrolled;
+3. before ``start`` / after ``end`` → not enrolled (``not_started`` / ``ended``);
+4. outside the namespace range → not enrolled (``not_enrolled``);
+5. ``paused`` → the stored variant if the unit has one (``sticky``), else not enrolled (``paused``);
+6. the GrowthBook v2 hash picks a range; outside coverage → the stored variant if any, else not enrolled;
+7. inside: sticky get-or-set in the store → ``hashed`` (first time) or ``sticky`` (stored earlier, which
+   wins even when weights changed since); store unavailable → the hashed variant, ``store_unavailable``.
+
+Request-unit experiments never touch the store: every request is a new unit.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Assigner", "Decision"]
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from routing_agent.assignment.counters import RoutingCounters
+from routing_agent.assignment.guard import GuardedStore
+from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
+from routing_agent.assignment.records import Assignment, ExperimentState, ModelChoice, Reason
+from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome before it is turned into an ``Assignment``: variant (None = not enrolled) and reason."""
+
+    variant: str | None
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the rules say before the store is consulted."""
+
+    decision: Decision | None  # final when set
+    hashed: str | None = None  # the hash's variant when the store must be asked
+    read_only: bool = False  # only look the unit up (paused / outside coverage): never write
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class Assigner:
+    """Resolves assignments for the experiments of one config against one (guarded) store."""
+
+    def __init__(
+        self,
+        config: ExperimentsConfig,
+        store: AssignmentStore | None,
+        *,
+        counters: RoutingCounters | None = None,
+        state_refresh_s: float = 1.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.counters = counters or RoutingCounters()
+        self.guard = (
+            GuardedStore(store, self.counters, state_refresh_s=state_refresh_s) if store is not None else None
+        )
+        self._now = now
+        self._ranges = {spec.id: bucket_ranges(spec.weights, spec.coverage) for spec in config.experiments}
+        self._defaults: dict[str, ModelChoice] = {
+            agent: {"model": m.model, "params": dict(m.params)} for agent, m in config.agents.items()
+        }
+        if config.default_model is not None:
+            self._defaults["*"] = {
+                "model": config.default_model.model,
+                "params": dict(config.default_model.params),
+            }
+
+    # -- rules ---------------------------------------------------------------------------------------
+
+    def _live_status(self, spec: ExperimentSpec, state: ExperimentState | None) -> ExperimentState:
+        if state is not None:
+            return state
+        return ExperimentState(experiment=spec.id, status=spec.status, actor="config")
+
+    def _plan(self, spec: ExperimentSpec, unit_id: str | None, live: ExperimentState) -> _Plan:
+        if not unit_id:
+            return _Plan(Decision(None, Reason.NO_UNIT_ID))
+        if live.status is ExperimentStatus.ROLLED_BACK:
+            return _Plan(Decision(spec.control.name, Reason.ROLLED_BACK))
+        if live.status is ExperimentStatus.SHIPPED:
+            winner = live.winner if live.winner in {v.name for v in spec.variants} else spec.control.name
+            return _Plan(Decision(winner, Reason.SHIPPED))
+        if live.status is ExperimentStatus.STOPPED:
+            return _Plan(Decision(None, Reason.STOPPED))
+        now = self._now()
+        if spec.start is not None and now < _aware(spec.start):
+            return _Plan(Decision(None, Reason.NOT_STARTED))
+        if spec.end is not None and now >= _aware(spec.end):
+            return _Plan(Decision(None, Reason.ENDED))
+        ns = spec.namespace
+        if ns is not None and not in_namespace(unit_id, ns.name, ns.range[0], ns.range[1]):
+            return _Plan(Decision(None, Reason.NOT_ENROLLED))
+        if live.status is ExperimentStatus.PAUSED:
+            return _Plan(None, read_only=True)
+        index = choose_variation(hash_v2(spec.seed, unit_id), self._ranges[spec.id])
+        if index < 0:
+            return _Plan(None, read_only=True)
+        hashed = spec.variants[index].name
+        if spec.unit is Unit.REQUEST or self.guard is None:
+            return _Plan(Decision(hashed, Reason.HASHED))
+        return _Plan(None, hashed=hashed)
+
+    @staticmethod
+    def _read_only_miss(live: ExperimentState) -> Decision:
+        return Decision(
+            None, Reason.PAUSED if live.status is ExperimentStatus.PAUSED else Reason.NOT_ENROLLED
+        )
+
+    def _ttl(self, spec: ExperimentSpec) -> float | None:
+        return spec.sticky_ttl_days * 86400.0 if spec.sticky_ttl_days is not None else None
+
+    # -- sync / async resolution ---------------------------------------------------------------------
+
+    def decide(self, spec: ExperimentSpec, unit_id: str | None) -> Decision:
+        """The decision for one unit (sync)."""
+        live = self._live_status(spec, self.guard.get_state(spec.id) if self.guard and unit_id else None)
+        plan = self._plan(spec, unit_id, live)
+        if plan.decision is not None:
+            return self._count(spec, plan.decision)
+        assert self.guard is not None and unit_id
+        if plan.read_only:
+            if spec.unit is Unit.REQUEST:
+                return self._count(spec, self._read_only_miss(live))
+            answered, stored = self.guard.get(spec.id, unit_id)
+            if stored is not None:
+                return self._count(spec, Decision(stored, Reason.STICKY))
+            return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
+        assert plan.hashed is not None
+        result = self.guard.get_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
+        return self._count(spec, self._from_store(spec, plan.hashed, result))
+
+    async def adecide(self, spec: ExperimentSpec, unit_id: str | None) -> Decision:
+        """The decision for one unit (async twin of ``decide``)."""
+        state = await self.guard.aget_state(spec.id) if self.guard and unit_id else None
+        live = self._live_status(spec, state)
+        plan = self._plan(spec, unit_id, live)
+        if plan.decision is not None:
+            return self._count(spec, plan.decision)
+        assert self.guard is not None and unit_id
+        if plan.read_only:
+            if spec.unit is Unit.REQUEST:
+                return self._count(spec, self._read_only_miss(live))
+            answered, stored = await self.guard.aget(spec.id, unit_id)
+            if stored is not None:
+                return self._count(spec, Decision(stored, Reason.STICKY))
+            return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
+        assert plan.hashed is not None
+        result = await self.guard.aget_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
+        return self._count(spec, self._from_store(spec, plan.hashed, result))
+
+    def _unavailable_miss(self) -> Decision:
+        # Store down while we only needed to look the unit up: not enrolled, but say why.
+        self.counters.event("fallback")
+        return Decision(None, Reason.STORE_UNAVAILABLE)
+
+    def _from_store(self, spec: ExperimentSpec, hashed: str, result: tuple[str, bool] | None) -> Decision:
+        if result is None:
+            self.counters.event("fallback")
+            return Decision(hashed, Reason.STORE_UNAVAILABLE)
+        held, created = result
+        if held not in {v.name for v in spec.variants}:
+            # A stored variant the config no longer declares (arm removed): fall back to the hash.
+            return Decision(hashed, Reason.HASHED)
+        return Decision(held, Reason.HASHED if created else Reason.STICKY)
+
+    def _count(self, spec: ExperimentSpec, decision: Decision) -> Decision:
+        self.counters.decision(spec.id, decision.reason.value)
+        return decision
+
+    # -- assignment records -------------------------------------------------------------------------
+
+    def assignment(
+        self, spec: ExperimentSpec, unit_id: str | None, decision: Decision, segments: Mapping[str, Any]
+    ) -> Assignment:
+        """The plain-data record written into graph state."""
+        variant = spec.variant(decision.variant) if decision.variant is not None else None
+        control = spec.control
+        return {
+            "experiment": spec.id,
+            "variant": variant.name if variant is not None else None,
+            "model": variant.model if variant is not None else None,
+            "params": dict(variant.params) if variant is not None else {},
+            "agent_models": dict(variant.agent_models) if variant is not None else {},
+            "scope": list(spec.scope),
+            "unit": spec.unit.value,
+            "unit_id": unit_id,
+            "reason": decision.reason.value,
+            "segments": {k: str(v) for k, v in segments.items()},
+            "fallback": {"model": control.model, "params": dict(control.params)},
+            "defaults": dict(self._defaults),
+        }

@@ -1,0 +1,68 @@
+"""Counts of routing decisions and store fallbacks: in-process numbers plus OpenTelemetry counters."""
+
+from __future__ import annotations
+
+__all__ = ["RoutingCounters"]
+
+import threading
+from collections import Counter
+from typing import Any
+
+from opentelemetry import metrics
+
+_METER_NAME = "routing_agent"
+
+
+class RoutingCounters:
+    """Thread-safe counters; each increment also goes to an OTel counter (no-op without a MeterProvider).
+
+    ``decisions``: per (experiment, reason). ``events``: store outages, fallbacks, write-backs, drops.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decisions: Counter[tuple[str, str]] = Counter()
+        self._events: Counter[str] = Counter()
+        meter = metrics.get_meter(_METER_NAME)
+        self._otel_decisions = meter.create_counter(
+            "routing_agent.routing.decisions",
+            unit="{decision}",
+            description="Routing decisions by experiment and reason",
+        )
+        self._otel_events = meter.create_counter(
+            "routing_agent.routing.store_events",
+            unit="{event}",
+            description="Assignment-store outages, fallbacks, write-backs and dropped write-backs",
+        )
+
+    def decision(self, experiment: str, reason: str) -> None:
+        """Count one routing decision."""
+        with self._lock:
+            self._decisions[(experiment, reason)] += 1
+        self._otel_decisions.add(1, {"routing_agent.experiment": experiment, "routing_agent.reason": reason})
+
+    def event(self, name: str, amount: int = 1) -> None:
+        """Count a store event (``outage``, ``fallback``, ``writeback``, ``writeback_dropped``, ...)."""
+        with self._lock:
+            self._events[name] += amount
+        self._otel_events.add(amount, {"routing_agent.event": name})
+
+    def snapshot(self) -> dict[str, Any]:
+        """``{"decisions": {experiment: {reason: n}}, "events": {name: n}}``."""
+        with self._lock:
+            decisions: dict[str, dict[str, int]] = {}
+            for (experiment, reason), n in self._decisions.items():
+                decisions.setdefault(experiment, {})[reason] = n
+            return {"decisions": decisions, "events": dict(self._events)}
+
+    def reason_count(self, reason: str, experiment: str | None = None) -> int:
+        """How many decisions had ``reason`` (for one experiment, or all)."""
+        with self._lock:
+            return sum(
+                n for (exp, r), n in self._decisions.items() if r == reason and experiment in (None, exp)
+            )
+
+    def event_count(self, name: str) -> int:
+        """How many times the event ``name`` happened."""
+        with self._lock:
+            return self._events[name]

@@ -1,0 +1,249 @@
+"""A store wrapper that never raises: outage detection, back-off, write-back and a state cache.
+
+When a store call fails (down, slow past its client timeout, read-only, any exception), the guard:
+
+* returns ``None`` so the assigner falls back to the deterministic hash (reason ``store_unavailable``);
+* logs once per outage and counts the outage and every fallback;
+* stops calling the store for a back-off period (0.5 s doubling to 5 s) so a dead store does not add its
+  timeout to every request, then lets one call probe it;
+* remembers the units assigned during the outage (bounded; overflow is counted) and writes them back with
+  ``get_or_set`` from a background thread once the store answers again. The hash is deterministic, so the
+  written-back variant is the one the unit already had: nothing flips.
+
+Experiment state is cached for ``state_refresh_s``; when the store cannot be read the last known state stays.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GuardedStore"]
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from routing_agent.assignment.counters import RoutingCounters
+from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.stores.base import AssignmentStore
+
+logger = logging.getLogger("routing_agent.assignment")
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class GuardedStore:
+    """Wraps an ``AssignmentStore`` so that every failure becomes a counted fallback, never an exception."""
+
+    def __init__(
+        self,
+        store: AssignmentStore,
+        counters: RoutingCounters,
+        *,
+        state_refresh_s: float = 1.0,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 5.0,
+        max_pending: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.counters = counters
+        self.state_refresh_s = state_refresh_s
+        self._backoff_initial = backoff_s
+        self._backoff_max = max_backoff_s
+        self._max_pending = max_pending
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._down = False
+        self._backoff = backoff_s
+        self._retry_at = 0.0
+        self._pending: OrderedDict[tuple[str, str], tuple[str, float | None]] = OrderedDict()
+        self._flusher: threading.Thread | None = None
+        self._states: dict[str, tuple[ExperimentState | None, float]] = {}
+
+    # -- outage bookkeeping -------------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """False while the store is considered down."""
+        return not self._down
+
+    def _may_call(self) -> bool:
+        return not self._down or self._clock() >= self._retry_at
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
+            now = self._clock()
+            if not self._down:
+                self._down = True
+                self._backoff = self._backoff_initial
+                self.counters.event("outage")
+                logger.warning(
+                    "assignment store unavailable (%s: %s); routing by deterministic hash until it returns",
+                    type(exc).__name__,
+                    exc,
+                )
+            else:
+                self._backoff = min(self._backoff * 2, self._backoff_max)
+            self._retry_at = now + self._backoff
+
+    def _succeeded(self) -> None:
+        if not self._down:
+            return
+        with self._lock:
+            if not self._down:
+                return
+            self._down = False
+            self.counters.event("recovered")
+            logger.warning("assignment store is back; writing back %d units", len(self._pending))
+        self._start_flush()
+
+    def _guard(self, call: Callable[[], T]) -> T | object:
+        if not self._may_call():
+            return _MISSING
+        try:
+            result = call()
+        except Exception as exc:
+            self._failed(exc)
+            return _MISSING
+        self._succeeded()
+        return result
+
+    async def _aguard(self, call: Callable[[], Awaitable[T]]) -> T | object:
+        if not self._may_call():
+            return _MISSING
+        try:
+            result = await call()
+        except Exception as exc:
+            self._failed(exc)
+            return _MISSING
+        self._succeeded()
+        return result
+
+    # -- assignments ----------------------------------------------------------------------------------
+
+    def get_or_set(
+        self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
+    ) -> tuple[str, bool] | None:
+        """The store's ``get_or_set``, or None (and the unit queued for write-back) when unavailable."""
+        result = self._guard(lambda: self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
+        if result is _MISSING:
+            self._queue(experiment, unit_id, variant, ttl_s)
+            return None
+        return result  # type: ignore[return-value]
+
+    async def aget_or_set(
+        self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
+    ) -> tuple[str, bool] | None:
+        """Async twin of ``get_or_set``."""
+        result = await self._aguard(lambda: self.store.aget_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
+        if result is _MISSING:
+            self._queue(experiment, unit_id, variant, ttl_s)
+            return None
+        return result  # type: ignore[return-value]
+
+    def get(self, experiment: str, unit_id: str) -> tuple[bool, str | None]:
+        """``(answered, variant)``: answered is False when the store is unavailable."""
+        result = self._guard(lambda: self.store.get(experiment, unit_id))
+        if result is _MISSING:
+            return False, None
+        return True, result  # type: ignore[return-value]
+
+    async def aget(self, experiment: str, unit_id: str) -> tuple[bool, str | None]:
+        """Async twin of ``get``."""
+        result = await self._aguard(lambda: self.store.aget(experiment, unit_id))
+        if result is _MISSING:
+            return False, None
+        return True, result  # type: ignore[return-value]
+
+    # -- experiment state -------------------------------------------------------------------------
+
+    def get_state(self, experiment: str) -> ExperimentState | None:
+        """The live state (cached for ``state_refresh_s``); the last known one while the store is down."""
+        cached = self._states.get(experiment)
+        now = self._clock()
+        if cached is not None and now - cached[1] < self.state_refresh_s:
+            return cached[0]
+        result = self._guard(lambda: self.store.get_state(experiment))
+        if result is _MISSING:
+            if cached is not None:
+                self._states[experiment] = (cached[0], now)  # retry after the refresh period
+            return cached[0] if cached is not None else None
+        self._states[experiment] = (result, now)  # type: ignore[assignment]
+        return result  # type: ignore[return-value]
+
+    async def aget_state(self, experiment: str) -> ExperimentState | None:
+        """Async twin of ``get_state``."""
+        cached = self._states.get(experiment)
+        now = self._clock()
+        if cached is not None and now - cached[1] < self.state_refresh_s:
+            return cached[0]
+        result = await self._aguard(lambda: self.store.aget_state(experiment))
+        if result is _MISSING:
+            if cached is not None:
+                self._states[experiment] = (cached[0], now)
+            return cached[0] if cached is not None else None
+        self._states[experiment] = (result, now)  # type: ignore[assignment]
+        return result  # type: ignore[return-value]
+
+    def invalidate_state(self, experiment: str | None = None) -> None:
+        """Forget cached state so the next read goes to the store."""
+        if experiment is None:
+            self._states.clear()
+        else:
+            self._states.pop(experiment, None)
+
+    # -- write-back ---------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Units assigned during an outage and not yet written back."""
+        return len(self._pending)
+
+    def _queue(self, experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> None:
+        with self._lock:
+            key = (experiment, unit_id)
+            if key in self._pending:
+                return
+            if len(self._pending) >= self._max_pending:
+                self.counters.event("writeback_dropped")
+                return
+            self._pending[key] = (variant, ttl_s)
+
+    def _start_flush(self) -> None:
+        with self._lock:
+            if not self._pending or (self._flusher is not None and self._flusher.is_alive()):
+                return
+            self._flusher = threading.Thread(target=self.flush, name="routing-agent-writeback", daemon=True)
+            self._flusher.start()
+
+    def flush(self) -> int:
+        """Write queued units back now (sync); returns how many were written. Stops at the first failure."""
+        written = 0
+        while True:
+            with self._lock:
+                if not self._pending:
+                    break
+                (experiment, unit_id), (variant, ttl_s) = next(iter(self._pending.items()))
+            try:
+                held, _created = self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s)
+            except Exception as exc:
+                self._failed(exc)
+                break
+            with self._lock:
+                self._pending.pop((experiment, unit_id), None)
+            written += 1
+            self.counters.event("writeback")
+            if held != variant:
+                # Another writer stored a different variant during the outage (e.g. weights changed).
+                self.counters.event("writeback_conflict")
+        return written
+
+    def wait_flushed(self, timeout_s: float = 10.0) -> bool:
+        """Block until the background write-back finished (tests and shutdown)."""
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.join(timeout_s)
+        return not self._pending

@@ -1,0 +1,146 @@
+"""``routed_model``: the chat model an agent node should use for the current unit.
+
+Resolution for agent ``a`` (its LangGraph node name unless given):
+
+1. an enrolled experiment whose scope includes ``a`` → the variant's model (``agent_models[a]`` if set);
+2. an experiment that applies to ``a`` but did not enrol the unit → ``a``'s default (YAML ``agents.a``, else
+   ``default_model``), else the ``default`` argument, else the experiment's control model;
+3. no experiment applies → ``a``'s default, else the ``default`` argument; with none of those a
+   ``ModelResolutionError`` says what to declare.
+
+The model comes from the process-wide ``catalog`` (cached per model id and params) with routing metadata
+attached, which LangChain passes to every callback, so telemetry knows experiment, variant and unit.
+"""
+
+from __future__ import annotations
+
+__all__ = ["resolve_choice", "routed_model"]
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+
+from routing_agent.assignment.records import Assignment, ModelChoice
+from routing_agent.errors import ModelResolutionError
+from routing_agent.graph import metadata as meta
+from routing_agent.graph.state import ROUTING_KEY
+from routing_agent.providers.catalog import ModelCatalog, catalog
+
+_GIVEN_MODEL = "\x00default-model"  # marks the ``default`` chat model passed by the caller
+
+
+def _agent_name(config: RunnableConfig | None, agent: str | None) -> str | None:
+    if agent is not None:
+        return agent
+    if config is None:
+        try:
+            from langgraph.config import get_config
+
+            config = get_config()
+        except RuntimeError:  # called outside a LangGraph node
+            return None
+    node = (config.get("metadata") or {}).get("langgraph_node")
+    return str(node) if node is not None else None
+
+
+def _routing(state: Any) -> Mapping[str, Assignment]:
+    routing = state.get(ROUTING_KEY) if isinstance(state, Mapping) else getattr(state, ROUTING_KEY, None)
+    return routing or {}
+
+
+def _applies(record: Assignment, agent: str | None) -> bool:
+    scope = record.get("scope") or []
+    return not scope or (agent is not None and agent in scope)
+
+
+def _default(record: Assignment | None, agent: str | None) -> ModelChoice | None:
+    if record is None:
+        return None
+    defaults = record.get("defaults") or {}
+    if agent is not None and agent in defaults:
+        return defaults[agent]
+    return defaults.get("*")
+
+
+def resolve_choice(
+    state: Any, agent: str | None, default: ModelChoice | None = None
+) -> tuple[ModelChoice, Assignment | None]:
+    """The model choice for ``agent`` and the assignment that decided it (None when none applies)."""
+    routing = _routing(state)
+    applicable = [r for r in routing.values() if _applies(r, agent)]
+    enrolled = [r for r in applicable if r.get("variant") is not None]
+    if enrolled:
+        record = enrolled[0]
+        overrides = record.get("agent_models") or {}
+        model = overrides.get(agent, record["model"]) if agent is not None else record["model"]
+        assert model is not None
+        return {"model": model, "params": dict(record.get("params") or {})}, record
+    any_record = next(iter(routing.values()), None)
+    if applicable:
+        record = applicable[0]
+        chosen = _default(record, agent) or default or record.get("fallback")
+        assert chosen is not None
+        return chosen, record
+    fallback = _default(any_record, agent) or default
+    if fallback is None:
+        raise ModelResolutionError(
+            f"agent '{agent}' has no model: no experiment applies to it and no default is declared. "
+            f"Declare 'agents: {{{agent}: {{model: …}}}}' or 'default_model' in the YAML, or pass "
+            "routed_model(..., default='provider:model')."
+        )
+    return fallback, None
+
+
+def routed_model(
+    state: Any,
+    config: RunnableConfig | None = None,
+    *,
+    agent: str | None = None,
+    default: str | BaseChatModel | None = None,
+    models: ModelCatalog | None = None,
+) -> BaseChatModel:
+    """The chat model ``agent`` must use for the unit in ``state`` (see module docstring for the rules).
+
+    ``agent`` defaults to the LangGraph node name from ``config`` (or the current node's config).
+    ``default`` is a model id or a ready chat model for agents no experiment or YAML default covers.
+    """
+    name = _agent_name(config, agent)
+    default_choice: ModelChoice | None = None
+    if isinstance(default, str):
+        default_choice = {"model": default, "params": {}}
+    elif isinstance(default, BaseChatModel):
+        default_choice = {"model": _GIVEN_MODEL, "params": {}}
+    choice, record = resolve_choice(state, name, default_choice)
+    if choice["model"] == _GIVEN_MODEL:
+        assert isinstance(default, BaseChatModel)
+        return _with_metadata(default, name, _model_id_of(default), record)
+    model = (models or catalog).get(choice["model"], choice["params"])
+    return _with_metadata(model, name, choice["model"], record)
+
+
+def _model_id_of(model: BaseChatModel) -> str:
+    provider = getattr(model, "_llm_type", "unknown")
+    name = getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+    return f"{provider}:{name}"
+
+
+def _with_metadata(
+    model: BaseChatModel, agent: str | None, model_id: str, record: Assignment | None
+) -> BaseChatModel:
+    info: dict[str, Any] = {meta.MODEL_ID: model_id}
+    if agent is not None:
+        info[meta.AGENT] = agent
+    if record is not None:
+        info[meta.EXPERIMENT] = record["experiment"]
+        info[meta.UNIT] = record["unit"]
+        info[meta.REASON] = record["reason"]
+        if record.get("unit_id") is not None:
+            info[meta.UNIT_ID] = record["unit_id"]
+        if record.get("variant") is not None:
+            info[meta.VARIANT] = record["variant"]
+        if record.get("segments"):
+            info[meta.SEGMENTS] = dict(record["segments"])
+    merged = {**(model.metadata or {}), **info}
+    return model.model_copy(update={"metadata": merged})

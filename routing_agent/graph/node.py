@@ -1,0 +1,167 @@
+"""``RoutingNode``: an ordinary LangGraph node that resolves every experiment once per unit.
+
+Put it first in the graph. It reads the unit id from state (``session_id`` by default), decides each
+applicable experiment through the ``Assigner`` (hash, sticky store, live state), and writes
+``state["routing"]``. It never raises into the user's graph: a missing unit id, a store outage or an
+unexpected error routes to a documented fallback with its reason recorded and counted.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RoutingNode"]
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from routing_agent.assignment.assigner import Assigner, Decision
+from routing_agent.assignment.counters import RoutingCounters
+from routing_agent.assignment.records import Assignment, Reason
+from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
+from routing_agent.graph.state import ROUTING_KEY
+
+logger = logging.getLogger("routing_agent.routing")
+
+ExperimentsLike = ExperimentsConfig | ExperimentSpec | Sequence[ExperimentSpec] | str | Path
+StoreLike = AssignmentStore | str | Path | None
+
+
+def _as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
+    if isinstance(experiments, ExperimentsConfig):
+        return experiments
+    if isinstance(experiments, ExperimentSpec):
+        return ExperimentsConfig(experiments=(experiments,))
+    if isinstance(experiments, str | Path):
+        from routing_agent.config.loader import load_experiments
+
+        return load_experiments(experiments)
+    return ExperimentsConfig(experiments=tuple(experiments))
+
+
+def _as_store(store: StoreLike) -> AssignmentStore:
+    from routing_agent.assignment.stores import open_store
+
+    return open_store("memory://" if store is None else store)
+
+
+def _read(state: Any, key: str) -> Any:
+    if isinstance(state, Mapping):
+        return state.get(key)
+    return getattr(state, key, None)
+
+
+class RoutingNode(Runnable[Any, dict[str, Any]]):
+    """Resolves each experiment once per unit and writes ``state["routing"]``.
+
+    Args:
+        experiments: a loaded ``ExperimentsConfig``, spec(s), or a YAML path (file or folder).
+        store: an ``AssignmentStore``, a SQLite file path, ``sqlite:///…``, ``redis://…``, ``memory://``;
+            ``None`` keeps assignments in this process only (memory).
+        unit_key: state key holding the unit id for experiments whose YAML sets no ``unit_key``.
+        state_refresh_s: how long a worker caches an experiment's live state (rollback reaches every
+            worker within this period).
+    """
+
+    def __init__(
+        self,
+        experiments: ExperimentsLike,
+        store: StoreLike = None,
+        *,
+        unit_key: str | None = None,
+        state_refresh_s: float = 1.0,
+        name: str = "route",
+    ) -> None:
+        self.config = _as_config(experiments)
+        self.store = _as_store(store)
+        self.unit_key = unit_key
+        self.name = name
+        self.counters = RoutingCounters()
+        self.assigner = Assigner(
+            self.config, self.store, counters=self.counters, state_refresh_s=state_refresh_s
+        )
+        self._warned: set[tuple[str, str]] = set()
+
+    # -- Runnable ----------------------------------------------------------------------------------
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Resolve every experiment not yet resolved for this unit (sync)."""
+        existing = _read(input, ROUTING_KEY) or {}
+        updates: dict[str, Assignment] = {}
+        for spec in self.config.experiments:
+            unit_id = self._unit_id(spec, input)
+            if self._already(existing, spec, unit_id):
+                continue
+            try:
+                decision = self.assigner.decide(spec, unit_id)
+            except Exception as exc:  # never crash the user's graph
+                decision = self._internal_error(spec, exc)
+            updates[spec.id] = self._record(spec, unit_id, decision, input)
+        return {ROUTING_KEY: updates} if updates else {}
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Async twin of ``invoke`` (uses the store's async client)."""
+        existing = _read(input, ROUTING_KEY) or {}
+        updates: dict[str, Assignment] = {}
+        for spec in self.config.experiments:
+            unit_id = self._unit_id(spec, input)
+            if self._already(existing, spec, unit_id):
+                continue
+            try:
+                decision = await self.assigner.adecide(spec, unit_id)
+            except Exception as exc:
+                decision = self._internal_error(spec, exc)
+            updates[spec.id] = self._record(spec, unit_id, decision, input)
+        return {ROUTING_KEY: updates} if updates else {}
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _unit_id(self, spec: ExperimentSpec, state: Any) -> str | None:
+        key = spec.unit_key or self.unit_key or spec.state_key
+        value = _read(state, key)
+        if value is None or value == "":
+            if spec.unit is Unit.REQUEST:
+                return uuid.uuid4().hex  # every request is its own unit
+            self._warn_once(spec.id, "no_unit_id", f"state has no '{key}'; routing to the default model")
+            return None
+        return value if isinstance(value, str) else str(value)
+
+    @staticmethod
+    def _already(existing: Mapping[str, Any], spec: ExperimentSpec, unit_id: str | None) -> bool:
+        record = existing.get(spec.id)
+        return record is not None and unit_id is not None and record.get("unit_id") == unit_id
+
+    def _record(
+        self, spec: ExperimentSpec, unit_id: str | None, decision: Decision, state: Any
+    ) -> Assignment:
+        segments = {name: value for name in spec.segments if (value := _read(state, name)) is not None}
+        return self.assigner.assignment(spec, unit_id, decision, segments)
+
+    def _internal_error(self, spec: ExperimentSpec, exc: Exception) -> Decision:
+        self.counters.event("internal_error")
+        self._warn_once(spec.id, "internal_error", f"routing failed ({type(exc).__name__}: {exc})")
+        return Decision(None, Reason.ERROR)
+
+    def _warn_once(self, experiment: str, kind: str, message: str) -> None:
+        if (experiment, kind) not in self._warned:
+            self._warned.add((experiment, kind))
+            logger.warning("experiment '%s': %s", experiment, message)
+
+    def stats(self) -> dict[str, Any]:
+        """Decision counts by experiment and reason, store events, and write-backs still pending."""
+        snap = self.counters.snapshot()
+        snap["pending_writeback"] = self.assigner.guard.pending if self.assigner.guard else 0
+        snap["store_available"] = self.assigner.guard.available if self.assigner.guard else True
+        return snap
+
+    def close(self) -> None:
+        """Flush pending write-backs if the store answers, then close the store."""
+        if self.assigner.guard is not None:
+            self.assigner.guard.flush()
+        self.store.close()
