@@ -1,4 +1,4 @@
-"""A real local redis-server for benchmarks: ``$REDIS_URL``/``--redis-url`` if given, else one started here."""
+"""A real local redis-server for benchmarks: ``--redis-url`` or ``$REDIS_URL``, else one started here."""
 
 from __future__ import annotations
 

@@ -20,16 +20,16 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.redis_server import local_redis  # noqa: E402
-from routing_agent.assignment.stores import open_store  # noqa: E402
-from routing_agent.config.spec import ExperimentsConfig  # noqa: E402
-from routing_agent.graph import RoutingNode, RoutingState  # noqa: E402
+from benchmarks.redis_server import local_redis
+from routing_agent.assignment.stores import open_store
+from routing_agent.config.spec import ExperimentsConfig
+from routing_agent.graph import RoutingNode, RoutingState
 
 CONFIG = ExperimentsConfig.model_validate(
     {
@@ -121,9 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with local_redis(args.redis_url) as redis_url:
         print(f"1. graph with routing node vs empty node ({args.sessions} new sessions × {args.repeats})")
-        print(
-            f"   {'store':<8} {'routing µs/call':>16} {'empty µs/call':>14} {'ratio':>7}  target ≤ 1.15 (memory)"
-        )
+        header = f"   {'store':<8} {'routing µs/call':>16} {'empty µs/call':>14} {'ratio':>7}"
+        print(header + "  target ≤ 1.15 (memory)")
         for name, ours, base in graph_section(args.sessions, args.repeats, redis_url):
             print(f"   {name:<8} {ours * 1e6:>16.1f} {base * 1e6:>14.1f} {ours / base:>7.3f}")
         try:
