@@ -16,32 +16,35 @@ __all__ = [
     "NamespaceSpec",
     "PriceSpec",
     "ScorerSpec",
+    "SpecProblem",
     "TelemetrySpec",
     "Unit",
     "VariantSpec",
 ]
 
 import math
+import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")]
-"""Lower-case letters, digits, '-' and '_'; starts and ends with a letter or digit; at most 64 characters."""
-
-ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+:[^\s]+$", max_length=200)]
-"""``provider:model``, e.g. ``simulated:fast-small`` or ``openai:gpt-5``."""
-
-AgentName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s]+$")]
-
-UNIT_KEY_DEFAULTS = {"session": "session_id", "user": "user_id", "request": "request_id"}
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+from routing_agent.config.fields import (
+    UNIT_KEY_DEFAULTS,
+    AgentName,
+    ModelId,
+    Slug,
+    StrictModel,
+)
+from routing_agent.config.measures import GuardrailSpec, MetricSpec, ScorerSpec
+from routing_agent.config.rules import (
+    SpecProblem,
+    duplicate_names,
+    rescaled,
+    variant_problems,
+)
 
 
 class Unit(StrEnum):
@@ -62,7 +65,7 @@ class ExperimentStatus(StrEnum):
     STOPPED = "stopped"  # nobody is enrolled; every agent uses its default model
 
 
-class VariantSpec(_Spec):
+class VariantSpec(StrictModel):
     """One arm of an experiment."""
 
     name: Slug
@@ -80,7 +83,7 @@ class VariantSpec(_Spec):
         return self.model
 
 
-class NamespaceSpec(_Spec):
+class NamespaceSpec(StrictModel):
     """A GrowthBook-style namespace: experiments in one namespace with disjoint ranges never share a unit."""
 
     name: Slug
@@ -91,77 +94,14 @@ class NamespaceSpec(_Spec):
     def _check_range(cls, value: tuple[float, float]) -> tuple[float, float]:
         low, high = value
         if not (0.0 <= low < high <= 1.0):
-            raise ValueError("range must be [start, end) with 0 <= start < end <= 1")
+            raise SpecProblem(
+                f"range [{low:g}, {high:g}] is not a slice of [0, 1] with start < end",
+                fix="write range: [start, end] with 0 <= start < end <= 1, e.g. [0, 0.5]",
+            )
         return value
 
 
-class MetricSpec(_Spec):
-    """The primary metric: the one number the decision is bet on."""
-
-    name: str = Field(min_length=1, max_length=128)
-    """Observation metric name (e.g. ``resolved``, ``json_valid``, ``judge_likert``, ``cost_usd``)."""
-    kind: Literal["binary", "continuous", "ratio"] = "binary"
-    direction: Literal["increase", "decrease"] = "increase"
-    """Which way is better."""
-    agent: AgentName | None = None
-    """Only observations from this agent count (default: all agents)."""
-    denominator: str | None = None
-    """For ``kind: ratio``: the metric summed in the denominator per unit (e.g. ``calls``)."""
-    test: Literal["superiority", "non_inferiority"] = "superiority"
-    mde: float = Field(gt=0, allow_inf_nan=False)
-    """Minimum detectable effect, absolute unless ``mde_relative``."""
-    mde_relative: bool = False
-    margin: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    """Non-inferiority margin (required for ``test: non_inferiority``)."""
-    margin_relative: bool = False
-    baseline: float | None = Field(default=None, allow_inf_nan=False)
-    """Expected control value, for the sample-size plan."""
-    baseline_sd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    power: float = Field(default=0.8, gt=0.5, lt=1)
-    covariate: str | None = None
-    """Pre-period metric for CUPED variance reduction."""
-
-    @model_validator(mode="after")
-    def _check(self) -> MetricSpec:
-        if self.test == "non_inferiority" and self.margin is None:
-            raise ValueError("test 'non_inferiority' needs a 'margin'")
-        if self.kind == "ratio" and self.denominator is None:
-            raise ValueError("kind 'ratio' needs a 'denominator' metric")
-        if self.kind == "binary" and self.baseline is not None and not 0 < self.baseline < 1:
-            raise ValueError("a binary metric's baseline must be a rate strictly between 0 and 1")
-        return self
-
-
-class GuardrailSpec(_Spec):
-    """A metric that must not get materially worse; breaching it stops the test (seeds' stop rule)."""
-
-    metric: str = Field(min_length=1, max_length=128)
-    statistic: Literal["mean", "p50", "p90", "p95", "p99"] = "mean"
-    agent: AgentName | None = None
-    max_ratio_to_control: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    """Stop when test / control exceeds this (e.g. p95 latency 1.3)."""
-    min_ratio_to_control: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    """Stop when test / control falls below this (e.g. resolution rate 0.95)."""
-    max: float | None = Field(default=None, allow_inf_nan=False)
-    """Stop when the test arm's value exceeds this absolute bound."""
-    min: float | None = Field(default=None, allow_inf_nan=False)
-    """Stop when the test arm's value falls below this absolute bound (e.g. JSON validity 0.90)."""
-    min_sample: int = Field(default=200, ge=1)
-    """Units per arm before this guardrail may stop the test."""
-    action: Literal["rollback", "alert"] = "rollback"
-
-    @model_validator(mode="after")
-    def _check(self) -> GuardrailSpec:
-        bounds = (self.max_ratio_to_control, self.min_ratio_to_control, self.max, self.min)
-        if all(b is None for b in bounds):
-            raise ValueError(
-                "a guardrail needs a bound: max_ratio_to_control, min_ratio_to_control, max or min"
-            )
-        return self
-
-
-class PriceSpec(_Spec):
+class PriceSpec(StrictModel):
     """USD per one million tokens; overrides genai-prices for one model id."""
 
     input: float = Field(ge=0, allow_inf_nan=False)
@@ -169,36 +109,21 @@ class PriceSpec(_Spec):
     cached_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
-class ScorerSpec(_Spec):
-    """A scorer attached to an experiment: which agent's output, scored how, against which reference."""
-
-    name: str = Field(min_length=1, max_length=128)
-    """Metric name of the observations it produces."""
-    type: Literal[
-        "exact", "fuzzy", "json_fields", "json_schema", "judge_likert", "judge_pairwise", "citations"
-    ]
-    agent: AgentName | None = None
-    output_field: str | None = None
-    reference_field: str | None = None
-    mode: Literal["inline", "offline"] = "inline"
-    options: dict[str, Any] = Field(default_factory=dict)
-
-
-class TelemetrySpec(_Spec):
+class TelemetrySpec(StrictModel):
     """Telemetry options a config may set."""
 
     capture_content: bool = False
     """Record prompts and responses on spans (off by default; also enabled by the OTel env var)."""
 
 
-class AgentModelSpec(_Spec):
+class AgentModelSpec(StrictModel):
     """The model an agent uses when no experiment applies to it."""
 
     model: ModelId
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class ExperimentSpec(_Spec):
+class ExperimentSpec(StrictModel):
     """One experiment: who is enrolled, which variants they get, and how the result is judged."""
 
     id: Slug
@@ -229,33 +154,101 @@ class ExperimentSpec(_Spec):
     @field_validator("variants")
     @classmethod
     def _normalise_weights(cls, variants: tuple[VariantSpec, ...]) -> tuple[VariantSpec, ...]:
-        names = [v.name for v in variants]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"variant names must be unique; repeated: {', '.join(dupes)}")
-        controls = [v.name for v in variants if v.control]
-        if len(controls) != 1:
-            found = ", ".join(controls) if controls else "none"
-            raise ValueError(f"exactly one variant must have 'control: true' (found: {found})")
+        problems = variant_problems(variants)
         weights = [v.weight for v in variants]
+        scale = 1.0
         if all(w is None for w in weights):
+            SpecProblem.raise_all(problems)
             share = 1.0 / len(variants)
             return tuple(v.model_copy(update={"weight": share}) for v in variants)
         if any(w is None for w in weights):
-            raise ValueError("give a weight to every variant or to none (equal split)")
-        total = math.fsum(w for w in weights if w is not None)
-        if math.isclose(total, 1.0, abs_tol=1e-6):
-            scale = 1.0
-        elif math.isclose(total, 100.0, abs_tol=1e-4):
-            scale = 100.0
+            problems.extend(
+                SpecProblem(
+                    f"variant '{v.name}' has no weight while other variants do",
+                    fix="give every variant a weight (e.g. 80 and 20), or none for an equal split",
+                    loc=(i,),
+                )
+                for i, v in enumerate(variants)
+                if v.weight is None
+            )
         else:
-            raise ValueError(f"weights must sum to 1 (0.8/0.2) or to 100 (80/20); they sum to {total:g}")
+            total = math.fsum(w for w in weights if w is not None)
+            if math.isclose(total, 100.0, abs_tol=1e-4):
+                scale = 100.0
+            elif not math.isclose(total, 1.0, abs_tol=1e-6):
+                problems.append(
+                    SpecProblem(
+                        f"weights sum to {total:g}; they must sum to 100 (80/20) or to 1 (0.8/0.2)",
+                        fix=f"adjust the weights, e.g. {rescaled(weights)}",
+                    )
+                )
+            problems.extend(
+                SpecProblem(
+                    f"control '{v.name}' has weight 0, so the test has nothing to compare against",
+                    fix="give the control a share of the traffic, e.g. 80 (control) and 20 (candidate)",
+                    loc=(i, "weight"),
+                )
+                for i, v in enumerate(variants)
+                if v.control and v.weight == 0
+            )
+        SpecProblem.raise_all(problems)
         return tuple(v.model_copy(update={"weight": (v.weight or 0.0) / scale}) for v in variants)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _parse_time(cls, value: Any) -> Any:
+        if value is None or isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime.combine(value, time(), tzinfo=UTC)
+        if isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value):
+            return value.strip() + "T00:00:00Z"
+        if isinstance(value, str):
+            return value
+        raise SpecProblem(
+            f"expected a date or date-time, got {value!r}",
+            fix="write an ISO 8601 date or date-time, e.g. 2026-05-01 or 2026-05-01T09:00:00Z",
+        )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        """Times without an offset are UTC, so every start/end compares with every other."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     @model_validator(mode="after")
     def _check_window(self) -> ExperimentSpec:
+        problems: list[SpecProblem] = []
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("'end' must be after 'start'")
+            problems.append(
+                SpecProblem(
+                    f"'end' ({self.end.isoformat()}) is not after 'start' ({self.start.isoformat()})",
+                    fix="set end later than start, or remove end to run until stopped",
+                    loc=("end",),
+                )
+            )
+        seen: set[str] = set()
+        for i, agent in enumerate(self.scope):
+            if agent in seen:
+                problems.append(
+                    SpecProblem(f"agent '{agent}' is listed twice", fix="remove the repeat", loc=("scope", i))
+                )
+            seen.add(agent)
+        for i, variant in enumerate(self.variants):
+            for agent in variant.agent_models:
+                if self.scope and agent not in self.scope:
+                    problems.append(
+                        SpecProblem(
+                            f"agent '{agent}' is not in scope ({', '.join(self.scope)}), so this override "
+                            "would never be used",
+                            fix=f"add '{agent}' to scope or remove the override",
+                            loc=("variants", i, "agent_models", agent),
+                        )
+                    )
+        problems.extend(duplicate_names(self))
+        SpecProblem.raise_all(problems)
         return self
 
     @property
@@ -290,7 +283,7 @@ class ExperimentSpec(_Spec):
         return not self.scope or (agent is not None and agent in self.scope)
 
 
-class ExperimentsConfig(_Spec):
+class ExperimentsConfig(StrictModel):
     """Everything loaded from one or more YAML files."""
 
     version: Literal[1] = 1
