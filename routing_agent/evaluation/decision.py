@@ -1,0 +1,93 @@
+"""The decision record: what the evaluator concluded and the evidence, read by control, CLI and reports.
+
+Reading order (the playbook's): guardrails first, then the primary metric's significance, then the effect
+size against the MDE, then segments. ``kind`` is one of:
+
+* ``rollback`` — a guardrail with ``action: rollback`` was breached (after its minimum sample);
+* ``invalid`` — the data cannot be trusted (sample-ratio mismatch, too many invalid judge scores, too many
+  unpriced calls): fix the cause before reading anything;
+* ``keep_running`` — not enough sample yet (``sample_needed`` more units, ``days_remaining`` at current traffic);
+* ``ship`` — the candidate is significantly better by at least the MDE (or non-inferior, for a
+  non-inferiority test) and every guardrail held; with ``review: required`` it waits for a person;
+* ``no_difference`` — the planned sample was reached and no difference was detected: ``winner`` names the
+  cheaper variant, which can be picked with confidence (the playbook's point).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Decision", "DecisionKind", "GuardrailResult"]
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class DecisionKind(StrEnum):
+    """What to do with the experiment."""
+
+    SHIP = "ship"
+    KEEP_RUNNING = "keep_running"
+    ROLLBACK = "rollback"
+    NO_DIFFERENCE = "no_difference"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class GuardrailResult:
+    """One guardrail checked for one test arm against control."""
+
+    metric: str
+    statistic: str  # mean | p50 | p90 | p95 | p99
+    variant: str  # the test arm
+    control_value: float | None
+    test_value: float | None
+    ratio: float | None  # test / control
+    bound: str  # human-readable rule, e.g. "p95 latency_s ≤ 1.3× control"
+    breached: bool
+    enough_sample: bool  # both arms reached the guardrail's min_sample
+    p_value: float | None = None  # always-valid p-value of the breach test, when computed
+    n_control: int = 0
+    n_test: int = 0
+    action: str = "rollback"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The evaluator's conclusion for one experiment, with its evidence."""
+
+    experiment: str
+    kind: DecisionKind
+    summary: str  # one sentence with the evidence, like the playbook's worked example
+    winner: str | None = None  # the variant to ship / pick (ship, no_difference); None otherwise
+    reasons: tuple[str, ...] = ()  # the reading-order steps that led here, one line each
+    guardrails: tuple[GuardrailResult, ...] = ()
+    sample_needed: int | None = None  # more units per arm still needed (keep_running)
+    days_remaining: float | None = None  # at current traffic (keep_running)
+    review_required: bool = False
+    evaluated_at: float = 0.0  # unix seconds
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def breached(self) -> tuple[GuardrailResult, ...]:
+        """Guardrails that were breached with enough sample."""
+        return tuple(g for g in self.guardrails if g.breached and g.enough_sample)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "experiment": self.experiment,
+            "kind": self.kind.value,
+            "summary": self.summary,
+            "winner": self.winner,
+            "reasons": list(self.reasons),
+            "guardrails": [g.to_json() for g in self.guardrails],
+            "sample_needed": self.sample_needed,
+            "days_remaining": self.days_remaining,
+            "review_required": self.review_required,
+            "evaluated_at": self.evaluated_at,
+            "evidence": self.evidence,
+        }
