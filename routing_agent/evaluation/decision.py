@@ -6,7 +6,8 @@ size against the MDE, then segments. ``kind`` is one of:
 * ``rollback`` — a guardrail with ``action: rollback`` was breached (after its minimum sample);
 * ``invalid`` — the data cannot be trusted (sample-ratio mismatch, too many invalid judge scores, too many
   unpriced calls): fix the cause before reading anything;
-* ``keep_running`` — not enough sample yet (``sample_needed`` more units, ``days_remaining`` at current traffic);
+* ``keep_running`` — not enough sample yet (``sample_needed`` more units per arm, ``days_remaining``
+  at current traffic);
 * ``ship`` — the candidate is significantly better by at least the MDE (or non-inferior, for a
   non-inferiority test) and every guardrail held; with ``review: required`` it waits for a person;
 * ``no_difference`` — the planned sample was reached and no difference was detected: ``winner`` names the
