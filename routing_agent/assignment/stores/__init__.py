@@ -1,1 +1,31 @@
-"""assignment/stores."""
+"""Assignment stores: sticky unit → variant, live experiment state, counts. One protocol, three backends.
+
+* ``MemoryStore`` — this process only (tests, notebooks).
+* ``SQLiteStore`` — one file shared by the threads and processes of one machine; the embedded default.
+* ``RedisStore`` — shared by every worker on every machine; Redis Cluster ready (one hash tag per experiment).
+
+``open_store("memory://" | "path.db" | "sqlite:///path.db" | "redis://…" | "rediss://…")`` picks one.
+``RedisStore`` is imported lazily so that the ``redis`` package stays optional.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AssignmentStore", "Capability", "MemoryStore", "RedisStore", "SQLiteStore", "open_store"]
+
+from typing import TYPE_CHECKING, Any
+
+from routing_agent.assignment.stores.base import AssignmentStore, Capability
+from routing_agent.assignment.stores.memory import MemoryStore
+from routing_agent.assignment.stores.sqlite import SQLiteStore
+from routing_agent.assignment.stores.url import open_store
+
+if TYPE_CHECKING:
+    from routing_agent.assignment.stores.redis import RedisStore
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisStore":
+        from routing_agent.assignment.stores.redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(name)

@@ -22,7 +22,7 @@ from routing_agent.config.spec import ExperimentStatus
 
 
 class Capability(StrEnum):
-    """What a backend supports beyond the protocol's core (declared, and exercised by the conformance suite)."""
+    """What a backend supports beyond the protocol's core (declared; exercised by the conformance suite)."""
 
     TTL = "ttl"  # sticky assignments can expire
     MULTI_PROCESS = "multi_process"  # several OS processes share it
@@ -81,7 +81,8 @@ class AssignmentStore(Protocol):
         """Record a state change (appended to the history) and return the new state.
 
         With ``expected_version``, the change is applied only if the current version matches (compare and
-        set; a never-set state has version 0); otherwise ``StateTransitionError`` is raised and nothing changes.
+        set; a never-set state has version 0); otherwise ``StateTransitionError`` is raised and nothing
+        changes.
         """
         ...
 

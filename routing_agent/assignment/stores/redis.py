@@ -1,0 +1,396 @@
+"""Shared assignment store on Redis (or Redis Cluster): every worker on every machine sees the same units.
+
+Keys (``P`` = prefix; every key of one experiment carries the hash tag ``{exp:E}``, so an experiment lives in
+one cluster slot and each Lua script touches keys of one slot only)::
+
+    P:{exp:E}:a:u:<unit id>     a unit's variant (string; PX when a TTL is given)
+    P:{exp:E}:a:h:<sha256>      the same for unit ids longer than 256 bytes
+    P:{exp:E}:counts            hash: variant -> assignments created
+    P:{exp:E}:state             hash: version, data (JSON of the state without its version)
+    P:{exp:E}:history           list of "<version>\\n<data>", oldest first
+
+``E`` is the experiment id when it is made of ``[A-Za-z0-9_.-]``; otherwise ``~`` + hex of its UTF-8 (or
+``#`` + SHA-256 when long), so braces and colons in ids can neither break the hash tag nor make keys collide.
+
+``get_or_set`` is one round trip: ``EVALSHA`` of a script that GETs, and when absent SETs (PX ttl) and bumps
+the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server). Experiment state changes
+go through a compare-and-set script that writes the state and appends the history together.
+
+Clients default to 50 ms socket and connect timeouts and one immediate retry on a broken connection (not on a
+timeout). Every Redis or socket error is raised as ``StoreUnavailable``; the routing node degrades on it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RedisStore"]
+
+import asyncio
+import hashlib
+import re
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.stores._common import (
+    cas_conflict,
+    check_assignment,
+    decode_state,
+    encode_state,
+    new_state,
+)
+from routing_agent.assignment.stores.base import Capability
+from routing_agent.config.spec import ExperimentStatus
+from routing_agent.errors import MissingDependency, StoreUnavailable
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+try:
+    import redis as _redis
+    import redis.asyncio as _aredis
+    from redis.exceptions import RedisClusterException as _ClusterException
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _redis = None  # type: ignore[assignment]
+    _aredis = None  # type: ignore[assignment]
+    _ClusterException = Exception  # type: ignore[assignment,misc]
+
+T = TypeVar("T")
+
+DEFAULT_PREFIX = "routing_agent"
+DEFAULT_TIMEOUT_S = 0.05
+_MAX_RAW_UNIT_BYTES = 256
+_SAFE_EXPERIMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+_GET_OR_SET = """
+local held = redis.call('GET', KEYS[1])
+if held then return {held, 0} end
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+return {ARGV[1], 1}
+"""
+
+_SET_STATE = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then return {0, current} end
+local version = current + 1
+redis.call('HSET', KEYS[1], 'version', version, 'data', ARGV[1])
+redis.call('RPUSH', KEYS[2], version .. '\\n' .. ARGV[1])
+return {1, version}
+"""
+
+
+def _require_redis() -> None:
+    if _redis is None:
+        raise MissingDependency("redis", "redis")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def experiment_tag(experiment: str) -> str:
+    """The hash-tag body for an experiment id: the id itself when safe, else an injective encoding."""
+    if _SAFE_EXPERIMENT.fullmatch(experiment):
+        return experiment
+    raw = experiment.encode("utf-8", "surrogatepass")
+    if len(raw) <= 64:
+        return "~" + raw.hex()
+    return "#" + hashlib.sha256(raw).hexdigest()
+
+
+_closing: set[asyncio.Future[Any]] = set()
+
+
+def _schedule_close(client: Any) -> None:
+    task = asyncio.ensure_future(client.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+class RedisStore:
+    """Sticky assignments, experiment state and counts in Redis; sync and async clients, injected or built."""
+
+    capabilities: frozenset[Capability] = frozenset(
+        {Capability.TTL, Capability.MULTI_PROCESS, Capability.MULTI_HOST}
+    )
+
+    def __init__(
+        self,
+        client: redis.Redis | redis.RedisCluster | None = None,
+        *,
+        async_client: redis.asyncio.Redis | redis.asyncio.RedisCluster | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        async_factory: Callable[[], redis.asyncio.Redis | redis.asyncio.RedisCluster] | None = None,
+    ) -> None:
+        """Use the given clients (as LangGraph's Redis checkpointers do); see ``from_url`` to build them.
+
+        ``async_factory`` builds one async client per event loop (async clients are bound to their loop).
+        Without any async client, the async twins run the sync client in a worker thread.
+        """
+        _require_redis()
+        if client is None and async_client is None and async_factory is None:
+            raise ValueError("RedisStore needs a client (or use RedisStore.from_url / open_store)")
+        if not prefix or "{" in prefix or "}" in prefix:
+            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
+        self.prefix = prefix
+        self._client = client
+        self._async_client = async_client
+        self._async_factory = async_factory
+        self._loop_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis | redis.asyncio.RedisCluster
+        ] = weakref.WeakKeyDictionary()
+        self._owns_clients = False
+        self._scripts: dict[int, Any] = {}  # id(client) -> (client, get_or_set script, set_state script)
+        self._tags: dict[str, bytes] = {}
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        password: str | None = None,
+        cluster: bool = False,
+        **client_kwargs: Any,
+    ) -> RedisStore:
+        """Build sync and (per event loop) async clients from a ``redis://`` / ``rediss://`` URL.
+
+        ``timeout_s`` sets socket and connect timeouts unless the URL's query sets them; ``password``
+        overrides the URL's; ``cluster`` uses ``RedisCluster``. Extra keyword arguments go to redis-py.
+        """
+        _require_redis()
+        kwargs: dict[str, Any] = {
+            "socket_timeout": timeout_s,
+            "socket_connect_timeout": timeout_s,
+            **client_kwargs,
+        }
+        if password is not None:
+            kwargs["password"] = password
+        from redis.asyncio.retry import Retry as AsyncRetry
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # One immediate retry on a broken connection (e.g. after a server restart), none on a timeout.
+        sync_retry = Retry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
+        if cluster:
+            client: redis.Redis | redis.RedisCluster = _redis.RedisCluster.from_url(url, **kwargs)
+        else:
+            client = _redis.Redis.from_url(url, retry=sync_retry, **kwargs)
+
+        def build_async() -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
+            if cluster:
+                return _aredis.RedisCluster.from_url(url, **kwargs)
+            async_retry = AsyncRetry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
+            return _aredis.Redis.from_url(url, retry=async_retry, **kwargs)
+
+        store = cls(client, prefix=prefix, async_factory=build_async)
+        store._owns_clients = True
+        return store
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    # -- keys --------------------------------------------------------------------------------------------
+
+    def _base(self, experiment: str) -> bytes:
+        base = self._tags.get(experiment)
+        if base is None:
+            base = f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:".encode()
+            if len(self._tags) < 10_000:
+                self._tags[experiment] = base
+        return base
+
+    def unit_key(self, experiment: str, unit_id: str) -> bytes:
+        """The Redis key holding a unit's variant."""
+        raw = unit_id.encode("utf-8", "surrogatepass")
+        if len(raw) > _MAX_RAW_UNIT_BYTES:
+            return self._base(experiment) + b"a:h:" + hashlib.sha256(raw).hexdigest().encode()
+        return self._base(experiment) + b"a:u:" + raw
+
+    def experiment_keys(self, experiment: str) -> dict[str, bytes]:
+        """The fixed keys of an experiment: ``counts``, ``state``, ``history``."""
+        base = self._base(experiment)
+        return {name: base + name.encode() for name in ("counts", "state", "history")}
+
+    # -- clients and errors ------------------------------------------------------------------------------
+
+    def _sync(self) -> redis.Redis | redis.RedisCluster:
+        if self._client is None:
+            raise RuntimeError("this RedisStore has only an async client; use the a* methods")
+        return self._client
+
+    def _aclient(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster | None:
+        if self._async_client is not None:
+            return self._async_client
+        if self._async_factory is None:
+            return None
+        loop = asyncio.get_running_loop()
+        client = self._loop_clients.get(loop)
+        if client is None:
+            client = self._async_factory()
+            self._loop_clients[loop] = client
+        return client
+
+    def _script(self, client: Any, which: int) -> Any:
+        entry = self._scripts.get(id(client))
+        if entry is None or entry[0] is not client:
+            entry = (client, client.register_script(_GET_OR_SET), client.register_script(_SET_STATE))
+            self._scripts[id(client)] = entry
+        return entry[which]
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except (_redis.RedisError, _ClusterException, OSError) as exc:
+            raise StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}") from exc
+
+    async def _acall(self, fn: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await fn()
+        except (_redis.RedisError, _ClusterException, OSError) as exc:
+            raise StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}") from exc
+
+    # -- assignments -------------------------------------------------------------------------------------
+
+    def _gos_args(
+        self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
+    ) -> tuple[list[bytes], list[Any]]:
+        check_assignment(experiment, unit_id, variant, ttl_s)
+        ttl_ms = 0 if ttl_s is None else max(1, round(ttl_s * 1000))
+        keys = [self.unit_key(experiment, unit_id), self._base(experiment) + b"counts"]
+        return keys, [variant, ttl_ms]
+
+    def get_or_set(
+        self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
+    ) -> tuple[str, bool]:
+        """Store ``variant`` unless the unit holds one (one round trip); returns ``(held, created)``."""
+        keys, args = self._gos_args(experiment, unit_id, variant, ttl_s)
+        client = self._sync()
+        held, created = self._call(lambda: self._script(client, 1)(keys=keys, args=args))
+        return _text(held), bool(created)
+
+    async def aget_or_set(
+        self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
+    ) -> tuple[str, bool]:
+        """Async twin of ``get_or_set``."""
+        keys, args = self._gos_args(experiment, unit_id, variant, ttl_s)
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.get_or_set, experiment, unit_id, variant, ttl_s=ttl_s)
+        script = self._script(client, 1)
+        held, created = await self._acall(lambda: script(keys=keys, args=args))
+        return _text(held), bool(created)
+
+    def get(self, experiment: str, unit_id: str) -> str | None:
+        """The unit's variant, or None (expired keys are gone)."""
+        key = self.unit_key(experiment, unit_id)
+        client = self._sync()
+        value = self._call(lambda: client.get(key))
+        return None if value is None else _text(value)
+
+    async def aget(self, experiment: str, unit_id: str) -> str | None:
+        """Async twin of ``get``."""
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.get, experiment, unit_id)
+        key = self.unit_key(experiment, unit_id)
+        value = await self._acall(lambda: cast("Awaitable[Any]", client.get(key)))
+        return None if value is None else _text(value)
+
+    def counts(self, experiment: str) -> dict[str, int]:
+        """Assignments created per variant."""
+        key = self._base(experiment) + b"counts"
+        client = self._sync()
+        raw = cast("dict[Any, Any]", self._call(lambda: client.hgetall(key)))
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    # -- experiment state --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_state(values: list[Any]) -> ExperimentState | None:
+        version, data = values
+        return None if version is None or data is None else decode_state(int(version), data)
+
+    def get_state(self, experiment: str) -> ExperimentState | None:
+        """The live state, or None when never set."""
+        key = self._base(experiment) + b"state"
+        client = self._sync()
+        return self._parse_state(
+            self._call(lambda: cast("list[Any]", client.hmget(key, ["version", "data"])))
+        )
+
+    async def aget_state(self, experiment: str) -> ExperimentState | None:
+        """Async twin of ``get_state``."""
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.get_state, experiment)
+        key = self._base(experiment) + b"state"
+        values = await self._acall(lambda: cast("Awaitable[Any]", client.hmget(key, ["version", "data"])))
+        return self._parse_state(values)
+
+    def set_state(
+        self,
+        experiment: str,
+        status: ExperimentStatus,
+        *,
+        actor: str,
+        reason: str = "",
+        winner: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> ExperimentState:
+        """Record a state change and its history entry atomically (compare-and-set when asked)."""
+        draft = new_state(experiment, status, actor=actor, reason=reason, winner=winner, evidence=evidence)
+        base = self._base(experiment)
+        args = [encode_state(draft), "" if expected_version is None else str(int(expected_version))]
+        client = self._sync()
+        ok, version = self._call(
+            lambda: self._script(client, 2)(keys=[base + b"state", base + b"history"], args=args)
+        )
+        if not ok:
+            raise cas_conflict(experiment, int(cast("int", expected_version)), int(version))
+        return decode_state(int(version), encode_state(draft))
+
+    def history(self, experiment: str) -> list[ExperimentState]:
+        """Every state change, oldest first."""
+        key = self._base(experiment) + b"history"
+        client = self._sync()
+        entries = cast("list[Any]", self._call(lambda: client.lrange(key, 0, -1)))
+        states = []
+        for entry in entries:
+            version, _, data = _text(entry).partition("\n")
+            states.append(decode_state(int(version), data))
+        return states
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the clients this store built (injected clients stay open: their owner closes them)."""
+        if not self._owns_clients:
+            return
+        if self._client is not None:
+            self._client.close()
+        for loop, client in list(self._loop_clients.items()):
+            if loop.is_closed():
+                continue
+            if loop.is_running():
+                loop.call_soon_threadsafe(_schedule_close, client)
+            else:
+                loop.run_until_complete(client.aclose())
+        self._loop_clients.clear()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running loop, then the rest (``close``)."""
+        if self._owns_clients:
+            client = self._loop_clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.aclose()
+        self.close()
