@@ -1,1 +1,27 @@
-"""observations."""
+"""Observations: one measured value per unit, variant and metric, and the stores that keep them.
+
+``open_observation_store(url)`` opens a backend by URL: ``memory://``, ``sqlite:///path/obs.db`` (or a plain
+file path), ``redis://host:6379/0`` (needs the ``redis`` extra; ``?prefix=…`` sets the key prefix).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BufferedObservationWriter",
+    "LogHistogram",
+    "MemoryObservationStore",
+    "Metric",
+    "Observation",
+    "ObservationCapability",
+    "ObservationStore",
+    "UnitAggregate",
+    "UnitValue",
+    "open_observation_store",
+]
+
+from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
+from routing_agent.observations.base import ObservationCapability, ObservationStore
+from routing_agent.observations.memory import MemoryObservationStore
+from routing_agent.observations.open import open_observation_store
+from routing_agent.observations.record import Metric, Observation
+from routing_agent.observations.writer import BufferedObservationWriter

@@ -1,0 +1,208 @@
+"""``BufferedObservationWriter``: the cheap, non-blocking write path from the graph to a store.
+
+``add_many`` appends to a bounded in-memory buffer and returns at once; a daemon thread writes batches to the
+store every ``flush_interval_s`` (or as soon as ``batch_size`` are waiting). A failing store is retried
+``max_retries`` times with back-off; a batch that still fails, and anything arriving while the buffer is
+full, is *dropped and counted* (``stats()["dropped"]``, the OTel counter
+``routing_agent.observations.dropped``, one warning per cause). Nothing raises into the caller.
+``flush()`` waits until everything buffered was written; ``close()`` flushes and stops the thread.
+Buffered observations are flushed at interpreter exit.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BufferedObservationWriter"]
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.metrics import MeterProvider, get_meter
+
+from routing_agent.observations.base import ObservationStore
+from routing_agent.observations.record import Observation
+
+logger = logging.getLogger("routing_agent.observations")
+
+_live: weakref.WeakSet[BufferedObservationWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all_at_exit() -> None:  # pragma: no cover - exercised at interpreter exit
+    for writer in list(_live):
+        writer.flush(2.0)
+
+
+class BufferedObservationWriter:
+    """Bounded buffer + background flush in front of an ``ObservationStore``."""
+
+    def __init__(
+        self,
+        store: ObservationStore,
+        *,
+        max_buffer: int = 100_000,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.25,
+        max_retries: int = 3,
+        retry_backoff_s: float = 0.1,
+        meter_provider: MeterProvider | None = None,
+        close_store: bool = False,
+    ) -> None:
+        self.store = store
+        self.max_buffer = max_buffer
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.max_retries = max_retries
+        self.retry_backoff_s = retry_backoff_s
+        self.close_store = close_store
+        self._buffer: deque[Observation] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._warned: set[str] = set()
+        self.written = 0
+        self.dropped = 0
+        self.retries = 0
+        meter = get_meter("routing_agent", "0.1.0", meter_provider)
+        self._dropped_counter = meter.create_counter(
+            "routing_agent.observations.dropped",
+            unit="{observation}",
+            description="Observations dropped because the store failed or the buffer was full.",
+        )
+        _live.add(self)
+
+    # -- write side (the graph's threads) -----------------------------------------------------------
+
+    def add(self, observation: Observation) -> None:
+        """Buffer one observation (never blocks, never raises)."""
+        self.add_many((observation,))
+
+    def add_many(self, observations: Sequence[Observation]) -> None:
+        """Buffer observations (never blocks, never raises)."""
+        overflow = 0
+        full = False
+        with self._lock:
+            if self._closed:
+                overflow = len(observations)
+            else:
+                room = self.max_buffer - len(self._buffer) - self._in_flight
+                if room < len(observations):
+                    overflow = len(observations) - max(room, 0)
+                    observations = observations[: max(room, 0)]
+                self._buffer.extend(observations)
+                full = len(self._buffer) >= self.batch_size
+            if self._thread is None and not self._closed:
+                self._start()
+        if overflow:
+            self._drop(overflow, "buffer_full" if not self._closed else "closed")
+        elif full:
+            self._wake.set()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="routing-agent-observations", daemon=True)
+        self._thread.start()
+
+    # -- background thread ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            self._drain()
+            with self._lock:
+                if self._closed and not self._buffer:
+                    self._idle.notify_all()
+                    return
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._buffer:
+                    self._idle.notify_all()
+                    return
+                batch = [self._buffer.popleft() for _ in range(min(self.batch_size, len(self._buffer)))]
+                self._in_flight = len(batch)
+            self._write(batch)
+            with self._lock:
+                self._in_flight = 0
+
+    def _write(self, batch: list[Observation]) -> None:
+        delay = self.retry_backoff_s
+        for attempt in range(self.max_retries + 1):
+            try:
+                self.store.add(batch)
+                self.written += len(batch)
+                return
+            except Exception as exc:
+                if attempt == self.max_retries:
+                    self._drop(len(batch), f"store_failed:{type(exc).__name__}", exc)
+                    return
+                self.retries += 1
+                time.sleep(delay)
+                delay *= 2
+
+    def _drop(self, n: int, cause: str, exc: BaseException | None = None) -> None:
+        try:
+            self.dropped += n
+            self._dropped_counter.add(n, {"routing_agent.cause": cause.split(":", maxsplit=1)[0]})
+            if cause not in self._warned:
+                self._warned.add(cause)
+                logger.warning(
+                    "routing-agent dropped %d observation(s) (%s%s); further drops are counted in "
+                    "routing_agent.observations.dropped",
+                    n,
+                    cause,
+                    f": {exc}" if exc is not None else "",
+                )
+        except Exception:  # pragma: no cover - never raise into the caller
+            pass
+
+    # -- control --------------------------------------------------------------------------------------
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Write everything buffered now; True when the buffer emptied within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            if self._thread is None:
+                return not self._buffer
+        self._wake.set()
+        with self._idle:
+            while self._buffer or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+                self._wake.set()
+        return True
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Flush, stop the thread (and close the store when this writer owns it)."""
+        self.flush(timeout_s)
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout_s)
+        if self.close_store:
+            self.store.close()
+        _live.discard(self)
+
+    def stats(self) -> dict[str, Any]:
+        """``written``, ``dropped``, ``retries`` and ``buffered`` counts."""
+        with self._lock:
+            buffered = len(self._buffer) + self._in_flight
+        return {
+            "written": self.written,
+            "dropped": self.dropped,
+            "retries": self.retries,
+            "buffered": buffered,
+        }

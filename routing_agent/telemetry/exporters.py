@@ -1,0 +1,127 @@
+"""Exporters wired from CLI flags and environment: console and OTLP/HTTP (Phoenix, Jaeger, a collector …).
+
+``configure_exporters(console=True, otlp="http://127.0.0.1:6006")`` builds a ``TracerProvider`` (and a
+``MeterProvider`` when metrics are exported) with batching processors, so export runs on a background thread:
+an unreachable endpoint or an exporter that raises is logged by the OTel SDK and never reaches the graph.
+
+The OTLP endpoint is the flag's URL, else ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, else
+``OTEL_EXPORTER_OTLP_ENDPOINT`` (a base URL: ``/v1/traces`` is appended when missing). Headers come from
+``OTEL_EXPORTER_OTLP_HEADERS`` as the exporter reads them. OTLP needs the ``otlp`` extra.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ExporterSetup", "configure_exporters", "otlp_traces_endpoint"]
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from routing_agent.errors import MissingDependency
+
+PROJECT_ATTRIBUTE = "openinference.project.name"
+"""Resource attribute Phoenix uses to pick the project spans land in."""
+
+
+def otlp_traces_endpoint(url: str | None = None) -> str | None:
+    """The OTLP/HTTP traces URL from ``url`` or the standard env vars; None when none is set."""
+    if url is None:
+        specific = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        if specific:
+            return specific
+        url = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if not url:
+        return None
+    url = url.rstrip("/")
+    return url if url.endswith("/v1/traces") else url + "/v1/traces"
+
+
+@dataclass
+class ExporterSetup:
+    """Providers to pass to ``instrument()``; ``shutdown()`` flushes and stops the exporters."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider | None
+    endpoint: str | None
+    readers: list[MetricReader] = field(default_factory=list)
+
+    def force_flush(self, timeout_ms: int = 10_000) -> bool:
+        """Export everything buffered now."""
+        ok = self.tracer_provider.force_flush(timeout_ms)
+        if self.meter_provider is not None:
+            ok = self.meter_provider.force_flush(timeout_ms) and ok
+        return ok
+
+    def shutdown(self) -> None:
+        """Flush and stop (idempotent)."""
+        self.tracer_provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()
+
+
+def _otlp_span_exporter(endpoint: str, timeout_s: float) -> SpanExporter:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise MissingDependency("opentelemetry-exporter-otlp-proto-http", "otlp") from exc
+    return OTLPSpanExporter(endpoint=endpoint, timeout=timeout_s)
+
+
+def configure_exporters(
+    *,
+    console: bool = False,
+    otlp: str | None = None,
+    otlp_metrics: bool = False,
+    service_name: str = "routing-agent",
+    project: str | None = None,
+    console_out: IO[str] | None = None,
+    extra_span_exporters: tuple[SpanExporter, ...] = (),
+    metric_readers: tuple[MetricReader, ...] = (),
+    timeout_s: float = 5.0,
+    set_global: bool = False,
+) -> ExporterSetup:
+    """Build providers exporting to the console and/or OTLP/HTTP.
+
+    ``project`` sets ``openinference.project.name`` (Phoenix's project). ``otlp_metrics`` also sends metrics
+    to ``<base>/v1/metrics`` (Phoenix accepts traces only). ``set_global`` installs the providers globally
+    (the OTel API allows that once per process).
+    """
+    attrs: dict[str, Any] = {"service.name": service_name}
+    if project:
+        attrs[PROJECT_ATTRIBUTE] = project
+    resource = Resource.create(attrs)
+    tracer_provider = TracerProvider(resource=resource)
+    endpoint = otlp_traces_endpoint(otlp)
+    if console:
+        out = console_out or sys.stderr
+        tracer_provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=out)))
+    if endpoint is not None:
+        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_span_exporter(endpoint, timeout_s)))
+    for exporter in extra_span_exporters:
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+
+    readers = list(metric_readers)
+    if otlp_metrics and endpoint is not None:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        except ImportError as exc:
+            raise MissingDependency("opentelemetry-exporter-otlp-proto-http", "otlp") from exc
+        metrics_url = endpoint[: -len("/v1/traces")] + "/v1/metrics"
+        metric_exporter = OTLPMetricExporter(endpoint=metrics_url, timeout=timeout_s)
+        readers.append(PeriodicExportingMetricReader(metric_exporter))
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers) if readers else None
+
+    if set_global:
+        from opentelemetry import metrics, trace
+
+        trace.set_tracer_provider(tracer_provider)
+        if meter_provider is not None:
+            metrics.set_meter_provider(meter_provider)
+    return ExporterSetup(tracer_provider, meter_provider, endpoint, readers)
