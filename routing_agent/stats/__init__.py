@@ -1,1 +1,89 @@
-"""stats."""
+"""The statistics engine: pure functions over mergeable sufficient statistics, returning frozen records.
+
+Nothing here does I/O or reads a store. The evaluator aggregates observations per unit, sums them per
+variant (SQL ``GROUP BY``, a Redis hash, or ``Summary.from_values`` on arrays), and calls:
+
+=============================  =====================================================================
+question                       function (module)
+=============================  =====================================================================
+how many units, how long?      ``plan_sample_size`` (power)
+did a rate move?               ``compare_proportions`` (frequentist): unpooled or pooled z
+did a per-unit mean move?      ``compare_means`` (frequentist): Welch's t
+per-call ratio, clustered      ``compare_ratios`` (ratio): delta method over units
+p50/p95/p99 latency            ``compare_quantiles`` (quantiles): clustered quantile delta method
+with a pre-period covariate    ``cuped`` (cuped)
+no worse than control?         ``non_inferiority`` (noninferiority): absolute or relative margin
+guardrail after every batch    ``sequential_test`` (sequential): mSPRT, always-valid
+is the split what we set?      ``srm_test`` (srm)
+many metrics / arms            ``adjust_p_values`` (multiplicity): Holm, Benjamini–Hochberg
+does it hold per segment?      ``analyze_segments`` (segments)
+=============================  =====================================================================
+
+Every comparison returns an ``EffectResult`` (or a subclass with extra fields): control and treatment
+estimates, absolute effect with CI, relative effect with a delta-method CI, statistic, p-value, method
+name, and ``reliable`` / ``warnings``. Data never makes a function raise or return NaN: a zero variance,
+an all-success arm or a tiny sample gives a result with ``reliable=False`` and the reason in ``warnings``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Alternative",
+    "ClusteredValues",
+    "CovariateSummary",
+    "CupedResult",
+    "EffectResult",
+    "MultiplicityResult",
+    "QuantileEstimate",
+    "QuantileResult",
+    "RatioSummary",
+    "SampleSizePlan",
+    "SampleSummary",
+    "SegmentAnalysis",
+    "SegmentResult",
+    "SequentialResult",
+    "SrmResult",
+    "adjust_p_values",
+    "analyze_segments",
+    "compare_means",
+    "compare_proportions",
+    "compare_quantiles",
+    "compare_ratios",
+    "cuped",
+    "dunnett_critical_value",
+    "estimate_quantile",
+    "non_inferiority",
+    "parse_allocation",
+    "plan_sample_size",
+    "power_means",
+    "power_proportions",
+    "rule_of_thumb",
+    "sequential_test",
+    "srm_test",
+]
+
+from routing_agent.stats.cuped import CupedResult, cuped
+from routing_agent.stats.frequentist import compare_means, compare_proportions
+from routing_agent.stats.multiplicity import MultiplicityResult, adjust_p_values, dunnett_critical_value
+from routing_agent.stats.noninferiority import non_inferiority
+from routing_agent.stats.power import (
+    SampleSizePlan,
+    parse_allocation,
+    plan_sample_size,
+    power_means,
+    power_proportions,
+    rule_of_thumb,
+)
+from routing_agent.stats.quantiles import (
+    ClusteredValues,
+    QuantileEstimate,
+    QuantileResult,
+    compare_quantiles,
+    estimate_quantile,
+)
+from routing_agent.stats.ratio import compare_ratios
+from routing_agent.stats.results import Alternative, EffectResult
+from routing_agent.stats.segments import SegmentAnalysis, SegmentResult, analyze_segments
+from routing_agent.stats.sequential import SequentialResult, sequential_test
+from routing_agent.stats.srm import SrmResult, srm_test
+from routing_agent.stats.summaries import CovariateSummary, RatioSummary, SampleSummary

@@ -1,0 +1,345 @@
+"""Power and sample size for the tests the evaluator runs, beside the seeds' rule of thumb.
+
+The "exact" figure is the smallest sample for which the normal-approximation power of the test we actually
+run reaches the target: the unpooled (Wald) two-proportion z test or the unequal-variance z test of means,
+at the configured allocation, counting *both* tails of a two-sided test, solved numerically and rounded up
+per arm. With ``pooled=True`` the null standard error uses the pooled rate (Fleiss' formula; the same
+power as ``statsmodels.stats.proportion.power_proportions_2indep``). ``one_tail_total`` is the textbook
+closed form ``N = ((z₁₋α·s₀ + z₁₋β·s₁) / Δ)²`` that ignores the far tail (statsmodels'
+``samplesize_proportions_2indep_onetail``); it differs from the exact figure by well under one unit.
+
+The rule of thumb ``16·p(1−p)/MDE²`` (``16·σ²/MDE²`` for means) is Lehr's: 2·(1.96 + 0.84)² ≈ 15.7 for a
+two-sided α = 0.05 and 80% power with equal arms; it is shown next to the exact figure, never used.
+
+Several arms: k = arms − 1 treatment arms each compared with control. ``correction="bonferroni"`` tests each
+at α/k (valid for any allocation, and conservative for the Holm procedure the evaluator uses);
+``"dunnett"`` uses Dunnett's critical value for equal treatment arms (less conservative). The sample size
+makes every comparison reach the target power.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PlanTest",
+    "SampleSizePlan",
+    "parse_allocation",
+    "plan_sample_size",
+    "power_means",
+    "power_proportions",
+    "rule_of_thumb",
+]
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from scipy import optimize, special
+
+from routing_agent.stats.multiplicity import dunnett_critical_value
+
+PlanTest = Literal["two-sided", "one-sided", "non-inferiority"]
+Direction = Literal["increase", "decrease"]
+
+
+def _ndtr(x: float) -> float:
+    return float(special.ndtr(x))
+
+
+def _z(p: float) -> float:
+    return float(special.ndtri(p))
+
+
+def _power(delta: float, se_alt: float, se_null: float, crit: float, two_sided: bool) -> float:
+    """P(reject) when the estimate ~ N(delta, se_alt²) and the test rejects beyond ``crit·se_null``."""
+    if se_alt <= 0:
+        return 1.0 if abs(delta) > crit * se_null else 0.0
+    power = _ndtr((delta - crit * se_null) / se_alt)
+    if two_sided:
+        power += _ndtr((-delta - crit * se_null) / se_alt)
+    return power
+
+
+def _critical(alpha: float, test: PlanTest) -> float:
+    return _z(1.0 - alpha / 2.0) if test == "two-sided" else _z(1.0 - alpha)
+
+
+def _tested(diff: float, test: PlanTest, margin: float, direction: Direction) -> float:
+    """The distance from H0 that a test sees: signed for one-sided tests, shifted by a NI margin."""
+    if test == "two-sided":
+        return diff
+    signed = diff if direction == "increase" else -diff
+    return signed + (margin if test == "non-inferiority" else 0.0)
+
+
+def power_proportions(
+    control_rate: float,
+    treatment_rate: float,
+    n_control: float,
+    n_treatment: float,
+    *,
+    alpha: float = 0.05,
+    test: PlanTest = "two-sided",
+    margin: float = 0.0,
+    direction: Direction = "increase",
+    pooled: bool = False,
+    critical_value: float | None = None,
+) -> float:
+    """Power of the two-proportion z test at these rates and sizes (normal approximation).
+
+    One-sided and non-inferiority tests look in the metric's good ``direction``; for non-inferiority
+    ``margin`` is the absolute margin (H0: the candidate is worse by at least ``margin``).
+    ``pooled`` uses the pooled rate for the null standard error (superiority tests only).
+    """
+    vc, vt = control_rate * (1 - control_rate), treatment_rate * (1 - treatment_rate)
+    se_alt = math.sqrt(vc / n_control + vt / n_treatment)
+    se_null = se_alt
+    if pooled and test != "non-inferiority":
+        p = (control_rate * n_control + treatment_rate * n_treatment) / (n_control + n_treatment)
+        se_null = math.sqrt(p * (1 - p) * (1 / n_control + 1 / n_treatment))
+    delta = _tested(treatment_rate - control_rate, test, margin, direction)
+    crit = critical_value if critical_value is not None else _critical(alpha, test)
+    return _power(delta, se_alt, se_null, crit, test == "two-sided")
+
+
+def power_means(
+    effect: float,
+    sd: float,
+    n_control: float,
+    n_treatment: float,
+    *,
+    sd_treatment: float | None = None,
+    alpha: float = 0.05,
+    test: PlanTest = "two-sided",
+    margin: float = 0.0,
+    direction: Direction = "increase",
+    critical_value: float | None = None,
+) -> float:
+    """Power of the unequal-variance z test of means (Welch's t for large n); ``effect`` is t − c."""
+    sd_t = sd if sd_treatment is None else sd_treatment
+    se = math.sqrt(sd * sd / n_control + sd_t * sd_t / n_treatment)
+    delta = _tested(effect, test, margin, direction)
+    crit = critical_value if critical_value is not None else _critical(alpha, test)
+    return _power(delta, se, se, crit, test == "two-sided")
+
+
+def rule_of_thumb(mde: float, *, baseline: float | None = None, sd: float | None = None) -> int:
+    """``16·p(1−p)/MDE²`` per arm for a rate, ``16·σ²/MDE²`` for a mean (α = 0.05 two-sided, 80% power)."""
+    variance = sd * sd if sd is not None else (baseline or 0.0) * (1 - (baseline or 0.0))
+    return math.ceil(round(16.0 * variance / (mde * mde), 6))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SampleSizePlan:
+    """What a test needs: units per arm (control first), total, days at a traffic rate, rule of thumb."""
+
+    kind: Literal["proportion", "mean"]
+    test: PlanTest
+    baseline: float
+    sd: float
+    """Per-unit standard deviation in control (``√(p(1−p))`` for a rate)."""
+    effect: float
+    """Absolute difference the test is powered for (the MDE; for non-inferiority the true difference)."""
+    margin: float | None
+    alpha: float
+    critical_value: float
+    power: float
+    achieved_power: float
+    """Power of the weakest comparison at the rounded sizes (≥ ``power``)."""
+    correction: str
+    weights: tuple[float, ...]
+    n_per_arm: tuple[int, ...]
+    total: int
+    exact_total: float
+    """The continuous total at which the target power is reached exactly (before rounding up per arm)."""
+    one_tail_total: float
+    """The closed-form total that ignores the far tail (statsmodels' one-tail formula)."""
+    rule_of_thumb_per_arm: int
+    traffic_per_day: float | None
+    days: float | None
+    pooled: bool = False
+    direction: Direction = "increase"
+
+    def describe(self) -> list[str]:
+        """Human-readable lines: the exact figure, the rule of thumb beside it, and the duration."""
+        split = "/".join(f"{round(100 * w, 1):g}" for w in self.weights)
+        if self.kind == "proportion":
+            what = f"a rate: baseline {self.baseline:g}"
+            target = (
+                f" ({self.baseline:g} → {self.baseline + self._signed_effect:g})" if not self.margin else ""
+            )
+            thumb = f"16·p(1−p)/Δ² = 16·{self.baseline:g}·{1 - self.baseline:g}/{self._tested:g}²"
+            how = "two-proportion z test (" + ("pooled" if self.pooled else "unpooled") + ")"
+        else:
+            what = f"a mean: baseline {self.baseline:g}, sd {self.sd:g}"
+            target = ""
+            thumb = f"16·σ²/Δ² = 16·{self.sd:g}²/{self._tested:g}²"
+            how = "z test of means (unequal variances)"
+        if self.margin is not None:
+            goal = f"non-inferiority margin {self.margin:g} (true difference 0)"
+        else:
+            goal = f"MDE {self.effect:g}{target}"
+        arms = ["control"] + [
+            "treatment" if len(self.weights) == 2 else f"treatment-{i}" for i in range(1, len(self.weights))
+        ]
+        sizes = ", ".join(f"{a} {n:,}" for a, n in zip(arms, self.n_per_arm, strict=True))
+        equal = len(set(self.n_per_arm)) == 1
+        headline = f"{self.n_per_arm[0]:,} per arm" if equal else f"{self.total:,} in total"
+        lines = [
+            f"Sample size for {what}, {goal}",
+            f"Test: {self.test} {how}, alpha = {self.alpha:g}, power = {100 * self.power:g}%,"
+            f" allocation {split}",
+        ]
+        if self.correction != "none":
+            lines.append(
+                f"  {len(self.weights) - 1} comparisons with control, {self.correction}: "
+                f"critical value {self.critical_value:.4f}"
+            )
+        lines += [
+            f"  exact:          {headline}  ({sizes}; total {self.total:,};"
+            f" power {100 * self.achieved_power:.2f}%)",
+            f"  rule of thumb:  {self.rule_of_thumb_per_arm:,} per arm  ({thumb}; assumes 50/50, "
+            "two-sided alpha 0.05, power 80%)",
+        ]
+        if self.days is not None and self.traffic_per_day:
+            lines.append(f"  duration:       {self.days:.1f} days at {self.traffic_per_day:,g} units/day")
+        return lines
+
+    @property
+    def _tested(self) -> float:
+        return self.margin if self.margin is not None else self.effect
+
+    @property
+    def _signed_effect(self) -> float:
+        return self.effect if self.direction == "increase" else -self.effect
+
+
+def parse_allocation(text: str) -> tuple[float, ...]:
+    """``"0.8/0.2"``, ``"80/20"`` or ``"1:1:1"`` → normalised weights, control first."""
+    parts = [p.strip() for p in text.replace(":", "/").replace(",", "/").split("/")]
+    try:
+        weights = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"allocation {text!r} should look like 0.8/0.2 or 80/20") from None
+    if len(weights) < 2 or any(not math.isfinite(w) or w <= 0 for w in weights):
+        raise ValueError(f"allocation {text!r} needs at least two positive shares")
+    total = math.fsum(weights)
+    return tuple(w / total for w in weights)
+
+
+def _weights(weights: Sequence[float] | None, arms: int) -> tuple[float, ...]:
+    if weights is None:
+        return tuple(1.0 / arms for _ in range(arms))
+    w = [float(x) for x in weights]
+    if len(w) != arms or any(x <= 0 for x in w):
+        raise ValueError(f"need {arms} positive weights (control first), got {list(weights)}")
+    total = math.fsum(w)
+    return tuple(x / total for x in w)
+
+
+def plan_sample_size(
+    *,
+    baseline: float,
+    mde: float,
+    sd: float | None = None,
+    mde_relative: bool = False,
+    direction: Direction = "increase",
+    alpha: float = 0.05,
+    power: float = 0.8,
+    test: PlanTest = "two-sided",
+    margin: float | None = None,
+    margin_relative: bool = False,
+    weights: Sequence[float] | None = None,
+    arms: int = 2,
+    correction: Literal["bonferroni", "dunnett"] = "bonferroni",
+    pooled: bool = False,
+    traffic_per_day: float | None = None,
+) -> SampleSizePlan:
+    """Units per arm for a rate (no ``sd``) or a mean (``sd`` given) to reach ``power`` at ``alpha``.
+
+    ``mde`` is the smallest effect worth detecting (absolute, or a share of ``baseline`` with
+    ``mde_relative``), in the metric's good ``direction``. For ``test="non-inferiority"`` give ``margin``;
+    the plan then assumes the true difference is 0 and ``mde`` is unused. ``weights`` is the allocation,
+    control first (``(0.8, 0.2)``); ``traffic_per_day`` is units entering the experiment per day.
+    """
+    if arms < 2:
+        raise ValueError("an experiment needs at least 2 arms")
+    if not (0 < alpha < 1 and 0 < power < 1):
+        raise ValueError("alpha and power must be between 0 and 1")
+    kind: Literal["proportion", "mean"] = "mean" if sd is not None else "proportion"
+    if kind == "proportion" and not 0 < baseline < 1:
+        raise ValueError("a rate's baseline must be strictly between 0 and 1 (give --sd for a mean)")
+    if sd is not None and sd <= 0:
+        raise ValueError("sd must be positive")
+    effect = abs(mde * baseline if mde_relative else mde)
+    if effect <= 0:
+        raise ValueError("mde must be non-zero")
+    sign = 1.0 if direction == "increase" else -1.0
+    abs_margin: float | None = None
+    if test == "non-inferiority":
+        if margin is None or margin <= 0:
+            raise ValueError("a non-inferiority plan needs a positive margin")
+        abs_margin = abs(margin * baseline if margin_relative else margin)
+    w = _weights(weights, arms)
+    k = arms - 1
+    if correction == "dunnett" and k > 1:
+        if max(w[1:]) - min(w[1:]) > 1e-12:
+            raise ValueError("Dunnett's critical value needs equal treatment-arm weights; use bonferroni")
+        rho = w[1] / (w[1] + w[0])
+        crit = dunnett_critical_value(k, alpha, rho=rho, two_sided=test == "two-sided")
+    else:
+        crit = _critical(alpha / k, test)
+
+    if kind == "proportion":
+        rate_t = baseline + (0.0 if abs_margin is not None else sign * effect)
+        if not 0 < rate_t < 1:
+            raise ValueError(f"baseline {baseline} with mde {effect:g} leaves the (0, 1) range")
+        sd_c, sd_t = math.sqrt(baseline * (1 - baseline)), math.sqrt(rate_t * (1 - rate_t))
+        delta = rate_t - baseline
+    else:
+        sd_c = sd_t = float(sd)  # type: ignore[arg-type]
+        delta = 0.0 if abs_margin is not None else sign * effect
+    tested = _tested(delta, test if test != "two-sided" else "one-sided", abs_margin or 0.0, direction)
+
+    def power_at(nc: float, nt: float) -> float:
+        if kind == "proportion":
+            return power_proportions(
+                baseline, baseline + delta, nc, nt, test=test, margin=abs_margin or 0.0,
+                direction=direction, pooled=pooled, critical_value=crit,
+            )  # fmt: skip
+        return power_means(
+            delta, sd_c, nc, nt, sd_treatment=sd_t, test=test, margin=abs_margin or 0.0,
+            direction=direction, critical_value=crit,
+        )  # fmt: skip
+
+    totals, one_tails = [], []
+    for wt in sorted(set(w[1:])):
+        s_alt = math.sqrt(sd_c**2 / w[0] + sd_t**2 / wt)
+        s_null = s_alt
+        if pooled and kind == "proportion" and abs_margin is None:
+            p = (w[0] * baseline + wt * (baseline + delta)) / (w[0] + wt)
+            s_null = math.sqrt(p * (1 - p) * (1 / w[0] + 1 / wt))
+        one_tail = ((crit * s_null + _z(power) * s_alt) / tested) ** 2
+        one_tails.append(one_tail)
+        solved = optimize.brentq(
+            lambda n, wt=wt: power_at(w[0] * n, wt * n) - power,
+            1e-9,
+            one_tail * 1.001 + 1.0,
+            xtol=1e-10,
+            rtol=1e-15,
+        )
+        totals.append(float(solved))
+    exact_total = max(totals)
+    n_per_arm = tuple(math.ceil(round(x * exact_total, 9)) for x in w)
+    achieved = min(power_at(n_per_arm[0], n_per_arm[i]) for i in range(1, arms))
+    total = sum(n_per_arm)
+    return SampleSizePlan(
+        kind=kind, test=test, baseline=baseline, sd=sd_c, effect=0.0 if abs_margin is not None else effect,
+        margin=abs_margin, alpha=alpha, critical_value=crit, power=power, achieved_power=achieved,
+        correction="none" if k == 1 else correction, weights=w, n_per_arm=n_per_arm, total=total,
+        exact_total=exact_total, one_tail_total=max(one_tails),
+        rule_of_thumb_per_arm=rule_of_thumb(tested, baseline=baseline, sd=sd),
+        traffic_per_day=traffic_per_day,
+        days=total / traffic_per_day if traffic_per_day else None, pooled=pooled,
+        direction=direction,
+    )  # fmt: skip
