@@ -34,6 +34,55 @@ def validate(
     raise typer.Exit(run_validate(paths, as_json=json_output))
 
 
+@app.command("sample-size")
+def sample_size(  # noqa: PLR0917 (one parameter per CLI option)
+    baseline: Annotated[
+        float, typer.Option(help="Expected control value: a rate in (0, 1), or a mean with --sd.")
+    ],
+    mde: Annotated[
+        float, typer.Option(help="Minimum detectable effect (absolute, or a share with --relative).")
+    ],
+    sd: Annotated[float | None, typer.Option(help="Per-unit standard deviation: plan for a mean.")] = None,
+    relative: Annotated[bool, typer.Option("--relative", help="--mde is a share of --baseline.")] = False,
+    alpha: Annotated[float, typer.Option(help="Significance level (family-wise with several arms).")] = 0.05,
+    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
+    ratio: Annotated[str | None, typer.Option(help="Allocation, control first: 0.8/0.2 or 80/20.")] = None,
+    arms: Annotated[int | None, typer.Option(help="Number of arms incl. control (default 2).")] = None,
+    traffic_per_day: Annotated[
+        float | None, typer.Option(help="Units entering the experiment per day.")
+    ] = None,
+    one_sided: Annotated[bool, typer.Option("--one-sided", help="One-sided superiority test.")] = False,
+    non_inferiority: Annotated[bool, typer.Option("--non-inferiority", help="Non-inferiority test.")] = False,
+    margin: Annotated[float | None, typer.Option(help="Non-inferiority margin (absolute).")] = None,
+    margin_relative: Annotated[bool, typer.Option("--margin-relative", help="--margin is a share.")] = False,
+    direction: Annotated[str, typer.Option(help="Which way is better: increase or decrease.")] = "increase",
+    correction: Annotated[str, typer.Option(help="Several arms: bonferroni or dunnett.")] = "bonferroni",
+    pooled: Annotated[bool, typer.Option("--pooled", help="Pooled-variance z test (rates).")] = False,
+) -> None:
+    """Units per arm: the exact figure beside the rule of thumb 16·p(1−p)/MDE², and the duration."""
+    from routing_agent.stats.power import parse_allocation, plan_sample_size
+
+    try:
+        weights = parse_allocation(ratio) if ratio else None
+        n_arms = arms if arms is not None else (len(weights) if weights else 2)
+        if weights is not None and len(weights) != n_arms:
+            raise ValueError(f"--ratio gives {len(weights)} shares but --arms is {n_arms}")
+        if direction not in ("increase", "decrease") or correction not in ("bonferroni", "dunnett"):
+            raise ValueError("--direction is increase or decrease; --correction is bonferroni or dunnett")
+        plan = plan_sample_size(
+            baseline=baseline, mde=mde, sd=sd, mde_relative=relative, alpha=alpha, power=power,
+            weights=weights, arms=n_arms, traffic_per_day=traffic_per_day, margin=margin,
+            margin_relative=margin_relative, direction=direction,  # type: ignore[arg-type]
+            correction=correction,  # type: ignore[arg-type]
+            pooled=pooled,
+            test="non-inferiority" if non_inferiority else "one-sided" if one_sided else "two-sided",
+        )  # fmt: skip
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo("\n".join(plan.describe()))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
