@@ -147,6 +147,7 @@ class RedisStore:
             asyncio.AbstractEventLoop, redis.asyncio.Redis | redis.asyncio.RedisCluster
         ] = weakref.WeakKeyDictionary()
         self._owns_clients = False
+        self._closed = False
         self._scripts: dict[int, Any] = {}  # id(client) -> (client, get_or_set script, set_state script)
         self._tags: dict[str, bytes] = {}
 
@@ -223,11 +224,15 @@ class RedisStore:
     # -- clients and errors ------------------------------------------------------------------------------
 
     def _sync(self) -> redis.Redis | redis.RedisCluster:
+        if self._closed:
+            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
         if self._client is None:
             raise RuntimeError("this RedisStore has only an async client; use the a* methods")
         return self._client
 
     def _aclient(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster | None:
+        if self._closed:
+            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
         if self._async_client is not None:
             return self._async_client
         if self._async_factory is None:
@@ -373,7 +378,11 @@ class RedisStore:
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the clients this store built (injected clients stay open: their owner closes them)."""
+        """Close the clients this store built (injected clients stay open: their owner closes them).
+
+        Later calls raise ``StoreUnavailable``.
+        """
+        self._closed = True
         if not self._owns_clients:
             return
         if self._client is not None:
@@ -389,7 +398,7 @@ class RedisStore:
 
     async def aclose(self) -> None:
         """Close the async client of the running loop, then the rest (``close``)."""
-        if self._owns_clients:
+        if self._owns_clients and not self._closed:
             client = self._loop_clients.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.aclose()

@@ -1,0 +1,29 @@
+"""Fixtures of the assignment tests: ``harness`` runs a conformance test once per capable store backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.assignment.conformance import Harness, backends_for, open_harness
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requires(*capabilities): store capabilities a conformance test needs")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "harness" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("requires")
+    needed = set(marker.args) if marker is not None else set()
+    names = backends_for(needed)
+    assert names, f"no backend declares {needed}"
+    metafunc.parametrize("harness", names, indirect=True)
+
+
+@pytest.fixture
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The store backend named by the test's parameter, set up and torn down by its registered factory."""
+    yield from open_harness(request.param, request)
