@@ -1,0 +1,123 @@
+"""JSON validity against a JSON Schema (``jsonschema``), with parse and schema failures counted apart.
+
+Per output: ``<name>`` is 1.0 when the output parses and validates, else 0.0; ``<name>.parse_error`` is 1.0
+when it is not JSON at all; ``<name>.schema_error`` is 1.0 when it is JSON that breaks the schema. The three
+rates sum to one, so a report can say "4% unparseable, 2% wrong shape". The schema's ``$schema`` picks the
+draft (default: 2020-12) and is checked when the scorer is built.
+"""
+
+from __future__ import annotations
+
+__all__ = ["JsonSchemaOptions", "JsonSchemaScorer", "load_schema"]
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import exceptions as js_exceptions
+from jsonschema import validators
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from routing_agent.scoring.base import BaseScorer, Sample, Score
+from routing_agent.scoring.jsonparse import parse_json
+
+
+class JsonSchemaOptions(BaseModel):
+    """Options of ``type: json_schema``: exactly one of ``schema`` (inline) or ``schema_file``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    json_schema: dict[str, Any] | None = None
+    schema_file: str | None = None
+    """Path to a JSON (or YAML) schema file; relative paths are relative to the experiments YAML."""
+    allow_fences: bool = True
+    """Accept an output wrapped in one Markdown code fence (```json … ```)."""
+    extract: bool = False
+    """Accept a JSON object embedded in prose (off: prose around the JSON is a parse failure)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alias_schema(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema" in data:  # ``schema`` shadows a BaseModel attribute
+            data = dict(data)
+            data["json_schema"] = data.pop("schema")
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JsonSchemaOptions:
+        if (self.json_schema is None) == (self.schema_file is None):
+            raise ValueError("give exactly one of 'schema' (inline) or 'schema_file'")
+        return self
+
+
+def load_schema(options: JsonSchemaOptions, base_dir: Path | None = None) -> dict[str, Any]:
+    """The schema dict from the options (reading ``schema_file``); raises ``ValueError`` if it is invalid."""
+    if options.json_schema is not None:
+        schema = options.json_schema
+    else:
+        assert options.schema_file is not None
+        path = Path(options.schema_file)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"cannot read schema file '{path}': {exc.strerror or exc}") from exc
+        if path.suffix in {".yaml", ".yml"}:
+            import yaml
+
+            schema = yaml.safe_load(text)
+        else:
+            try:
+                schema = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"schema file '{path}' is not JSON: {exc}") from exc
+        if not isinstance(schema, dict):
+            raise ValueError(f"schema file '{path}' does not hold a JSON object")
+    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except js_exceptions.SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+    return schema
+
+
+def _where(error: js_exceptions.ValidationError) -> str:
+    return "/" + "/".join(str(p) for p in error.absolute_path)
+
+
+class JsonSchemaScorer(BaseScorer[Sample]):
+    """``type: json_schema`` — 1.0 for a parseable, schema-valid output (no reference needed)."""
+
+    def __init__(
+        self, name: str, options: JsonSchemaOptions | None = None, *, schema: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(name)
+        if options is None:
+            options = JsonSchemaOptions(json_schema=schema or {})
+        self.options = options
+        resolved = schema if schema is not None else load_schema(options)
+        cls = validators.validator_for(resolved, default=validators.Draft202012Validator)
+        self._validator = cls(resolved, format_checker=cls.FORMAT_CHECKER)
+
+    def score(self, item: Sample) -> Score:
+        """Valid (1.0), unparseable or schema-breaking (0.0), with the failure kind as details."""
+        parsed = parse_json(item.output, allow_fences=self.options.allow_fences, extract=self.options.extract)
+        if not parsed.ok:
+            return Score(
+                self.name,
+                0.0,
+                label="parse_error",
+                explanation=parsed.error,
+                details={"parse_error": 1.0, "schema_error": 0.0},
+            )
+        error = js_exceptions.best_match(self._validator.iter_errors(parsed.data))
+        if error is not None:
+            return Score(
+                self.name,
+                0.0,
+                label="schema_error",
+                explanation=f"{_where(error)}: {error.message}",
+                details={"parse_error": 0.0, "schema_error": 1.0},
+            )
+        return Score(self.name, 1.0, label="valid", details={"parse_error": 0.0, "schema_error": 0.0})
