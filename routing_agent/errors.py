@@ -7,6 +7,7 @@ RoutingAgentError
  │    └── StoreUnavailable  the store cannot be reached or timed out
  ├── ModelResolutionError a model id cannot be turned into a chat model (unknown provider or profile)
  ├── ExperimentNotFound   a CLI or API call names an experiment that no config or store knows
+ ├── ReviewNotFound       a CLI or API call names a review item the review queue does not hold
  ├── StateTransitionError an experiment state change is not allowed (e.g. shipping a rolled-back experiment)
  └── MissingDependency    an optional extra is not installed; the message says which ``pip install`` fixes it
 ```
@@ -23,6 +24,7 @@ __all__ = [
     "ExperimentNotFound",
     "MissingDependency",
     "ModelResolutionError",
+    "ReviewNotFound",
     "RoutingAgentError",
     "StateTransitionError",
     "StoreError",
@@ -89,6 +91,13 @@ class ExperimentNotFound(RoutingAgentError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else "experiment not found"
+
+
+class ReviewNotFound(RoutingAgentError, KeyError):
+    """The review queue holds no item with the given id."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else "review not found"
 
 
 class StateTransitionError(RoutingAgentError):
