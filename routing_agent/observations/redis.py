@@ -1,0 +1,337 @@
+"""Redis observation store: per-unit running aggregates maintained server-side on write, for many workers.
+
+Keys (``P`` = prefix, ``E`` = escaped experiment id; every key of one experiment shares the hash tag
+``{exp:E}``, so one Lua call touches one shard of a Redis Cluster)::
+
+    P:{exp:E}:o:ids                 set of observation ids (idempotent retries)
+    P:{exp:E}:o:variants / metrics  sets of what was observed; o:segs: set of JSON [key, value]
+    P:{exp:E}:o:u:<agent>:<variant> set of unit ids seen (agent ``-`` = any agent)
+    P:{exp:E}:o:s:<scope><variant>  hash unit id -> Σ value        scope = metric × agent|any × segment|any
+    P:{exp:E}:o:c:<scope><variant>  hash unit id -> count
+    P:{exp:E}:o:t:<scope><variant>  hash n_units, n_obs, sx, sx2, sy, sy2, sxy (running, y = count)
+    P:{exp:E}:o:h:<scope><variant>  hash log-bucket -> count, plus n, sum, min, max (segment always any)
+
+Name parts are length-prefixed (``5.calls``), so no id can collide with another or break the tag. A batch is
+one Lua call: for each new observation it updates the unit's sum and count and the running totals exactly
+(``Σx² += v·(old+new)``, ``Σxy += old_sum + v·new_count``), in every scope. ``unit_aggregates`` without a
+denominator reads one hash per variant; with a denominator a Lua script joins the two metrics' per-unit hashes
+on the server and returns seven numbers per variant. No raw rows are kept (no ``RAW_ROWS`` capability).
+"""
+
+from __future__ import annotations
+
+__all__ = ["RedisObservationStore"]
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from routing_agent.errors import MissingDependency, StoreUnavailable
+from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
+from routing_agent.observations.base import ObservationCapability, Segment
+from routing_agent.observations.record import Observation
+
+T = TypeVar("T")
+
+_ADD = """
+local base = KEYS[1]
+local function f(x) return string.format('%.17g', x) end
+local added = 0
+local i = 1
+while i <= #ARGV do
+  local id, variant, unit, vs, metric = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
+  local v = tonumber(vs)
+  local n_scope, n_hist, n_units, n_seg = tonumber(ARGV[i+5]), tonumber(ARGV[i+6]), tonumber(ARGV[i+7]),
+    tonumber(ARGV[i+8])
+  local bucket = ARGV[i+9]
+  local j = i + 10
+  local fresh = 1
+  if id ~= '' then fresh = redis.call('SADD', base .. 'ids', id) end
+  if fresh == 1 then
+    added = added + 1
+    redis.call('SADD', base .. 'variants', variant)
+    redis.call('SADD', base .. 'metrics', metric)
+    for k = 0, n_scope - 1 do
+      local sfx = ARGV[j + k]
+      local sums, counts, tot = base .. 's:' .. sfx, base .. 'c:' .. sfx, base .. 't:' .. sfx
+      local old_s = tonumber(redis.call('HGET', sums, unit) or '0')
+      local old_c = tonumber(redis.call('HGET', counts, unit) or '0')
+      redis.call('HINCRBYFLOAT', sums, unit, vs)
+      local new_c = redis.call('HINCRBY', counts, unit, 1)
+      if old_c == 0 then redis.call('HINCRBY', tot, 'n_units', 1) end
+      redis.call('HINCRBY', tot, 'n_obs', 1)
+      redis.call('HINCRBYFLOAT', tot, 'sx', vs)
+      redis.call('HINCRBYFLOAT', tot, 'sx2', f(v * (2 * old_s + v)))
+      redis.call('HINCRBY', tot, 'sy', 1)
+      redis.call('HINCRBY', tot, 'sy2', 2 * old_c + 1)
+      redis.call('HINCRBYFLOAT', tot, 'sxy', f(old_s + v * new_c))
+    end
+    j = j + n_scope
+    for k = 0, n_hist - 1 do
+      local h = base .. 'h:' .. ARGV[j + k]
+      redis.call('HINCRBY', h, bucket, 1)
+      redis.call('HINCRBY', h, 'n', 1)
+      redis.call('HINCRBYFLOAT', h, 'sum', vs)
+      local lo = redis.call('HGET', h, 'min')
+      if (not lo) or v < tonumber(lo) then redis.call('HSET', h, 'min', vs) end
+      local hi = redis.call('HGET', h, 'max')
+      if (not hi) or v > tonumber(hi) then redis.call('HSET', h, 'max', vs) end
+    end
+    j = j + n_hist
+    for k = 0, n_units - 1 do redis.call('SADD', base .. 'u:' .. ARGV[j + k], unit) end
+    j = j + n_units
+    for k = 0, n_seg - 1 do redis.call('SADD', base .. 'segs', ARGV[j + k]) end
+    j = j + n_seg
+  else
+    j = j + n_scope + n_hist + n_units + n_seg
+  end
+  i = j
+end
+return added
+"""
+
+_PAIRED = """
+local function f(x) return string.format('%.17g', x) end
+local xs = redis.call('HGETALL', KEYS[1])
+local ns = redis.call('HGETALL', KEYS[2])
+local ys = redis.call('HGETALL', KEYS[3])
+local x, y, n = {}, {}, {}
+for k = 1, #xs, 2 do x[xs[k]] = tonumber(xs[k+1]) end
+for k = 1, #ns, 2 do n[ns[k]] = tonumber(ns[k+1]) end
+for k = 1, #ys, 2 do y[ys[k]] = tonumber(ys[k+1]); if x[ys[k]] == nil then x[ys[k]] = 0 end end
+local units, nobs, sx, sx2, sy, sy2, sxy = 0, 0, 0, 0, 0, 0, 0
+for unit, xv in pairs(x) do
+  local yv = y[unit] or 0
+  units = units + 1
+  nobs = nobs + (n[unit] or 0)
+  sx = sx + xv; sx2 = sx2 + xv * xv; sy = sy + yv; sy2 = sy2 + yv * yv; sxy = sxy + xv * yv
+end
+return {tostring(units), tostring(nobs), f(sx), f(sx2), f(sy), f(sy2), f(sxy)}
+"""
+
+
+def _enc(text: str) -> str:
+    return f"{len(text.encode('utf-8', 'surrogatepass'))}.{text}"
+
+
+def _scope(metric: str, agent: str | None, segment: Segment | None) -> str:
+    agent_part = _enc(agent) if agent is not None else "-"
+    seg_part = _enc(segment[0]) + _enc(segment[1]) if segment is not None else "-"
+    return _enc(metric) + agent_part + seg_part
+
+
+class RedisObservationStore:
+    """Observations aggregated inside Redis; inject a client (``redis.Redis``/``RedisCluster``) or a URL."""
+
+    capabilities = frozenset(
+        {
+            ObservationCapability.MULTI_PROCESS,
+            ObservationCapability.MULTI_HOST,
+            ObservationCapability.SERVER_SIDE,
+        }
+    )
+
+    def __init__(self, client: Any, *, prefix: str = "routing_agent") -> None:
+        if not prefix or "{" in prefix or "}" in prefix:
+            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
+        self._client = client
+        self.prefix = prefix
+        self._add = client.register_script(_ADD)
+        self._paired = client.register_script(_PAIRED)
+        self._owns_client = False
+        self._closed = False
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, prefix: str = "routing_agent", timeout_s: float = 2.0
+    ) -> RedisObservationStore:
+        """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL."""
+        try:
+            import redis
+        except ImportError as exc:
+            raise MissingDependency("redis", "redis") from exc
+        client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        store = cls(client, prefix=prefix)
+        store._owns_client = True
+        return store
+
+    def __repr__(self) -> str:
+        return f"RedisObservationStore(prefix={self.prefix!r})"
+
+    def _base(self, experiment: str) -> str:
+        from routing_agent.assignment.stores.redis import experiment_tag
+
+        return f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:o:"
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._closed:
+            raise StoreUnavailable(f"Redis observation store ({self.prefix}) is closed")
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__module__.startswith("redis") or isinstance(exc, OSError):
+                raise StoreUnavailable(f"Redis observation store ({self.prefix}): {exc}") from exc
+            raise
+
+    # -- write -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _args(obs: Observation) -> list[str]:
+        variant = _enc(obs.variant)
+        agents: list[str | None] = [None] if obs.agent is None else [None, obs.agent]
+        segments: list[Segment | None] = [None, *sorted(obs.segments.items())]
+        scopes = [_scope(obs.metric, a, s) + variant for a in agents for s in segments]
+        hists = [_scope(obs.metric, a, None) + variant for a in agents]
+        units = [("-" if a is None else _enc(a)) + ":" + variant for a in agents]
+        segs = [json.dumps([k, v]) for k, v in sorted(obs.segments.items())]
+        index = bucket_index(float(obs.value))
+        head = [
+            obs.id or "",
+            obs.variant,
+            obs.unit_id,
+            repr(float(obs.value)),
+            obs.metric,
+            str(len(scopes)),
+            str(len(hists)),
+            str(len(units)),
+            str(len(segs)),
+            "z" if index is None else str(index),
+        ]
+        return head + scopes + hists + units + segs
+
+    def add(self, observations: Sequence[Observation]) -> int:
+        """Store a batch: one Lua call per experiment in the batch."""
+        by_experiment: dict[str, list[str]] = {}
+        for obs in observations:
+            by_experiment.setdefault(obs.experiment, []).extend(self._args(obs))
+        added = 0
+        for experiment, args in by_experiment.items():
+            base = self._base(experiment)
+            added += int(self._call(self._add, keys=[base], args=args))
+        return added
+
+    async def aadd(self, observations: Sequence[Observation]) -> int:
+        """Async twin of ``add`` (the sync client in a worker thread)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.add, observations)
+
+    # -- read ------------------------------------------------------------------------------------------
+
+    def _variants(self, experiment: str) -> list[str]:
+        raw = self._call(self._client.smembers, self._base(experiment) + "variants")
+        return sorted(_text(v) for v in raw)
+
+    def unit_aggregates(
+        self,
+        experiment: str,
+        metric: str,
+        *,
+        denominator: str | None = None,
+        agent: str | None = None,
+        segment: Segment | None = None,
+    ) -> dict[str, UnitAggregate]:
+        """Per-variant sufficient statistics, read from running totals or joined by Lua on the server."""
+        base = self._base(experiment)
+        out: dict[str, UnitAggregate] = {}
+        for variant in self._variants(experiment):
+            sfx = _scope(metric, agent, segment) + _enc(variant)
+            if denominator is None:
+                raw = self._call(self._client.hgetall, base + "t:" + sfx)
+                if not raw:
+                    continue
+                t = {_text(k): float(_text(v)) for k, v in raw.items()}
+                agg = UnitAggregate(
+                    int(t.get("n_units", 0)),
+                    int(t.get("n_obs", 0)),
+                    t.get("sx", 0.0),
+                    t.get("sx2", 0.0),
+                    t.get("sy", 0.0),
+                    t.get("sy2", 0.0),
+                    t.get("sxy", 0.0),
+                )
+            else:
+                dsfx = _scope(denominator, agent, segment) + _enc(variant)
+                keys = [base + "s:" + sfx, base + "c:" + sfx, base + "s:" + dsfx]
+                res = self._call(self._paired, keys=keys, args=[])
+                vals = [_text(v) for v in res]
+                agg = UnitAggregate(int(vals[0]), int(vals[1]), *(float(v) for v in vals[2:]))
+            if agg.n_units:
+                out[variant] = agg
+        return out
+
+    def unit_values(
+        self, experiment: str, metric: str, *, agent: str | None = None, segment: Segment | None = None
+    ) -> Iterator[UnitValue]:
+        """Per-unit sums and counts, streamed with HSCAN (no raw rows exist)."""
+        base = self._base(experiment)
+        for variant in self._variants(experiment):
+            sfx = _scope(metric, agent, segment) + _enc(variant)
+            counts = {
+                _text(k): int(_text(v))
+                for k, v in self._call(self._client.hgetall, base + "c:" + sfx).items()
+            }
+            for unit, value in self._client.hscan_iter(base + "s:" + sfx, count=1000):
+                name = _text(unit)
+                yield UnitValue(variant, name, float(_text(value)), counts.get(name, 0))
+
+    def histogram(self, experiment: str, metric: str, *, agent: str | None = None) -> dict[str, LogHistogram]:
+        """Per-variant log histograms maintained on write."""
+        base = self._base(experiment)
+        out: dict[str, LogHistogram] = {}
+        for variant in self._variants(experiment):
+            key = base + "h:" + _scope(metric, agent, None) + _enc(variant)
+            raw = {
+                _text(k): _text(v) for k, v in self._call(lambda key=key: self._client.hgetall(key)).items()
+            }
+            if not raw:
+                continue
+            buckets = {int(k): int(v) for k, v in raw.items() if k.lstrip("-").isdigit()}
+            out[variant] = LogHistogram.from_counts(
+                buckets, int(raw.get("z", 0)), float(raw["sum"]), float(raw["min"]), float(raw["max"])
+            )
+        return out
+
+    def counts_by_variant(
+        self, experiment: str, metric: str | None = None, *, agent: str | None = None
+    ) -> dict[str, int]:
+        """Distinct units per variant (set cardinality, or the metric's running unit count)."""
+        if metric is not None:
+            return {v: a.n_units for v, a in self.unit_aggregates(experiment, metric, agent=agent).items()}
+        base = self._base(experiment)
+        out: dict[str, int] = {}
+        for variant in self._variants(experiment):
+            key = base + "u:" + ("-" if agent is None else _enc(agent)) + ":" + _enc(variant)
+            n = int(self._call(self._client.scard, key))
+            if n:
+                out[variant] = n
+        return out
+
+    def metrics(self, experiment: str) -> set[str]:
+        """Metric names observed."""
+        return {
+            _text(m) for m in self._call(lambda: self._client.smembers(self._base(experiment) + "metrics"))
+        }
+
+    def segments(self, experiment: str) -> dict[str, set[str]]:
+        """Segment keys and values observed."""
+        out: dict[str, set[str]] = {}
+        for raw in self._call(self._client.smembers, self._base(experiment) + "segs"):
+            key, value = json.loads(_text(raw))
+            out.setdefault(str(key), set()).add(str(value))
+        return out
+
+    def observations(self, experiment: str, metric: str | None = None) -> Iterator[Observation]:
+        """Not kept: Redis stores aggregates only."""
+        raise NotImplementedError("RedisObservationStore keeps aggregates, not raw rows (no RAW_ROWS)")
+
+    def close(self) -> None:
+        """Close the client when this store built it (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_client:
+                self._client.close()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value

@@ -1,0 +1,268 @@
+"""SQLite observation store: the embedded default. Aggregates are SQL ``GROUP BY`` queries in the database.
+
+One table, ``observations``; ``id`` is UNIQUE so retried batches are idempotent (``INSERT OR IGNORE``). WAL
+mode lets several processes on one machine write and read at once. Segments are stored as JSON and filtered
+with ``json_extract``. Per-unit sums come from a ``GROUP BY variant, unit_id`` subquery, per-variant
+sufficient statistics from the outer ``GROUP BY variant``: the evaluator receives a few numbers per variant.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SQLiteObservationStore"]
+
+import json
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from routing_agent.errors import StoreUnavailable
+from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
+from routing_agent.observations.base import ObservationCapability, Segment
+from routing_agent.observations.record import Observation
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS observations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE,
+    experiment TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    unit_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL NOT NULL,
+    agent TEXT,
+    segments TEXT NOT NULL DEFAULT '{}',
+    ts REAL NOT NULL,
+    trace_id TEXT,
+    span_id TEXT
+);
+CREATE INDEX IF NOT EXISTS observations_by_metric ON observations (experiment, metric, variant, unit_id);
+"""
+
+_COLUMNS = "id, experiment, variant, unit_id, metric, value, agent, segments, ts, trace_id, span_id"
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _filters(agent: str | None, segment: Segment | None) -> tuple[str, list[Any]]:
+    sql = ""
+    args: list[Any] = []
+    if agent is not None:
+        sql += " AND agent = ?"
+        args.append(agent)
+    if segment is not None:
+        sql += " AND json_extract(segments, ?) = ?"
+        args.extend([_json_path(segment[0]), segment[1]])
+    return sql, args
+
+
+class SQLiteObservationStore:
+    """Observations in one SQLite file (``":memory:"`` for a private in-memory database)."""
+
+    capabilities = frozenset({ObservationCapability.MULTI_PROCESS, ObservationCapability.RAW_ROWS})
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_ms / 1000
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SQLiteObservationStore({self.path!r})"
+
+    def _query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            if self._closed:
+                raise StoreUnavailable(f"SQLite observation store {self.path} is closed")
+            try:
+                return list(self._conn.execute(sql, args))
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
+
+    def add(self, observations: Sequence[Observation]) -> int:
+        """Insert a batch in one transaction; rows whose id exists are skipped."""
+        rows = [
+            (
+                o.id,
+                o.experiment,
+                o.variant,
+                o.unit_id,
+                o.metric,
+                float(o.value),
+                o.agent,
+                json.dumps(dict(o.segments), sort_keys=True),
+                o.ts,
+                o.trace_id,
+                o.span_id,
+            )
+            for o in observations
+        ]
+        with self._lock:
+            if self._closed:
+                raise StoreUnavailable(f"SQLite observation store {self.path} is closed")
+            try:
+                before = self._conn.total_changes
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(
+                        f"INSERT OR IGNORE INTO observations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        rows,
+                    )
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                return int(self._conn.total_changes - before)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
+
+    async def aadd(self, observations: Sequence[Observation]) -> int:
+        """Async twin of ``add`` (runs in a worker thread)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.add, observations)
+
+    def unit_aggregates(
+        self,
+        experiment: str,
+        metric: str,
+        *,
+        denominator: str | None = None,
+        agent: str | None = None,
+        segment: Segment | None = None,
+    ) -> dict[str, UnitAggregate]:
+        """Per-variant sufficient statistics over units, computed by SQLite."""
+        where, args = _filters(agent, segment)
+        if denominator is None:
+            inner = (
+                "SELECT variant, SUM(value) AS x, COUNT(*) AS y, COUNT(*) AS n FROM observations "
+                f"WHERE experiment = ? AND metric = ?{where} GROUP BY variant, unit_id"
+            )
+            params: list[Any] = [experiment, metric, *args]
+        else:
+            inner = (
+                "SELECT variant, SUM(CASE WHEN metric = ? THEN value ELSE 0 END) AS x, "
+                "SUM(CASE WHEN metric = ? THEN value ELSE 0 END) AS y, "
+                "SUM(CASE WHEN metric = ? THEN 1 ELSE 0 END) AS n FROM observations "
+                f"WHERE experiment = ? AND metric IN (?, ?){where} GROUP BY variant, unit_id"
+            )
+            params = [metric, denominator, metric, experiment, metric, denominator, *args]
+        sql = (
+            "SELECT variant, COUNT(*), SUM(n), SUM(x), SUM(x * x), SUM(y), SUM(y * y), SUM(x * y) "
+            f"FROM ({inner}) GROUP BY variant"
+        )
+        return {
+            str(r[0]): UnitAggregate(int(r[1]), int(r[2] or 0), *(float(v or 0.0) for v in r[3:]))
+            for r in self._query(sql, params)
+        }
+
+    def unit_values(
+        self, experiment: str, metric: str, *, agent: str | None = None, segment: Segment | None = None
+    ) -> Iterator[UnitValue]:
+        """Per-unit sums and counts, grouped by SQLite."""
+        where, args = _filters(agent, segment)
+        sql = (
+            "SELECT variant, unit_id, SUM(value), COUNT(*) FROM observations "
+            f"WHERE experiment = ? AND metric = ?{where} GROUP BY variant, unit_id"
+        )
+        for variant, unit, value, n in self._query(sql, [experiment, metric, *args]):
+            yield UnitValue(str(variant), str(unit), float(value), int(n))
+
+    def histogram(self, experiment: str, metric: str, *, agent: str | None = None) -> dict[str, LogHistogram]:
+        """Per-variant histogram: values are bucketed by SQL (one row per distinct value and variant)."""
+        where, args = _filters(agent, None)
+        sql = (
+            "SELECT variant, value, COUNT(*) FROM observations "
+            f"WHERE experiment = ? AND metric = ?{where} GROUP BY variant, value"
+        )
+        buckets: dict[str, dict[int, int]] = defaultdict(dict)
+        zero: dict[str, int] = defaultdict(int)
+        total: dict[str, float] = defaultdict(float)
+        lo: dict[str, float] = {}
+        hi: dict[str, float] = {}
+        for variant, value, n in self._query(sql, [experiment, metric, *args]):
+            v, count = float(value), int(n)
+            index = bucket_index(v)
+            if index is None:
+                zero[variant] += count
+            else:
+                buckets[variant][index] = buckets[variant].get(index, 0) + count
+            total[variant] += v * count
+            lo[variant] = min(lo.get(variant, v), v)
+            hi[variant] = max(hi.get(variant, v), v)
+        return {v: LogHistogram.from_counts(buckets[v], zero[v], total[v], lo[v], hi[v]) for v in lo}
+
+    def counts_by_variant(
+        self, experiment: str, metric: str | None = None, *, agent: str | None = None
+    ) -> dict[str, int]:
+        """Distinct units per variant."""
+        where, args = _filters(agent, None)
+        if metric is not None:
+            where = " AND metric = ?" + where
+            args = [metric, *args]
+        sql = (
+            "SELECT variant, COUNT(DISTINCT unit_id) FROM observations "
+            f"WHERE experiment = ?{where} GROUP BY variant"
+        )
+        return {str(v): int(n) for v, n in self._query(sql, [experiment, *args])}
+
+    def metrics(self, experiment: str) -> set[str]:
+        """Metric names observed."""
+        rows = self._query("SELECT DISTINCT metric FROM observations WHERE experiment = ?", [experiment])
+        return {str(r[0]) for r in rows}
+
+    def segments(self, experiment: str) -> dict[str, set[str]]:
+        """Segment keys and values observed."""
+        sql = (
+            "SELECT DISTINCT j.key, j.value FROM observations, json_each(observations.segments) AS j "
+            "WHERE experiment = ?"
+        )
+        out: dict[str, set[str]] = defaultdict(set)
+        for key, value in self._query(sql, [experiment]):
+            out[str(key)].add(str(value))
+        return dict(out)
+
+    def observations(self, experiment: str, metric: str | None = None) -> Iterator[Observation]:
+        """Raw rows in insertion order."""
+        sql = f"SELECT {_COLUMNS} FROM observations WHERE experiment = ?"
+        args: list[Any] = [experiment]
+        if metric is not None:
+            sql += " AND metric = ?"
+            args.append(metric)
+        for row in self._query(sql + " ORDER BY seq", args):
+            yield Observation(
+                id=row[0],
+                experiment=row[1],
+                variant=row[2],
+                unit_id=row[3],
+                metric=row[4],
+                value=float(row[5]),
+                agent=row[6],
+                segments=json.loads(row[7]),
+                ts=float(row[8]),
+                trace_id=row[9],
+                span_id=row[10],
+            )
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
