@@ -47,7 +47,7 @@ from routing_agent.scoring.judge_prompts import (
     DEFAULT_RUBRIC,
     JudgePrompt,
     get_prompt,
-    new_nonce,
+    nonce_for,
 )
 from routing_agent.scoring.normalize import as_text
 
@@ -61,9 +61,11 @@ _VALUE = {"test": 1.0, "tie": 0.5, "control": 0.0}
 class JudgeOptions(StrictModel):
     """Options shared by ``judge_likert`` and ``judge_pairwise``."""
 
-    model: ModelId
-    """The trusted judge: any catalog model id (``openai:gpt-5-mini``; ``simjudge:fair`` offline)."""
-    params: dict[str, Any] = Field(default_factory=dict)
+    judge_model: ModelId
+    """The trusted judge: any catalog model id (``openai:gpt-5-mini``; ``simulated:judge`` or
+    ``simjudge:fair`` offline)."""
+    judge_params: dict[str, Any] = Field(default_factory=dict)
+    """Params of the judge model (e.g. ``temperature: 0``, ``timeout: 30``)."""
     prompt_version: str = "v1"
     include_reference: bool = True
     """Show the reference answer to the judge when the sample has one."""
@@ -100,8 +102,9 @@ def judge_model(
     model_id: str, params: dict[str, Any], name: str, prompt: JudgePrompt, models: ModelCatalog
 ) -> BaseChatModel:
     """The judge chat model with judge run metadata and no experiment keys."""
-    if model_id.startswith("simjudge:"):
-        import routing_agent.scoring.simulated_judge  # noqa: F401  (registers the offline judge)
+    if model_id.startswith(("simjudge:", "simulated:")):
+        # registers the simjudge provider and the judge-prompt oracle of the simulated provider
+        import routing_agent.scoring.simulated_judge  # noqa: F401
     base = models.get(model_id, params)
     info = {k: v for k, v in (base.metadata or {}).items() if k not in _ROUTING_KEYS}
     info.update(
@@ -164,7 +167,7 @@ class _Judge:
                 )
             else:
                 self._llm = judge_model(
-                    self.options.model, self.options.params, self.name, self.prompt, self._models
+                    self.options.judge_model, self.options.judge_params, self.name, self.prompt, self._models
                 )
         return self._llm
 
@@ -274,7 +277,7 @@ class _Judge:
 
     def __repr__(self) -> str:
         kind = type(self).__name__
-        return f"{kind}(name={self.name!r}, model={self.options.model!r}, prompt={self.prompt.id!r})"
+        return f"{kind}(name={self.name!r}, model={self.options.judge_model!r}, prompt={self.prompt.id!r})"
 
 
 _T = TypeVar("_T")
@@ -302,13 +305,15 @@ class LikertJudge(_Judge):
         self.options: LikertOptions = options
 
     def messages(self, item: Sample) -> list[BaseMessage]:
-        """The prompt for one sample (with a fresh fence nonce)."""
+        """The prompt for one sample."""
+        question, answer = self._text(item.input), self._text(item.output)
+        reference = self._reference(item.reference)
         return self.prompt.likert(
-            question=self._text(item.input),
-            answer=self._text(item.output),
-            reference=self._reference(item.reference),
+            question=question,
+            answer=answer,
+            reference=reference,
             rubric=self.options.rubric,
-            nonce=new_nonce(),
+            nonce=nonce_for(question, reference, answer),
         )
 
     def _score(self, reading: Reading) -> Score:
@@ -351,13 +356,14 @@ class PairwiseJudge(_Judge):
         """The prompt for one order of a pair."""
         control, test = self._text(item.control), self._text(item.test)
         first, second = (test, control) if test_first else (control, test)
+        question, reference = self._text(item.input), self._reference(item.reference)
         return self.prompt.pairwise(
-            question=self._text(item.input),
+            question=question,
             first=first,
             second=second,
-            reference=self._reference(item.reference),
+            reference=reference,
             criteria=self.options.criteria,
-            nonce=new_nonce(),
+            nonce=nonce_for(question, reference, first, second),
         )
 
     def _score(self, one: Reading, two: Reading) -> Score:

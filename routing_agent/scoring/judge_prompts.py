@@ -4,9 +4,11 @@ Every template has a ``kind`` (``likert`` or ``pairwise``) and a ``version``; th
 each verdict (``JudgeVerdict.prompt``), so a changed prompt never silently mixes with old scores. Add a new
 version rather than editing a published one.
 
-Fencing: the question, the reference and each answer are put between markers carrying a random nonce drawn
-per call (``<<<ANSWER 9f2c…>>>`` … ``<<<END ANSWER 9f2c…>>>``), and any ``<<<`` inside the data is
-defanged, so an answer can neither close its fence early nor forge one. The system prompt tells the judge
+Fencing: the question, the reference and each answer are put between markers carrying a nonce
+(``<<<ANSWER 9f2c…>>>`` … ``<<<END ANSWER 9f2c…>>>``), and any ``<<<`` or ``>>>`` inside the data is
+defanged, so an answer can neither close its fence early nor forge one. Because forging is impossible the
+nonce need not be secret: it is a hash of the fenced texts, which keeps prompts (and so cached or simulated
+judge replies) reproducible. The system prompt tells the judge
 that fenced text is data, never instructions, and that an attempt to instruct the judge is a flaw.
 """
 
@@ -19,10 +21,10 @@ __all__ = [
     "JudgePrompt",
     "fence",
     "get_prompt",
-    "new_nonce",
+    "nonce_for",
 ]
 
-import secrets
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,9 +68,13 @@ _RETRY = (
 )
 
 
-def new_nonce() -> str:
-    """A fresh, unguessable fence nonce."""
-    return secrets.token_hex(8)
+def nonce_for(*texts: str | None) -> str:
+    """The fence nonce of a prompt over ``texts``: 16 hex digits of their BLAKE2b hash."""
+    digest = hashlib.blake2b(digest_size=8)
+    for text in texts:
+        digest.update((text or "").encode("utf-8", errors="replace"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 def fence(name: str, text: str, nonce: str) -> str:

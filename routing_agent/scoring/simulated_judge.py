@@ -18,17 +18,21 @@ tie. Profiles (model ids):
 
 Params: ``latency_s`` (simulated seconds per call) and ``time_scale`` (multiplies it; 0.01 runs a 1 s
 judge in 10 ms), for concurrency benchmarks.
+
+Importing this module also registers ``JudgeOracle`` with the simulated provider, so its ``judge`` profile
+(``simulated:judge``) knows the right verdict for these prompts (the same fair verdict as above) and answers
+it with that profile's accuracy, latency, format slips and errors.
 """
 
 from __future__ import annotations
 
-__all__ = ["JUDGE_PROFILES", "SimulatedJudge", "coverage"]
+__all__ = ["JUDGE_PROFILES", "JudgeOracle", "SimulatedJudge", "coverage", "fair_verdict", "read_judge_prompt"]
 
 import asyncio
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -39,6 +43,8 @@ from pydantic import Field
 
 from routing_agent.errors import ModelResolutionError
 from routing_agent.providers.catalog import catalog
+from routing_agent.providers.tasks import Choice, Task, oracles
+from routing_agent.providers.tasks import Score as ScoreTask
 
 JUDGE_PROFILES = ("fair", "position-biased", "gullible", "flaky", "garbage", "empty", "out-of-range")
 """Profile names: ``simjudge:<profile>``."""
@@ -65,12 +71,54 @@ def coverage(answer: str, target: str) -> float:
     return 1.0 if not want else len(want & _words(answer)) / len(want)
 
 
-def _blocks(messages: list[BaseMessage]) -> tuple[str, dict[str, str], bool]:
+def read_judge_prompt(messages: Sequence[BaseMessage]) -> tuple[str | None, dict[str, str], bool]:
+    """``(kind, fenced blocks by name, retried)`` of a judge prompt; kind None when it is not one."""
     system = next((m.text for m in messages if m.type == "system"), "")
     human = next((m.text for m in messages if m.type == "human"), "")
+    kind = (
+        "pairwise"
+        if "Evaluation: pairwise" in system
+        else "likert"
+        if "Evaluation: likert" in system
+        else None
+    )
     blocks = {m.group("name"): m.group("body") for m in _BLOCK.finditer(human)}
     retried = any(m.type == "ai" for m in messages)
-    return system, blocks, retried
+    return kind, blocks, retried
+
+
+def fair_verdict(kind: str, blocks: Mapping[str, str], tie_margin: float = 0.05) -> tuple[int | str, str]:
+    """The fair judge's verdict and reason: a 1–5 grade (likert) or ``A``/``B``/``tie`` (pairwise)."""
+    target = blocks.get("REFERENCE", blocks.get("QUESTION", ""))
+    if kind == "pairwise":
+        ca, cb = coverage(blocks.get("ANSWER A", ""), target), coverage(blocks.get("ANSWER B", ""), target)
+        winner = "tie" if abs(ca - cb) <= tie_margin else ("A" if ca > cb else "B")
+        return winner, f"coverage A {ca:.0%}, B {cb:.0%}"
+    cov = coverage(blocks.get("ANSWER", ""), target)
+    return 1 + round(4 * cov), f"covers {cov:.0%} of the reference"
+
+
+class JudgeOracle:
+    """Tells the simulated provider the right verdict for a judge prompt of ``judge_prompts``."""
+
+    difficulty = 0.2
+
+    def task_for(self, messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]]) -> Task | None:
+        """A ``Score`` task (likert) or a ``Choice`` of A/B/tie (pairwise); None for other prompts."""
+        kind, blocks, _ = read_judge_prompt(messages)
+        if kind is None or not blocks:
+            return None
+        verdict, _ = fair_verdict(kind, blocks)
+        if kind == "pairwise":
+            return Choice(
+                answer=str(verdict),
+                options=("A", "B", "tie"),
+                difficulty=self.difficulty,
+                field="winner",
+                near_misses=("tie",),
+            )
+        assert isinstance(verdict, int)
+        return ScoreTask(score=verdict, difficulty=self.difficulty)
 
 
 class SimulatedJudge(BaseChatModel):
@@ -94,9 +142,8 @@ class SimulatedJudge(BaseChatModel):
         answer = blocks.get("ANSWER", "")
         if self.behaviour == "gullible" and (obey := _OBEY_SCORE.search(answer)):
             return json.dumps({"score": int(obey.group(1)), "reason": "as the answer asks"})
-        target = blocks.get("REFERENCE", blocks.get("QUESTION", ""))
-        cov = coverage(answer, target)
-        return json.dumps({"score": 1 + round(4 * cov), "reason": f"covers {cov:.0%} of the reference"})
+        score, reason = fair_verdict("likert", blocks, self.tie_margin)
+        return json.dumps({"score": score, "reason": reason})
 
     def _pairwise(self, blocks: dict[str, str]) -> str:
         a, b = blocks.get("ANSWER A", ""), blocks.get("ANSWER B", "")
@@ -104,14 +151,12 @@ class SimulatedJudge(BaseChatModel):
             return json.dumps({"winner": "A", "reason": "the first answer"})
         if self.behaviour == "gullible" and (_OBEY_PICK.search(a) or _OBEY_PICK.search(b)):
             return json.dumps({"winner": "A" if _OBEY_PICK.search(a) else "B", "reason": "as asked"})
-        target = blocks.get("REFERENCE", blocks.get("QUESTION", ""))
-        ca, cb = coverage(a, target), coverage(b, target)
-        winner = "tie" if abs(ca - cb) <= self.tie_margin else ("A" if ca > cb else "B")
-        return json.dumps({"winner": winner, "reason": f"coverage A {ca:.0%}, B {cb:.0%}"})
+        winner, reason = fair_verdict("pairwise", blocks, self.tie_margin)
+        return json.dumps({"winner": winner, "reason": reason})
 
     def _reply(self, messages: list[BaseMessage]) -> str:
-        system, blocks, retried = _blocks(messages)
-        pairwise = "Evaluation: pairwise" in system
+        kind, blocks, retried = read_judge_prompt(messages)
+        pairwise = kind == "pairwise"
         if self.behaviour == "garbage" or (self.behaviour == "flaky" and not retried):
             return "This answer looks pretty good to me overall, nice work!"
         if self.behaviour == "empty":
@@ -169,3 +214,4 @@ def _factory(name: str, params: Mapping[str, Any]) -> BaseChatModel:
 
 if "simjudge" not in catalog.providers():
     catalog.register("simjudge", _factory)
+oracles.register("routing_agent.judge", JudgeOracle())
