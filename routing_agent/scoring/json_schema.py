@@ -23,7 +23,8 @@ from routing_agent.scoring.jsonparse import parse_json
 
 
 class JsonSchemaOptions(BaseModel):
-    """Options of ``type: json_schema``: exactly one of ``schema`` (inline) or ``schema_file``."""
+    """Options of ``type: json_schema``: ``schema`` (inline) or ``schema_file``; with neither, any JSON
+    value is valid (the scorer then measures parseability only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -45,8 +46,8 @@ class JsonSchemaOptions(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> JsonSchemaOptions:
-        if (self.json_schema is None) == (self.schema_file is None):
-            raise ValueError("give exactly one of 'schema' (inline) or 'schema_file'")
+        if self.json_schema is not None and self.schema_file is not None:
+            raise ValueError("give one of 'schema' (inline) or 'schema_file', not both")
         return self
 
 
@@ -54,8 +55,9 @@ def load_schema(options: JsonSchemaOptions, base_dir: Path | None = None) -> dic
     """The schema dict from the options (reading ``schema_file``); raises ``ValueError`` if it is invalid."""
     if options.json_schema is not None:
         schema = options.json_schema
+    elif options.schema_file is None:
+        return {}
     else:
-        assert options.schema_file is not None
         path = Path(options.schema_file)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
@@ -94,7 +96,7 @@ class JsonSchemaScorer(BaseScorer[Sample]):
     ) -> None:
         super().__init__(name)
         if options is None:
-            options = JsonSchemaOptions(json_schema=schema or {})
+            options = JsonSchemaOptions(json_schema=schema)
         self.options = options
         resolved = schema if schema is not None else load_schema(options)
         cls = validators.validator_for(resolved, default=validators.Draft202012Validator)

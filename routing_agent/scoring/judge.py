@@ -67,6 +67,8 @@ class JudgeOptions(StrictModel):
     judge_params: dict[str, Any] = Field(default_factory=dict)
     """Params of the judge model (e.g. ``temperature: 0``, ``timeout: 30``)."""
     prompt_version: str = "v1"
+    input_field: str | None = None
+    """State/record path of the question shown to the judge (default: question, query, input, … if any)."""
     include_reference: bool = True
     """Show the reference answer to the judge when the sample has one."""
     max_chars: int = Field(default=8000, ge=100)
