@@ -313,6 +313,8 @@ class RoutingTelemetry(BaseCallbackHandler):
             found = citation_set(cites)
             if found is not None:
                 span.set_attribute(sc.RA_CITATIONS, list(found))
+        if len(outputs) != 1:  # the routing node returns only {"routing": ...}; a subgraph returns its state
+            return
         routing = outputs.get(_ROUTING_KEY)
         if not isinstance(routing, Mapping) or not routing:
             return

@@ -113,7 +113,9 @@ def read_response(response: LLMResult) -> ResponseInfo:
         usage=usage,
         reasoning_tokens=reasoning or None,
         response_model=str(model) if model else None,
-        response_id=str(response_id) if response_id and not str(response_id).startswith(("run-", "lc_run-")) else None,
+        response_id=str(response_id)
+        if response_id and not str(response_id).startswith(("run-", "lc_run-"))
+        else None,
         finish_reasons=tuple(reasons),
         refusal=refusal,
         citations=extract_citations(message if isinstance(message, BaseMessage) else None),

@@ -15,8 +15,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
+from pydantic import Field
 
-from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, PriceSpec, VariantSpec
+from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, VariantSpec
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
 from routing_agent.providers.catalog import ModelCatalog
 
@@ -31,7 +32,7 @@ class ScriptedChatModel(BaseChatModel):
     cache_read: int = 0
     first_chunk_delay_s: float = 0.0
     chunk_delay_s: float = 0.0
-    extra_metadata: dict[str, Any] = {}
+    extra_metadata: dict[str, Any] = Field(default_factory=dict)
     fail_with: str | None = None
     streaming: bool = False
 
@@ -160,4 +161,3 @@ def build_graph(config: ExperimentsConfig, models: ModelCatalog, *, fan_out: int
     g.add_edge("research", "writer")
     g.add_edge("writer", END)
     return g.compile(name="support-flow")
-
