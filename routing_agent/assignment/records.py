@@ -26,6 +26,7 @@ class Reason(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"  # store down or slow: deterministic hash, written back later
     NO_UNIT_ID = "no_unit_id"  # the state had no unit id: default model
     ERROR = "error"  # an unexpected error inside routing (counted, logged once): default model
+    SHADOW = "shadow"  # pinned by the shadow/replay runner (routing_agent.scoring.shadow), off the books
 
 
 class ModelChoice(TypedDict):
