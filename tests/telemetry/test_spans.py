@@ -189,7 +189,8 @@ def test_one_observation_per_metric_per_call(
         assert r.agent == span.attributes[sc.RA_AGENT]
         expected = {
             "calls": 1.0, "error": 0.0, "refusal": 0.0, "input_tokens": 120.0, "output_tokens": 30.0,
-            "unpriced": 0.0, "cost_usd": span.attributes[sc.RA_COST_USD], "latency_s": span.attributes[sc.RA_LATENCY_S],
+            "unpriced": 0.0, "cost_usd": span.attributes[sc.RA_COST_USD],
+            "latency_s": span.attributes[sc.RA_LATENCY_S],
         }  # fmt: skip
         assert r.value == expected[r.metric]
     agg = obs_store.unit_aggregates("exp-support", "calls")
