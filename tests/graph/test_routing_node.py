@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2
 from routing_agent.assignment.stores import open_store
 from routing_agent.config.spec import ExperimentsConfig, ExperimentStatus
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
@@ -85,14 +86,16 @@ def test_same_session_keeps_its_variant_across_invocations_and_weight_changes(st
     first = {
         f"s-{i}": graph.invoke({"session_id": f"s-{i}", "seen": []})["seen"][0]["variant"] for i in range(60)
     }
-    # a new deployment flips the weights to 0/100: stored units keep their variant
-    graph2, node2 = build_graph(make_config(weights=(0, 100)), store)
+    # a new deployment moves the weights to 1/99: stored units keep their variant
+    graph2, node2 = build_graph(make_config(weights=(1, 99)), store)
     for sid, variant in first.items():
         out = graph2.invoke({"session_id": sid, "seen": []})
         assert out["seen"][0]["variant"] == variant
         assert out["routing"]["exp"]["reason"] == "sticky"
     new = graph2.invoke({"session_id": "brand-new", "seen": []})
-    assert new["seen"][0]["variant"] == "candidate"
+    ranges = bucket_ranges([0.01, 0.99])
+    expected = ["control", "candidate"][choose_variation(hash_v2("exp", "brand-new"), ranges)]
+    assert new["seen"][0]["variant"] == expected
     assert node2.stats()["decisions"]["exp"] == {"sticky": 60, "hashed": 1}
 
 
@@ -116,7 +119,7 @@ def test_checkpoint_resume_keeps_the_variant() -> None:
     out = graph.invoke({"session_id": "sess-1", "seen": []}, cfg)
     variant = out["routing"]["exp"]["variant"]
     # same thread again, after the YAML moved everybody to the other arm and with a fresh store:
-    other = (0, 100) if variant == "control" else (100, 0)
+    other = (1, 99) if variant == "control" else (99, 1)
     graph2, node2 = build_graph(make_config(weights=other), open_store("memory://"), checkpointer=saver)
     out2 = graph2.invoke({"session_id": "sess-1"}, cfg)
     assert out2["routing"]["exp"]["variant"] == variant
