@@ -85,6 +85,12 @@ redis.call('RPUSH', KEYS[2], version .. '\\n' .. ARGV[1])
 return {1, version}
 """
 
+_GET_OR_SET_SHA = hashlib.sha1(_GET_OR_SET.encode()).hexdigest()
+_SET_STATE_SHA = hashlib.sha1(_SET_STATE.encode()).hexdigest()
+_ERRORS: tuple[type[BaseException], ...] = (
+    (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
+)
+
 
 def _require_redis() -> None:
     if _redis is None:
@@ -148,7 +154,6 @@ class RedisStore:
         ] = weakref.WeakKeyDictionary()
         self._owns_clients = False
         self._closed = False
-        self._scripts: dict[int, Any] = {}  # id(client) -> (client, get_or_set script, set_state script)
         self._tags: dict[str, bytes] = {}
 
     @classmethod
@@ -244,54 +249,69 @@ class RedisStore:
             self._loop_clients[loop] = client
         return client
 
-    def _script(self, client: Any, which: int) -> Any:
-        entry = self._scripts.get(id(client))
-        if entry is None or entry[0] is not client:
-            entry = (client, client.register_script(_GET_OR_SET), client.register_script(_SET_STATE))
-            self._scripts[id(client)] = entry
-        return entry[which]
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}")
 
     def _call(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
-        except (_redis.RedisError, _ClusterException, OSError) as exc:
-            raise StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}") from exc
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
 
     async def _acall(self, fn: Callable[[], Awaitable[T]]) -> T:
         try:
             return await fn()
-        except (_redis.RedisError, _ClusterException, OSError) as exc:
-            raise StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}") from exc
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    @staticmethod
+    def _evalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
+        # EVALSHA straight away (one round trip); NOSCRIPT only after a server restart or SCRIPT FLUSH.
+        try:
+            return client.evalsha(sha, 2, *keys_and_args)
+        except _redis.exceptions.NoScriptError:
+            client.script_load(script)
+            return client.evalsha(sha, 2, *keys_and_args)
+
+    @staticmethod
+    async def _aevalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
+        try:
+            return await client.evalsha(sha, 2, *keys_and_args)
+        except _redis.exceptions.NoScriptError:
+            await client.script_load(script)
+            return await client.evalsha(sha, 2, *keys_and_args)
 
     # -- assignments -------------------------------------------------------------------------------------
 
-    def _gos_args(
-        self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
-    ) -> tuple[list[bytes], list[Any]]:
+    def _gos_args(self, experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> tuple[Any, ...]:
         check_assignment(experiment, unit_id, variant, ttl_s)
         ttl_ms = 0 if ttl_s is None else max(1, round(ttl_s * 1000))
-        keys = [self.unit_key(experiment, unit_id), self._base(experiment) + b"counts"]
-        return keys, [variant, ttl_ms]
+        return (self.unit_key(experiment, unit_id), self._base(experiment) + b"counts", variant, ttl_ms)
 
     def get_or_set(
         self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
     ) -> tuple[str, bool]:
         """Store ``variant`` unless the unit holds one (one round trip); returns ``(held, created)``."""
-        keys, args = self._gos_args(experiment, unit_id, variant, ttl_s)
+        args = self._gos_args(experiment, unit_id, variant, ttl_s)
         client = self._sync()
-        held, created = self._call(lambda: self._script(client, 1)(keys=keys, args=args))
+        try:
+            held, created = self._evalsha(client, _GET_OR_SET_SHA, _GET_OR_SET, *args)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
         return _text(held), bool(created)
 
     async def aget_or_set(
         self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
     ) -> tuple[str, bool]:
         """Async twin of ``get_or_set``."""
-        keys, args = self._gos_args(experiment, unit_id, variant, ttl_s)
+        args = self._gos_args(experiment, unit_id, variant, ttl_s)
         client = self._aclient()
         if client is None:
             return await asyncio.to_thread(self.get_or_set, experiment, unit_id, variant, ttl_s=ttl_s)
-        script = self._script(client, 1)
-        held, created = await self._acall(lambda: script(keys=keys, args=args))
+        try:
+            held, created = await self._aevalsha(client, _GET_OR_SET_SHA, _GET_OR_SET, *args)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
         return _text(held), bool(created)
 
     def get(self, experiment: str, unit_id: str) -> str | None:
@@ -358,7 +378,9 @@ class RedisStore:
         args = [encode_state(draft), "" if expected_version is None else str(int(expected_version))]
         client = self._sync()
         ok, version = self._call(
-            lambda: self._script(client, 2)(keys=[base + b"state", base + b"history"], args=args)
+            lambda: self._evalsha(
+                client, _SET_STATE_SHA, _SET_STATE, base + b"state", base + b"history", *args
+            )
         )
         if not ok:
             raise cas_conflict(experiment, int(cast("int", expected_version)), int(version))
