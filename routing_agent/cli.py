@@ -83,6 +83,12 @@ def sample_size(  # noqa: PLR0917 (one parameter per CLI option)
     typer.echo("\n".join(plan.describe()))
 
 
+# Operator commands (status, rollback, pause, resume, stop, review …, watch): control/commands.py
+from routing_agent.control.commands import register as _register_control  # noqa: E402
+
+_register_control(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,68 @@
+"""``open_review_store``: the review store that lives beside an assignment store (same URL, same place).
+
+A review queue is kept where the experiment's state is: the same SQLite file (table ``ra_reviews``), the same
+Redis (keys under the same prefix and hash tag, through the assignment store's own client), or, for
+``memory://``, one in-process queue per ``MemoryStore`` (so everything built on one memory store shares it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["open_review_store", "review_store_for"]
+
+import os
+import weakref
+
+from routing_agent.assignment.stores import open_store
+from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.assignment.stores.memory import MemoryStore
+from routing_agent.assignment.stores.sqlite import SQLiteStore
+from routing_agent.control.review_store.base import ReviewStore
+from routing_agent.control.review_store.memory import MemoryReviewStore
+from routing_agent.control.review_store.sqlite import SQLiteReviewStore
+
+_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryReviewStore] = weakref.WeakKeyDictionary()
+
+
+def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewStore:
+    """The review store beside ``store``; with ``owns``, closing it also closes ``store``."""
+    if isinstance(store, MemoryStore):
+        reviews = _MEMORY.get(store)
+        if reviews is None:
+            reviews = _MEMORY[store] = MemoryReviewStore()
+        return reviews
+    if isinstance(store, SQLiteStore):
+        sqlite_reviews = SQLiteReviewStore(store.path, busy_timeout_ms=store.busy_timeout_ms)
+        if owns:
+            store.close()  # the review store opens its own connections on the same file
+        return sqlite_reviews
+    from routing_agent.assignment.stores.redis import RedisStore
+
+    if isinstance(store, RedisStore):
+        from routing_agent.control.review_store.redis import RedisReviewStore
+
+        client = store._client  # the store's own sync client: same URL, credentials, TLS and timeouts
+        if client is None:
+            raise ValueError("the RedisStore has no sync client; build it with RedisStore.from_url")
+        return RedisReviewStore(client, prefix=store.prefix, on_close=store.close if owns else None)
+    raise TypeError(
+        f"no review store for {type(store).__name__}: pass a ReviewStore, or use a memory, SQLite or "
+        "Redis store"
+    )
+
+
+def open_review_store(
+    target: ReviewStore | AssignmentStore | str | os.PathLike[str],
+    *,
+    prefix: str | None = None,
+    timeout_s: float | None = None,
+) -> ReviewStore:
+    """A review store for a URL or path (the assignment stores' spellings), an assignment store, or as is.
+
+    ``memory://`` (a new, empty in-process queue), ``reviews.db`` / ``sqlite:///x.db``, ``redis://…`` (with
+    ``?prefix=…``, ``?timeout=…``, ``?password_env=…`` as for ``open_store``).
+    """
+    if isinstance(target, str | os.PathLike):
+        return review_store_for(open_store(target, prefix=prefix, timeout_s=timeout_s), owns=True)
+    if isinstance(target, AssignmentStore):
+        return review_store_for(target)
+    return target

@@ -1,0 +1,150 @@
+"""Review store in Redis (or Redis Cluster): every reviewer and ``watch`` on every machine sees one queue.
+
+Keys (``P`` = prefix, ``E`` = the experiment's hash tag, the same as the assignment store's, so an
+experiment's reviews live in the slot of its state)::
+
+    P:{exp:E}:reviews          hash: review id -> item JSON (canonical, sorted keys)
+    P:{exp:E}:review_pending   string: id of the experiment's pending item (absent when none)
+    P:reviews:experiments      set: experiments that have review items (for ``review list``)
+
+``submit`` and ``replace`` are Lua scripts over the two keys of one experiment (one slot): create-unless-
+pending, and compare-and-set on the stored JSON with the pending slot kept in step. The experiments set is
+written with a plain ``SADD`` before the item (idempotent; its own slot in a cluster).
+"""
+
+from __future__ import annotations
+
+__all__ = ["RedisReviewStore"]
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from routing_agent.assignment.stores.base import Capability
+from routing_agent.assignment.stores.redis import experiment_tag
+from routing_agent.control.review_store.base import (
+    ReviewItem,
+    ReviewStatus,
+    decode_item,
+    encode_item,
+    experiment_of,
+)
+from routing_agent.errors import StoreUnavailable
+
+T = TypeVar("T")
+
+_SUBMIT = """
+local held = redis.call('GET', KEYS[2])
+if held then
+  local data = redis.call('HGET', KEYS[1], held)
+  if data then return {0, data} end
+end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {-1, ''} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+return {1, ARGV[2]}
+"""
+
+_REPLACE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+local slot = redis.call('GET', KEYS[2])
+if ARGV[4] == '1' then
+  if slot and slot ~= ARGV[1] then return 0 end
+  redis.call('SET', KEYS[2], ARGV[1])
+elseif slot == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class RedisReviewStore:
+    """Review items in Redis through an injected sync client (``redis.Redis`` or ``redis.RedisCluster``)."""
+
+    capabilities: frozenset[Capability] = frozenset({Capability.MULTI_PROCESS, Capability.MULTI_HOST})
+
+    def __init__(
+        self, client: Any, *, prefix: str = "routing_agent", on_close: Callable[[], None] | None = None
+    ) -> None:
+        """``client``: a redis-py sync client; ``on_close``: what ``close`` releases (e.g. its store)."""
+        if not prefix or "{" in prefix or "}" in prefix:
+            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
+        self.client = client
+        self.prefix = prefix
+        self._on_close = on_close
+        self._submit = client.register_script(_SUBMIT)
+        self._replace = client.register_script(_REPLACE)
+
+    def __repr__(self) -> str:
+        return f"RedisReviewStore(prefix={self.prefix!r})"
+
+    def _keys(self, experiment: str) -> list[bytes]:
+        base = f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:".encode()
+        return [base + b"reviews", base + b"review_pending"]
+
+    @property
+    def _index(self) -> str:
+        return f"{self.prefix}:reviews:experiments"
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        import redis
+
+        try:
+            return fn()
+        except (redis.RedisError, OSError) as exc:
+            raise StoreUnavailable(
+                f"Redis review store ({self.prefix}): {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def submit(self, item: ReviewItem) -> tuple[ReviewItem, bool]:
+        """Store ``item`` unless its experiment has a pending item; returns ``(pending item, created)``."""
+        if item.status is not ReviewStatus.PENDING:
+            raise ValueError("only pending items are submitted")
+        self._call(lambda: self.client.sadd(self._index, item.experiment))
+        keys = self._keys(item.experiment)
+        created, data = self._call(lambda: self._submit(keys=keys, args=[item.id, encode_item(item)]))
+        if int(created) < 0:
+            raise ValueError(f"review id {item.id!r} is taken")
+        return decode_item(data), bool(int(created))
+
+    def get(self, review_id: str) -> ReviewItem | None:
+        """The item with this id, or None."""
+        experiment = experiment_of(review_id)
+        if not experiment:
+            return None
+        data = self._call(lambda: self.client.hget(self._keys(experiment)[0], review_id))
+        return None if data is None else decode_item(data)
+
+    def items(self, experiment: str | None = None) -> list[ReviewItem]:
+        """Every item (of one experiment, or all), oldest first."""
+        if experiment is None:
+            members = cast("set[Any]", self._call(lambda: self.client.smembers(self._index)))
+            experiments = sorted(_text(m) for m in members)
+        else:
+            experiments = [experiment]
+        found: list[ReviewItem] = []
+        for name in experiments:
+            found.extend(decode_item(v) for v in self._hvals(self._keys(name)[0]))
+        return sorted(found, key=lambda i: (i.created_at, i.id))
+
+    def _hvals(self, key: bytes) -> list[Any]:
+        return cast("list[Any]", self._call(lambda: self.client.hvals(key)))
+
+    def replace(self, old: ReviewItem, new: ReviewItem) -> bool:
+        """Compare-and-set on the stored item (see ``ReviewStore.replace``)."""
+        if old.id != new.id or old.experiment != new.experiment:
+            raise ValueError("replace keeps the item's id and experiment")
+        pending = "1" if new.status is ReviewStatus.PENDING else "0"
+        args = [new.id, encode_item(old), encode_item(new), pending]
+        keys = self._keys(new.experiment)
+        return bool(self._call(lambda: self._replace(keys=keys, args=args)))
+
+    def close(self) -> None:
+        """Release what this store was given to release (the client's owner stays in charge otherwise)."""
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
