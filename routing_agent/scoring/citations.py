@@ -18,6 +18,7 @@ Citations are read in the order the answer gives them (see ``citation_list``), f
 from __future__ import annotations
 
 __all__ = [
+    "MARKS",
     "CitationCorrectnessScorer",
     "CitationOptions",
     "CitationStabilityScorer",
@@ -28,11 +29,12 @@ __all__ = [
 ]
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from routing_agent.config.fields import StrictModel
 from routing_agent.scoring.base import BaseScorer, Pair, Sample, Score, Status
@@ -131,27 +133,42 @@ def _from_message(message: BaseMessage, key: str) -> Any:
     return message.text
 
 
-def citation_list(value: Any, *, key: str = "citations", ignore_case: bool = False) -> list[str]:
+MARKS = r"\[([^\[\]\s]{1,100})\]"
+"""Default pattern of citation marks in prose: ``[doc-3]``, ``[12]``."""
+
+
+def _marks(text: str, pattern: str | None) -> list[str]:
+    return re.findall(pattern, text) if pattern else []
+
+
+def citation_list(
+    value: Any, *, key: str = "citations", ignore_case: bool = False, pattern: str | None = MARKS
+) -> list[str]:
     """The cited source ids of an output, in the order given, without repeats; [] when it cites nothing.
 
     Reads a list, a mapping's ``key`` entry, a chat message (metadata, tool-call args, content blocks or a
-    JSON text, as in ``routing_agent.telemetry.citations``) or a JSON string holding either.
+    JSON text, as in ``routing_agent.telemetry.citations``), a JSON string holding either, or else the
+    marks in prose matching ``pattern`` (first group; default ``[id]``).
     """
     if isinstance(value, BaseMessage):
         value = _from_message(value, key)
     if isinstance(value, str):
         text = value.strip()
         if not text.startswith(("{", "[")):
-            return []
+            return _unique_ids(_marks(text, pattern), ignore_case)
         try:
             value = json.loads(text)
         except ValueError:
-            return []
+            return _unique_ids(_marks(text, pattern), ignore_case)
     if isinstance(value, Mapping):
         value = value.get(key)
     if not isinstance(value, list | tuple):
         return []
-    ids = (_citation_id(item, ignore_case) for item in value)
+    return _unique_ids(value, ignore_case)
+
+
+def _unique_ids(items: Iterable[Any], ignore_case: bool) -> list[str]:
+    ids = (_citation_id(item, ignore_case) for item in items)
     return _unique(i for i in ids if i is not None)
 
 
@@ -171,7 +188,21 @@ class CitationOptions(StrictModel):
     """RBO persistence: the weight of rank d is p^(d-1)."""
     key: str = "citations"
     """The key holding the citations in a dict or JSON output."""
+    pattern: str | None = MARKS
+    """Regex of citation marks in prose outputs (its first group is the id); null turns it off."""
     ignore_case: bool = False
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                groups = re.compile(value).groups
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+            if groups < 1:
+                raise ValueError("the pattern needs a group around the source id, e.g. \\[([^\\]]+)\\]")
+        return value
 
 
 def _measures(got: Sequence[str], want: Sequence[str], p: float, with_pr: bool) -> dict[str, float]:
@@ -196,8 +227,8 @@ class CitationStabilityScorer(BaseScorer[Pair]):
     def score(self, item: Pair) -> Score:
         """The chosen measure of the two citation lists, the others as details."""
         o = self.options
-        control = citation_list(item.control, key=o.key, ignore_case=o.ignore_case)
-        test = citation_list(item.test, key=o.key, ignore_case=o.ignore_case)
+        control = citation_list(item.control, key=o.key, ignore_case=o.ignore_case, pattern=o.pattern)
+        test = citation_list(item.test, key=o.key, ignore_case=o.ignore_case, pattern=o.pattern)
         details = _measures(test, control, o.p, with_pr=self.metric in {"precision", "recall"})
         value = details.pop(self.metric)
         return Score(
@@ -222,8 +253,8 @@ class CitationCorrectnessScorer(BaseScorer[Sample]):
         if item.reference is None:
             return Score(self.name, None, status=Status.SKIPPED, explanation="no gold sources")
         o = self.options
-        gold = citation_list(item.reference, key=o.key, ignore_case=o.ignore_case)
-        got = citation_list(item.output, key=o.key, ignore_case=o.ignore_case)
+        gold = citation_list(item.reference, key=o.key, ignore_case=o.ignore_case, pattern=o.pattern)
+        got = citation_list(item.output, key=o.key, ignore_case=o.ignore_case, pattern=o.pattern)
         details = _measures(got, gold, o.p, with_pr=True)
         value = details.pop(self.metric)
         return Score(
