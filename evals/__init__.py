@@ -1,0 +1,1 @@
+"""Offline evaluation: shipped dataset generators, eval harness, statistics calibration."""

@@ -1,0 +1,1 @@
+"""Seeded generators of the datasets the reference workflows ship (``python -m evals.datasets.<name>``)."""

@@ -1,0 +1,157 @@
+"""What every reference workflow shares: its descriptor, safe agent calls, prompt sections, datasets.
+
+An agent never lets an LLM failure crash the graph: ``ask`` catches the provider's exception (LangChain's
+``ModelError`` family, output-parsing errors, refusals) and returns it as data, which the node records in
+``state["errors"]`` / ``state["refusals"]`` before it continues or ends the session with an error outcome.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentError",
+    "Reply",
+    "WorkflowSpec",
+    "ask",
+    "load_jsonl",
+    "parse_sections",
+    "render_sections",
+]
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langchain_core.exceptions import ModelRefusalError, OutputParserException
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import RunnableConfig
+
+from routing_agent.errors import RoutingAgentError
+from routing_agent.graph import routed_model
+from routing_agent.providers.refusal import is_refusal
+
+logger = logging.getLogger("workflows")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class AgentError(TypedDict):
+    """One failed LLM call, as recorded in ``state["errors"]``."""
+
+    agent: str
+    type: str
+    message: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The outcome of one agent's LLM call: a message (and parsed object) or an error, never both."""
+
+    message: AIMessage | None = None
+    parsed: Any = None
+    error: AgentError | None = None
+    refused: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the call returned a usable answer (no error, no refusal)."""
+        return self.error is None and not self.refused
+
+    @property
+    def text(self) -> str:
+        """The message text ('' when there is none)."""
+        return self.message.text if self.message is not None else ""
+
+
+def ask(
+    state: Any,
+    config: RunnableConfig,
+    agent: str,
+    messages: Sequence[BaseMessage],
+    *,
+    schema: type | None = None,
+) -> Reply:
+    """Call ``agent``'s routed model; structured output when ``schema`` is given. Never raises."""
+    try:
+        llm = routed_model(state, config, agent=agent)
+        if schema is not None:
+            return Reply(parsed=llm.with_structured_output(schema).invoke(list(messages), config))
+        message = llm.invoke(list(messages), config)
+        assert isinstance(message, AIMessage)
+        return Reply(message=message, refused=is_refusal(message))
+    except ModelRefusalError as exc:
+        raw = exc.raw_message if isinstance(exc.raw_message, AIMessage) else None
+        return Reply(message=raw, refused=True)
+    except OutputParserException as exc:
+        return Reply(error=_error(agent, exc))
+    except RoutingAgentError:  # a config problem (e.g. no model declared for the agent): fail loudly
+        raise
+    except Exception as exc:  # a provider error of any SDK: record it, never crash the session
+        return Reply(error=_error(agent, exc))
+
+
+def _error(agent: str, exc: Exception) -> AgentError:
+    logger.debug("agent %s: %s", agent, exc)
+    return AgentError(
+        agent=agent,
+        type=type(exc).__name__,
+        message=str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__,
+        retryable=bool(getattr(exc, "is_retryable", False)),
+    )
+
+
+def render_sections(sections: Mapping[str, str]) -> str:
+    """``### Title`` blocks: the prompt layout every reference workflow uses."""
+    return "\n\n".join(f"### {title}\n{body}" for title, body in sections.items())
+
+
+def parse_sections(text: str) -> dict[str, str]:
+    """Inverse of ``render_sections``."""
+    out: dict[str, str] = {}
+    title: str | None = None
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith("### "):
+            if title is not None:
+                out[title] = "\n".join(lines).strip()
+            title, lines = line[4:].strip(), []
+        else:
+            lines.append(line)
+    if title is not None:
+        out[title] = "\n".join(lines).strip()
+    return out
+
+
+@cache
+def _read_jsonl(path: str) -> tuple[dict[str, Any], ...]:
+    with open(path, encoding="utf-8") as handle:
+        return tuple(json.loads(line) for line in handle if line.strip())
+
+
+def load_jsonl(path: Path) -> tuple[dict[str, Any], ...]:
+    """A shipped dataset file (cached; treat the rows as read-only)."""
+    return _read_jsonl(str(path))
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    """A reference workflow: how to build its graph, its dataset, and how a session starts and ends.
+
+    ``build(config, store)`` returns the compiled graph (routing node first); ``items()`` the dataset rows;
+    ``session_input(item, session_id)`` the graph input for one session (no ground truth in it except under
+    ``reference``, which agents never read); ``outcome(state)`` the session's metrics.
+    """
+
+    name: str
+    description: str
+    default_config: Path
+    unit_key: str
+    build: Callable[..., Any]
+    items: Callable[[], Sequence[Mapping[str, Any]]]
+    session_input: Callable[[Mapping[str, Any], str], dict[str, Any]]
+    outcome: Callable[[Mapping[str, Any]], dict[str, Any]]
+    register_oracle: Callable[[], None]

@@ -1,0 +1,61 @@
+"""Support triage: classify a ticket, retrieve policies, draft a cited reply, judge whether it resolves.
+
+The seeds' worked example: can a small fast model replace the large one without resolving fewer tickets?
+"""
+
+from __future__ import annotations
+
+__all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
+
+from collections.abc import Mapping
+from typing import Any
+
+from routing_agent.providers.tasks import oracles
+from workflows.base import REPO_ROOT, WorkflowSpec
+from workflows.support_triage.data import tickets
+from workflows.support_triage.graph import build_graph
+from workflows.support_triage.oracle import SupportOracle
+
+
+def register_oracle() -> None:
+    """Let simulated models answer support prompts (idempotent)."""
+    if "support_triage" not in oracles.names():
+        oracles.register("support_triage", SupportOracle())
+
+
+def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
+    """Graph input for one session on a dataset ticket (ground truth only under ``reference``)."""
+    return {
+        "session_id": session_id,
+        "subject": item["subject"],
+        "ticket": item["ticket"],
+        "tier": item["tier"],
+        "channel": item["channel"],
+        "reference": {
+            "item_id": item["id"],
+            "category": item["category"],
+            "intent": item["intent"],
+            "policy_ids": list(item["policy_ids"]),
+            "resolution": item["resolution"],
+            "difficulty": item["difficulty"],
+            "complexity": item["complexity"],
+        },
+    }
+
+
+def _build(config: Any, store: Any = None, **kwargs: Any) -> Any:
+    register_oracle()
+    return build_graph(config, store, **kwargs)
+
+
+WORKFLOW = WorkflowSpec(
+    name="support",
+    description="support triage: classifier → retriever → drafter → resolver (primary metric: resolved)",
+    default_config=REPO_ROOT / "configs" / "support.yaml",
+    unit_key="session_id",
+    build=_build,
+    items=tickets,
+    session_input=session_input,
+    outcome=lambda state: dict(state.get("outcome") or {}),
+    register_oracle=register_oracle,
+)

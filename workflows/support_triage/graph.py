@@ -1,0 +1,91 @@
+"""The support-triage graph: route → classifier → retriever → drafter → resolver → record.
+
+Primary metric: ``resolved`` (the resolver closed the ticket). With a ``reference`` in the input (offline
+evaluation, simulation), ``record`` also scores the session against ground truth: ``category_correct``,
+``policy_hit``, ``answer_correct`` (the draft states the right resolution and cites its policy).
+"""
+
+from __future__ import annotations
+
+__all__ = ["SupportState", "build_graph", "outcome"]
+
+import operator
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from langgraph.graph import END, START, StateGraph
+
+from routing_agent.config.spec import ExperimentsConfig
+from routing_agent.graph import RoutingNode, RoutingState
+from workflows.base import AgentError
+from workflows.support_triage import agents
+from workflows.support_triage.oracle import draft_resolves
+
+
+class SupportState(RoutingState, total=False):
+    """Graph state of one support session."""
+
+    session_id: str
+    subject: str
+    ticket: str
+    tier: str
+    channel: str
+    category: str | None
+    candidates: list[str]
+    policies: list[str]
+    draft: str | None
+    citations: list[str]
+    resolved: bool
+    resolution_reason: str
+    errors: Annotated[list[AgentError], operator.add]
+    refusals: Annotated[list[str], operator.add]
+    reference: dict[str, Any]
+    """Ground truth for scoring (dataset runs only); agents never read it."""
+    outcome: dict[str, Any]
+
+
+def outcome(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The session's metrics (1.0 / 0.0 for binary ones)."""
+    errors = state.get("errors") or []
+    out: dict[str, Any] = {
+        "resolved": 1.0 if state.get("resolved") else 0.0,
+        "error": 1.0 if errors else 0.0,
+        "refusal": 1.0 if state.get("refusals") else 0.0,
+        "category": state.get("category"),
+        "citations": list(state.get("citations") or []),
+        "n_citations": float(len(state.get("citations") or [])),
+        "failed_agents": sorted({e["agent"] for e in errors} | set(state.get("refusals") or [])),
+    }
+    ref = state.get("reference")
+    if ref:
+        out["category_correct"] = 1.0 if state.get("category") == ref["category"] else 0.0
+        out["policy_hit"] = 1.0 if set(state.get("policies") or []) & set(ref["policy_ids"]) else 0.0
+        out["answer_correct"] = 1.0 if draft_resolves(state.get("draft") or "", ref) else 0.0
+    return out
+
+
+def _record(state: SupportState) -> dict[str, Any]:
+    return {"outcome": outcome(state)}
+
+
+def _after_draft(state: SupportState) -> str:
+    return "resolver" if state.get("draft") else "record"
+
+
+def build_graph(config: ExperimentsConfig, store: Any = None, *, routing: RoutingNode | None = None) -> Any:
+    """The compiled graph. ``store``: an assignment store or URL (ignored when ``routing`` is given)."""
+    graph = StateGraph(SupportState)
+    graph.add_node("route", routing or RoutingNode(config, store=store))
+    graph.add_node("classifier", agents.classifier)
+    graph.add_node("retriever", agents.retriever)
+    graph.add_node("drafter", agents.drafter)
+    graph.add_node("resolver", agents.resolver)
+    graph.add_node("record", _record)
+    graph.add_edge(START, "route")
+    graph.add_edge("route", "classifier")
+    graph.add_edge("classifier", "retriever")
+    graph.add_edge("retriever", "drafter")
+    graph.add_conditional_edges("drafter", _after_draft, ["resolver", "record"])
+    graph.add_edge("resolver", "record")
+    graph.add_edge("record", END)
+    return graph.compile()
