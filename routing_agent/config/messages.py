@@ -27,7 +27,7 @@ _HINTS = {
     "id": "a slug such as support-haiku (lower-case letters, digits, '-' and '_')",
     "name": "a short name such as control or candidate",
     "model": "a model id provider:model, such as simulated:fast-cheap or openai:gpt-5",
-    "weight": "a number; the weights of an experiment sum to 100 (80/20) or to 1 (0.8/0.2)",
+    "weight": "a share such as 80 or 0.8 (the weights of an experiment sum to 100 or to 1)",
     "variants": "a list of at least two variants, exactly one with control: true",
     "unit": "session, user or request",
     "coverage": "the enrolled share of units, between 0 and 1 (e.g. 0.5)",
@@ -162,7 +162,10 @@ def _describe(value: Any) -> str:
         return "nothing (an empty value)"
     if isinstance(value, bool):
         return f"{str(value).lower()} (YAML reads yes/no/on/off as true/false)"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        text = str(value)
+        return f"the number {text}" if len(text) <= 20 else f"a {len(text)}-digit number"
+    if isinstance(value, float):
         return f"the number {value:g}"
     if isinstance(value, str):
         return f"'{value}'" if len(value) < 60 else f"'{value[:57]}...'"
@@ -196,7 +199,7 @@ def _translate(err: ErrorDetails, model: type[BaseModel], path: Path, at_key: bo
     if kind in _NUMBER_TYPES:
         if isinstance(value, str) and value.strip().endswith("%"):
             return f"expected a number, got {got}", f"write {value.strip()[:-1].strip()} (no '%' sign)"
-        return f"expected a number, got {got}", "write a plain number" + (f" ({hint})" if hint else "")
+        return f"expected a number, got {got}", f"write {hint}" if hint else "write a plain number"
     if kind == "finite_number":
         return f"expected a finite number, got {got}", "write an ordinary number (no .inf or .nan)"
     if kind in _BOUNDS:
@@ -207,7 +210,11 @@ def _translate(err: ErrorDetails, model: type[BaseModel], path: Path, at_key: bo
         expected = str(ctx.get("expected", ""))
         options = re.findall(r"'([^']*)'", expected) or [expected]
         close = suggest(str(value), options) if isinstance(value, str) else None
-        fix = f"did you mean '{close}'?" if close else f"use one of: {', '.join(options)}"
+        fix = f"use one of: {', '.join(options)}"
+        if close:
+            fix = f"did you mean '{close}'? Allowed: {', '.join(options)}"
+        elif isinstance(value, bool):
+            fix += f" (write it as text, e.g. {field}: {options[0]})"
         return f"must be one of {expected}, got {got}", fix
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a mapping of 'key: value' lines, got {got}", _structure_fix(field, hint, "mapping")

@@ -235,3 +235,11 @@ def test_several_documents_in_one_file_merge() -> None:
     config = load_experiments_from_string(text)
     assert set(config.agents) == {"drafter", "classifier", "retriever"}
     assert len(config) == 1
+
+
+def test_huge_numbers_are_reported_not_crashed_on() -> None:
+    text = "experiments:\n" + "  - id: a\n    coverage: " + "9" * 400 + "\n"
+    with pytest.raises(ConfigError) as info:
+        load_experiments_from_string(text)
+    issue = issue_for(info.value, "coverage", "a")
+    assert issue.line == 3 and "400-digit number" in issue.message
