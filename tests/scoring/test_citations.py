@@ -79,7 +79,11 @@ def test_rbo_matches_the_literal_formula_and_is_a_bounded_symmetric_similarity(a
 
 def test_citation_list_reads_every_convention_in_order() -> None:
     assert citation_list(["d2", "d1", "d2"]) == ["d2", "d1"]
-    assert citation_list({"citations": [{"id": "x"}, {"url": "https://e.org"}, 3]}) == ["x", "https://e.org", "3"]
+    assert citation_list({"citations": [{"id": "x"}, {"url": "https://e.org"}, 3]}) == [
+        "x",
+        "https://e.org",
+        "3",
+    ]
     assert citation_list('{"answer": "…", "citations": ["b", "a"]}') == ["b", "a"]
     assert citation_list("Paris is the capital [doc-7][doc-2]. See also [doc-7].") == ["doc-7", "doc-2"]
     assert citation_list("no marks here") == []
@@ -94,14 +98,20 @@ def test_citation_list_reads_every_convention_in_order() -> None:
 
 def test_stability_scorer_values_and_details() -> None:
     scorer = CitationStabilityScorer("citation_stability")
-    same = Pair(control="x [d1][d2]", test="y [d1][d2]", experiment="rag", test_variant="candidate", unit_id="q1")
+    same = Pair(
+        control="x [d1][d2]", test="y [d1][d2]", experiment="rag", test_variant="candidate", unit_id="q1"
+    )
     assert scorer.score(same).value == 1.0
     drift = Pair(control=["d1", "d2"], test=["d1", "d3"], experiment="rag", unit_id="q2")
     score = scorer.score(drift)
     assert score.value == pytest.approx(1 / 3)
     assert score.details == {"exact": 0.0, "rbo": pytest.approx(rbo(["d1", "d3"], ["d1", "d2"]))}
     obs = observations(score, drift)
-    assert {o.metric for o in obs} == {"citation_stability", "citation_stability.exact", "citation_stability.rbo"}
+    assert {o.metric for o in obs} == {
+        "citation_stability",
+        "citation_stability.exact",
+        "citation_stability.rbo",
+    }
     assert all(o.variant == "test" for o in obs)
     by_rbo = CitationStabilityScorer("s", CitationOptions(metric="rbo"))
     assert by_rbo.score(Pair(control=list("abc"), test=list("acb"))).value == pytest.approx(0.955)

@@ -32,7 +32,7 @@ def test_parse_json_forms() -> None:
     assert parse_json(AIMessage('{"a": 2}')).data == {"a": 2}
     assert parse_json({"a": 3}).data == {"a": 3}
     assert parse_json("   ").error == "empty output"
-    assert find_json_object("x {bad} y {\"k\": [1]} z") == {"k": [1]}
+    assert find_json_object('x {bad} y {"k": [1]} z') == {"k": [1]}
 
 
 def test_json_schema_counts_parse_and_schema_failures_apart() -> None:
@@ -47,12 +47,23 @@ def test_json_schema_counts_parse_and_schema_failures_apart() -> None:
     ]
     scores = scorer.score_batch([s(o) for o in outputs])
     assert [x.value for x in scores] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
-    assert [x.label for x in scores] == ["valid", "valid", "schema_error", "schema_error", "parse_error", "parse_error"]
+    assert [x.label for x in scores] == [
+        "valid",
+        "valid",
+        "schema_error",
+        "schema_error",
+        "parse_error",
+        "parse_error",
+    ]
     assert sum(x.details["parse_error"] for x in scores) == 2
     assert sum(x.details["schema_error"] for x in scores) == 2
     assert scores[2].explanation is not None and scores[2].explanation.startswith("/total")
     obs = observations(scores[4], s(outputs[4]))
-    assert {o.metric: o.value for o in obs} == {"json_valid": 0.0, "json_valid.parse_error": 1.0, "json_valid.schema_error": 0.0}
+    assert {o.metric: o.value for o in obs} == {
+        "json_valid": 0.0,
+        "json_valid.parse_error": 1.0,
+        "json_valid.schema_error": 0.0,
+    }
     assert all(o.variant == "candidate" and o.experiment == "inv" for o in obs)
 
 

@@ -87,7 +87,13 @@ def test_fuzzy_best_alternative() -> None:
 
 def test_fuzzy_batch_equals_single_and_agrees_with_rapidfuzz() -> None:
     scorer = FuzzyScorer("sim", FuzzyOptions(method="token_sort_ratio"))
-    pairs = [("The invoice total", "invoice total the"), ("abc", "abd"), ("", ""), ("x", None), ("a", ["a", "b"])]
+    pairs = [
+        ("The invoice total", "invoice total the"),
+        ("abc", "abd"),
+        ("", ""),
+        ("x", None),
+        ("a", ["a", "b"]),
+    ]
     samples = [s(o, r) for o, r in pairs]
     batch = scorer.score_batch(samples)
     assert batch == [scorer.score(x) for x in samples]
