@@ -12,7 +12,7 @@ import contextlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -122,9 +122,14 @@ def _choice(task: Choice, profile: SimulatedProfile, draws: Draws) -> Rendered:
 def _selection(task: Selection, profile: SimulatedProfile, draws: Draws) -> Rendered:
     gold = [c for c in task.candidates if c in task.gold]
     distractors = [c for c in task.candidates if c not in task.gold]
-    if not gold:
-        picked = [task.candidates[draws.index("sel:guess", len(task.candidates))]] if task.candidates else []
-    elif _correct(task, profile, draws) or (not distractors and len(gold) == 1):
+    right = _correct(task, profile, draws)
+    if not gold:  # nothing relevant was offered: right is "none", wrong is a plausible-looking pick
+        picked = (
+            []
+            if right or not task.candidates
+            else [task.candidates[draws.index("sel:guess", len(task.candidates))]]
+        )
+    elif right or (not distractors and len(gold) == 1):
         picked = gold
     else:
         mode = draws.index("sel:mode", 3)
@@ -137,8 +142,10 @@ def _selection(task: Selection, profile: SimulatedProfile, draws: Draws) -> Rend
                 picked[draws.index("sel:replace", len(picked))] = extra
             else:
                 picked.append(extra)
-        order = {c: i for i, c in enumerate(task.candidates)}
-        picked.sort(key=lambda c: order.get(c, len(order)))
+    if task.citation:
+        picked = _habits(picked, task.candidates, profile, draws)
+    order = {c: i for i, c in enumerate(task.candidates)}
+    picked.sort(key=lambda c: order.get(c, len(order)))
     text = ", ".join(picked) if picked else "none"
     return _structured({task.field: picked}, text, profile, draws)
 
@@ -198,11 +205,13 @@ def _extraction(task: Extraction, profile: SimulatedProfile, draws: Draws) -> Re
     return Rendered(text=_fenced(args, profile, draws), payload=out, args=args)
 
 
-def _cite(task: CitedAnswer, cites: list[str], profile: SimulatedProfile, draws: Draws) -> list[str]:
+def _habits(cites: list[str], sources: Sequence[str], profile: SimulatedProfile, draws: Draws) -> list[str]:
+    """The profile's citation habits applied to the sources a correct model would cite."""
     spec = profile.citations
     if draws.shared("cite:omit") < spec.omit_rate:
         return []
-    others = [s for s in task.sources if s not in cites]
+    cites = list(cites)
+    others = [s for s in sources if s not in cites]
     if cites and others and draws.shared("cite:drift") < spec.drift_rate:
         cites[draws.index("cite:drift-at", len(cites))] = others.pop(
             draws.index("cite:drift-to", len(others))
@@ -232,7 +241,7 @@ def _cited_answer(task: CitedAnswer, profile: SimulatedProfile, draws: Draws) ->
         non_gold = [s for s in task.sources if s not in task.gold_sources]
         pool = non_gold if non_gold and draws.shared("ans:wrong-src-kind") < 0.6 else list(task.sources)
         cites = [pool[draws.index("ans:wrong-src", len(pool))]]
-    cites = _cite(task, cites, profile, draws)
+    cites = _habits(cites, task.sources, profile, draws)
     marks = "".join(f"[{c}]" for c in cites)
     body = f"{statement} {marks}".strip()
     opener = _FILLER[draws.index("opener", 3)]

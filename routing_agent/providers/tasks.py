@@ -52,12 +52,17 @@ class Choice:
 
 @dataclass(frozen=True)
 class Selection:
-    """Pick the relevant ids among ``candidates`` (rerank, policy lookup, citation check)."""
+    """Pick the relevant ids among ``candidates`` (rerank, policy lookup, citation check).
+
+    With an empty ``gold`` the right answer is "none"; a wrong one picks a candidate anyway.
+    """
 
     gold: tuple[str, ...]
     candidates: tuple[str, ...]
     difficulty: float
     field: str = "ids"
+    citation: bool = False
+    """The ids are citations: the profile's citation habits (drift, extra, omit) apply to them."""
     kind: str = "selection"
 
 

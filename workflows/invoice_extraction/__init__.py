@@ -1,0 +1,61 @@
+"""Invoice extraction: parse the document, extract fields as JSON, validate dates and totals.
+
+The seeds' cascading-failure example: the validator depends on the extractor's date format, so a candidate
+extractor that slips into US dates breaks payment terms downstream even though the validator is unchanged.
+"""
+
+from __future__ import annotations
+
+__all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
+
+from collections.abc import Mapping
+from typing import Any
+
+from routing_agent.providers.tasks import oracles
+from workflows.base import REPO_ROOT, WorkflowSpec
+from workflows.invoice_extraction.data import invoices
+from workflows.invoice_extraction.graph import build_graph
+from workflows.invoice_extraction.oracle import InvoiceOracle
+
+
+def register_oracle() -> None:
+    """Let simulated models answer invoice prompts (idempotent)."""
+    if "invoice_extraction" not in oracles.names():
+        oracles.register("invoice_extraction", InvoiceOracle())
+
+
+def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
+    """Graph input for one request on a dataset invoice (ground truth only in ``expected``/``reference``)."""
+    return {
+        "invoice_id": session_id,
+        "document": item["document"],
+        "expected": dict(item["expected"]),
+        "reference": {
+            "item_id": item["id"],
+            "header": dict(item["header"]),
+            "terms_days": item["terms_days"],
+            "consistent": item["consistent"],
+            "approve": item["approve"],
+            "difficulty": item["difficulty"],
+            "layout": item["layout"],
+            "date_style": item["date_style"],
+        },
+    }
+
+
+def _build(config: Any, store: Any = None, **kwargs: Any) -> Any:
+    register_oracle()
+    return build_graph(config, store, **kwargs)
+
+
+WORKFLOW = WorkflowSpec(
+    name="invoice",
+    description="invoice extraction: parser → extractor (JSON) → validator (primary metric: field_accuracy)",
+    default_config=REPO_ROOT / "configs" / "invoice.yaml",
+    unit_key="invoice_id",
+    build=_build,
+    items=invoices,
+    session_input=session_input,
+    outcome=lambda state: dict(state.get("outcome") or {}),
+    register_oracle=register_oracle,
+)

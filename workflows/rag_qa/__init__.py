@@ -1,0 +1,57 @@
+"""RAG Q&A with citations: retrieve from a small shipped corpus, answer citing sources, check citations.
+
+Citation stability — does the candidate cite the same sources as control on the same question? — is the
+metric regulated industries care about.
+"""
+
+from __future__ import annotations
+
+__all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
+
+from collections.abc import Mapping
+from typing import Any
+
+from routing_agent.providers.tasks import oracles
+from workflows.base import REPO_ROOT, WorkflowSpec
+from workflows.rag_qa.data import questions
+from workflows.rag_qa.graph import build_graph
+from workflows.rag_qa.oracle import RagOracle
+
+
+def register_oracle() -> None:
+    """Let simulated models answer RAG prompts (idempotent)."""
+    if "rag_qa" not in oracles.names():
+        oracles.register("rag_qa", RagOracle())
+
+
+def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
+    """Graph input for one session on a dataset question (ground truth only under ``reference``)."""
+    return {
+        "session_id": session_id,
+        "question": item["question"],
+        "reference": {
+            "item_id": item["id"],
+            "answer": item["answer"],
+            "gold_docs": list(item["gold_docs"]),
+            "hops": item["hops"],
+            "difficulty": item["difficulty"],
+        },
+    }
+
+
+def _build(config: Any, store: Any = None, **kwargs: Any) -> Any:
+    register_oracle()
+    return build_graph(config, store, **kwargs)
+
+
+WORKFLOW = WorkflowSpec(
+    name="rag",
+    description="RAG Q&A: retriever → answerer → citer (metric that matters: citation stability)",
+    default_config=REPO_ROOT / "configs" / "rag.yaml",
+    unit_key="session_id",
+    build=_build,
+    items=questions,
+    session_input=session_input,
+    outcome=lambda state: dict(state.get("outcome") or {}),
+    register_oracle=register_oracle,
+)
