@@ -69,6 +69,7 @@ class ShadowRunner:
         unit_key: the state key of the unit id, if the routing node was given a ``unit_key``.
         label: experiment name on shadow records and observations (default ``<id>:shadow``).
         sink: where observations go; ``scorers``: prebuilt ``(spec, scorer)`` entries.
+        run_config: extra LangChain run config for shadow runs (callbacks, recursion_limit, metadata).
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class ShadowRunner:
         sink: Any = None,
         scorers: Sequence[ScorerEntry] | None = None,
         concurrency: int = 4,
+        run_config: RunnableConfig | None = None,
     ) -> None:
         self.graph = graph
         self.config = (
@@ -100,6 +102,7 @@ class ShadowRunner:
         self.sink = sink
         self.scorers = list(scorers) if scorers is not None else build_scorers(self.spec)
         self.concurrency = concurrency
+        self.run_config: RunnableConfig = dict(run_config or {})  # type: ignore[assignment]
         self._assigner = Assigner(self.config, None)
         self.stats = ScoringStats()
 
@@ -119,10 +122,12 @@ class ShadowRunner:
             decision = Decision(target, Reason.SHADOW)
             routing[spec.id] = self._assigner.assignment(spec, unit_id, decision, segments)
         pinned[ROUTING_KEY] = routing
+        extra = self.run_config
         config: RunnableConfig = {
-            "metadata": {ROLE: ROLE_SHADOW, "routing_agent.shadow.key": key},
-            "tags": [SHADOW_TAG],
-            "configurable": {"thread_id": f"{unit_id}:{variant}"},
+            **extra,
+            "metadata": {**(extra.get("metadata") or {}), ROLE: ROLE_SHADOW, "routing_agent.shadow.key": key},
+            "tags": [*(extra.get("tags") or []), SHADOW_TAG],
+            "configurable": {**(extra.get("configurable") or {}), "thread_id": f"{unit_id}:{variant}"},
             "run_name": f"shadow:{self.spec.id}:{variant}",
         }
         return pinned, config
