@@ -5,19 +5,22 @@ A backend registers a factory with ``@backend(name, capabilities...)``: a genera
 OS process can open) and tears everything down afterwards. ``tests/assignment/test_conformance.py`` runs every
 test against every registered backend whose declared capabilities cover the test's ``@requires(...)``.
 
-Registered here: memory, SQLite (a temporary file) and Redis (the real server of the ``redis_url`` fixture).
-A backend that cannot start is a failure, never a skip.
+Registered here: memory, SQLite (a temporary file), Redis (the real server of the ``redis_url`` fixture) and
+Redis Cluster (three real cluster-enabled redis-servers, ``redis_cluster`` fixture). A backend that cannot
+start is a failure, never a skip.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from routing_agent.assignment.stores import AssignmentStore, Capability, MemoryStore, SQLiteStore, open_store
 from routing_agent.assignment.stores.redis import RedisStore
@@ -147,6 +150,30 @@ def redis_backend(request: pytest.FixtureRequest) -> Iterator[Harness]:
     )
     yield harness
     harness.close()
+
+
+@backend("redis-cluster", Capability.TTL, Capability.MULTI_PROCESS, Capability.MULTI_HOST)
+def redis_cluster_backend(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    cluster = request.getfixturevalue("redis_cluster")
+    prefix = f"ra-cl-{uuid.uuid4().hex[:12]}"
+    url = f"{cluster.url}?cluster=true"
+    counter = iter(range(1_000_000))
+    harness = Harness(
+        "redis-cluster",
+        RedisStore.capabilities,
+        open_store(url, prefix=prefix, timeout_s=2.0),
+        lambda: open_store(url, prefix=prefix, timeout_s=2.0),
+        lambda: open_store(url, prefix=f"{prefix}-sibling{next(counter)}", timeout_s=2.0),
+        StoreSpec(url, prefix=prefix, timeout_s=2.0),
+    )
+    yield harness
+    harness.close()
+    for port in cluster.ports:  # delete this test's keys on every primary
+        node = redis.Redis(port=port)
+        keys = list(node.scan_iter(match=f"{prefix}*", count=1000))
+        for key in keys:
+            node.delete(key)
+        node.close()
 
 
 def open_harness(name: str, request: pytest.FixtureRequest) -> Iterator[Harness]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.assignment.conformance import Harness, backends_for, open_harness
+from tests.assignment.redis_cluster import RedisCluster3
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,3 +28,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     """The store backend named by the test's parameter, set up and torn down by its registered factory."""
     yield from open_harness(request.param, request)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster3]:
+    """A real 3-primary Redis Cluster for this test session (a failure to start fails the tests)."""
+    cluster = RedisCluster3().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -19,6 +19,7 @@ from routing_agent.assignment.stores import RedisStore, open_store
 from routing_agent.assignment.stores.redis import experiment_tag
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+from tests.assignment.redis_cluster import RedisCluster3
 from tests.assignment.test_conformance import TRICKY_IDS
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
 
@@ -62,7 +63,7 @@ def test_prefix_must_not_break_the_hash_tag(redis_url: str) -> None:
 
 
 def test_get_or_set_is_one_round_trip(private_redis: RedisServer) -> None:
-    store = RedisStore.from_url(private_redis.url, prefix="rt")
+    store = RedisStore.from_url(private_redis.url, prefix="rt", timeout_s=2.0)
     admin = redis.Redis.from_url(private_redis.url)
     try:
         store.get_or_set("exp", "warm-up", "a")  # loads the script (NOSCRIPT → SCRIPT LOAD → EVALSHA)
@@ -82,7 +83,7 @@ def test_get_or_set_is_one_round_trip(private_redis: RedisServer) -> None:
 
 
 def test_script_cache_flush_is_survived(private_redis: RedisServer) -> None:
-    store = RedisStore.from_url(private_redis.url, prefix="flush")
+    store = RedisStore.from_url(private_redis.url, prefix="flush", timeout_s=2.0)
     admin = redis.Redis.from_url(private_redis.url)
     try:
         assert store.get_or_set("exp", "u1", "a") == ("a", True)
@@ -138,7 +139,8 @@ def test_a_stalled_server_times_out_at_the_client_timeout(private_redis: RedisSe
         started = time.perf_counter()
         with pytest.raises(StoreUnavailable, match="Timeout"):
             store.get("exp", "u")
-        assert time.perf_counter() - started < 0.4  # 50 ms timeout, no retry on timeouts
+        # the server stays silent for 1 s: failing well before proves the 50 ms client timeout fired
+        assert time.perf_counter() - started < 0.8
     finally:
         admin.execute_command("CLIENT", "UNPAUSE")
         store.close()
@@ -146,7 +148,7 @@ def test_a_stalled_server_times_out_at_the_client_timeout(private_redis: RedisSe
 
 
 def test_killed_server_is_unavailable_and_a_restart_is_picked_up(private_redis: RedisServer) -> None:
-    store = RedisStore.from_url(private_redis.url, prefix="kill")
+    store = RedisStore.from_url(private_redis.url, prefix="kill", timeout_s=2.0)
     try:
         assert store.get_or_set("exp", "u", "a") == ("a", True)
         private_redis.kill()
@@ -163,7 +165,7 @@ def test_killed_server_is_unavailable_and_a_restart_is_picked_up(private_redis: 
 
 
 async def test_killed_server_async(private_redis: RedisServer) -> None:
-    store = RedisStore.from_url(private_redis.url, prefix="kill")
+    store = RedisStore.from_url(private_redis.url, prefix="kill", timeout_s=2.0)
     try:
         assert await store.aget_or_set("exp", "u", "a") == ("a", True)
         private_redis.kill()
@@ -299,10 +301,17 @@ async def test_injected_async_client(redis_url: str, redis_prefix: str) -> None:
 def test_async_clients_are_per_event_loop(redis_url: str, redis_prefix: str) -> None:
     store = RedisStore.from_url(redis_url, prefix=redis_prefix, timeout_s=2.0)
     try:
-        # two event loops one after another (as asyncio.run in two requests): each gets its own client
-        assert asyncio.run(store.aget_or_set("exp", "u", "a")) == ("a", True)
-        assert asyncio.run(store.aget_or_set("exp", "u", "b")) == ("a", False)
-        assert asyncio.run(store.aget("exp", "u")) == "a"
+        # event loops one after another (asyncio.run per job): each gets its own client, released at the end
+        async def job(variant: str) -> tuple[str, bool]:
+            try:
+                return await store.aget_or_set("exp", "u", variant)
+            finally:
+                await store.arelease()
+
+        assert asyncio.run(job("a")) == ("a", True)
+        assert asyncio.run(job("b")) == ("a", False)
+        assert asyncio.run(job("c")) == ("a", False)
+        assert not store._loop_clients
     finally:
         store.close()
 
@@ -321,3 +330,26 @@ def test_missing_redis_package_gives_an_install_hint() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "pip install 'routing-agent[redis]'" in out.stdout
+
+
+def test_cluster_keeps_an_experiment_on_one_node_and_spreads_them(redis_cluster: RedisCluster3) -> None:
+    prefix = f"spread-{time.monotonic_ns()}"
+    store = open_store(f"{redis_cluster.url}?cluster=true", prefix=prefix, timeout_s=2.0)
+    experiments = [f"exp-{i}" for i in range(24)] + ["a:b", "{x}", "Ünï"]
+    try:
+        for exp in experiments:
+            for unit in ["u1", "a:b", "}{", "é" * 300]:
+                store.get_or_set(exp, unit, "control", ttl_s=60)
+            store.set_state(exp, ExperimentStatus.RUNNING, actor="t")
+        nodes_of: dict[bytes, set[int]] = {}
+        for port in redis_cluster.ports:
+            node = redis.Redis(port=port)
+            for key in node.scan_iter(match=f"{prefix}*", count=1000):
+                tag = key[key.index(b"{") : key.index(b"}") + 1]
+                nodes_of.setdefault(tag, set()).add(port)
+            node.close()
+        assert len(nodes_of) == len(experiments)
+        assert all(len(ports) == 1 for ports in nodes_of.values())  # one experiment, one node
+        assert len(set().union(*nodes_of.values())) == 3  # experiments spread over all three primaries
+    finally:
+        store.close()

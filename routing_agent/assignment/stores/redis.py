@@ -27,6 +27,7 @@ __all__ = ["RedisStore"]
 import asyncio
 import hashlib
 import re
+import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -134,19 +135,24 @@ class RedisStore:
         async_client: redis.asyncio.Redis | redis.asyncio.RedisCluster | None = None,
         prefix: str = DEFAULT_PREFIX,
         async_factory: Callable[[], redis.asyncio.Redis | redis.asyncio.RedisCluster] | None = None,
+        client_factory: Callable[[], redis.Redis | redis.RedisCluster] | None = None,
     ) -> None:
         """Use the given clients (as LangGraph's Redis checkpointers do); see ``from_url`` to build them.
 
         ``async_factory`` builds one async client per event loop (async clients are bound to their loop).
         Without any async client, the async twins run the sync client in a worker thread.
+        ``client_factory`` builds the sync client on first use (a ``RedisCluster`` connects when built, and
+        an unreachable cluster must degrade the first calls, not crash the constructor).
         """
         _require_redis()
-        if client is None and async_client is None and async_factory is None:
+        if client is None and client_factory is None and async_client is None and async_factory is None:
             raise ValueError("RedisStore needs a client (or use RedisStore.from_url / open_store)")
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
         self.prefix = prefix
         self._client = client
+        self._client_factory = client_factory
+        self._build_lock = threading.Lock()
         self._async_client = async_client
         self._async_factory = async_factory
         self._loop_clients: weakref.WeakKeyDictionary[
@@ -186,10 +192,11 @@ class RedisStore:
 
         # One immediate retry on a broken connection (e.g. after a server restart), none on a timeout.
         sync_retry = Retry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
-        if cluster:
-            client: redis.Redis | redis.RedisCluster = _redis.RedisCluster.from_url(url, **kwargs)
-        else:
-            client = _redis.Redis.from_url(url, retry=sync_retry, **kwargs)
+
+        def build_sync() -> redis.Redis | redis.RedisCluster:
+            if cluster:
+                return _redis.RedisCluster.from_url(url, **kwargs)
+            return _redis.Redis.from_url(url, retry=sync_retry, **kwargs)
 
         def build_async() -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
             if cluster:
@@ -197,7 +204,8 @@ class RedisStore:
             async_retry = AsyncRetry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
             return _aredis.Redis.from_url(url, retry=async_retry, **kwargs)
 
-        store = cls(client, prefix=prefix, async_factory=build_async)
+        client = None if cluster else build_sync()  # a plain client connects lazily by itself
+        store = cls(client, prefix=prefix, async_factory=build_async, client_factory=build_sync)
         store._owns_clients = True
         return store
 
@@ -232,7 +240,14 @@ class RedisStore:
         if self._closed:
             raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
         if self._client is None:
-            raise RuntimeError("this RedisStore has only an async client; use the a* methods")
+            if self._client_factory is None:
+                raise RuntimeError("this RedisStore has only an async client; use the a* methods")
+            with self._build_lock:
+                if self._client is None:
+                    try:
+                        self._client = self._client_factory()
+                    except _ERRORS as exc:
+                        raise self._unavailable(exc) from exc
         return self._client
 
     def _aclient(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster | None:
@@ -417,6 +432,15 @@ class RedisStore:
             else:
                 loop.run_until_complete(client.aclose())
         self._loop_clients.clear()
+
+    async def arelease(self) -> None:
+        """Close the async client bound to the running event loop; the store stays usable.
+
+        For code that runs a short-lived loop per job (``asyncio.run``) and uses the async twins in it.
+        """
+        client = self._loop_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     async def aclose(self) -> None:
         """Close the async client of the running loop, then the rest (``close``)."""
