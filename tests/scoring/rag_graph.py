@@ -70,11 +70,13 @@ class RagState(RoutingState, total=False):
     reference: dict[str, Any]
     answerer: str
     citations: list[str]
+    scores: dict[str, Any]
 
 
 def answerer(state: RagState, config: RunnableConfig) -> dict[str, Any]:
     llm = routed_model(state, config, agent="answerer")
-    prompt = f"Answer from the sources, cite them as [id].\nQUESTION: {state['question']}\nSOURCES: {', '.join(state['sources'])}"
+    sources = ", ".join(state["sources"])
+    prompt = f"Answer from the sources, cite them as [id].\nQUESTION: {state['question']}\nSOURCES: {sources}"
     text = llm.invoke([HumanMessage(prompt)], config).text
     return {"answerer": text, "citations": re.findall(r"\[([^\[\]\s]+)\]", text)}
 

@@ -82,7 +82,7 @@ def test_the_drifting_candidate_is_measurably_less_stable() -> None:
 
 
 def test_shadow_runs_are_off_the_books() -> None:
-    runner, result, store = replay("simulated:regressed")
+    _runner, result, store = replay("simulated:regressed")
     assert store.counts("rag") == {} or sum(store.counts("rag").values()) == 0
     assert all(store.get("rag", r.unit_id) is None for r in result.records)
     assert {r.experiment for r in result.records} == {"rag:shadow"}
@@ -168,7 +168,7 @@ def test_mirror_samples_units_by_hash() -> None:
 
 
 async def test_async_mirror_never_delays_or_breaks_the_response() -> None:
-    graph, mirror, sink = _mirror(1.0)
+    _graph, mirror, _sink = _mirror(1.0)
     row = rag.items(1)[0]
     served = await mirror.ainvoke(rag.session(row, "user-1"))
     assert served["answerer"]
