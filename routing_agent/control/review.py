@@ -77,12 +77,16 @@ class ReviewQueue:
         self.config = config
         self._clock = clock
 
-    def rollout(self, experiment: ExperimentSpec | str) -> Rollout:
-        """A ``Rollout`` for the experiment (with its spec when the config knows it)."""
+    def rollout(self, experiment: ExperimentSpec | str, *, known: bool = False) -> Rollout:
+        """A ``Rollout`` for the experiment (with its spec when the config knows it).
+
+        ``known``: the experiment exists (it has review items), so a never-set state reads as running.
+        """
         if isinstance(experiment, str) and self.config is not None:
             spec = next((s for s in self.config.experiments if s.id == experiment), None)
-            return Rollout(self.store, spec if spec is not None else experiment)
-        return Rollout(self.store, experiment)
+            if spec is not None:
+                return Rollout(self.store, spec)
+        return Rollout(self.store, experiment, known=known)
 
     # -- queueing ------------------------------------------------------------------------------------
 
@@ -170,7 +174,7 @@ class ReviewQueue:
         experiment changed while approving (the item then stays pending, and stale).
         """
         item = self.get(review_id)
-        rollout = self.rollout(item.experiment)
+        rollout = self.rollout(item.experiment, known=True)
         if item.status is ReviewStatus.REJECTED:
             raise StateTransitionError(
                 f"review '{review_id}' was rejected by {item.reviewer} at {_when(item.decided_at or 0)}; "
@@ -222,7 +226,7 @@ class ReviewQueue:
         change = None
         if stop:
             reason = f"review {review_id} rejected by {decided.reviewer}" + (f": {note}" if note else "")
-            change = self.rollout(item.experiment).stop(
+            change = self.rollout(item.experiment, known=True).stop(
                 actor=reviewer, reason=reason, evidence={"review": review_id, "decision": item.decision}
             )
         return ReviewOutcome(decided, change)

@@ -133,11 +133,15 @@ class Rollout:
         store: the store every worker's routing node reads.
         experiment: the experiment's spec (preferred: gives its YAML status and variant names) or its id.
             With an id only, an experiment the store has never seen (no state, history or assignments)
-            raises ``ExperimentNotFound``.
+            raises ``ExperimentNotFound`` — unless ``known`` says it exists (e.g. it has review items).
+        known: with an id only, treat an experiment the store has never seen as ``running``.
     """
 
-    def __init__(self, store: AssignmentStore, experiment: ExperimentSpec | str) -> None:
+    def __init__(
+        self, store: AssignmentStore, experiment: ExperimentSpec | str, *, known: bool = False
+    ) -> None:
         self.store = store
+        self.known = known
         self.spec = experiment if isinstance(experiment, ExperimentSpec) else None
         self.experiment = experiment.id if isinstance(experiment, ExperimentSpec) else experiment
         if not self.experiment:
@@ -155,7 +159,7 @@ class Rollout:
             return state
         if self.spec is not None:
             return ExperimentState(experiment=self.experiment, status=self.spec.status, actor="config")
-        if self.store.history(self.experiment) or self.store.counts(self.experiment):
+        if self.known or self.store.history(self.experiment) or self.store.counts(self.experiment):
             return ExperimentState(experiment=self.experiment, status=_S.RUNNING, actor="config")
         raise ExperimentNotFound(
             f"experiment '{self.experiment}' is unknown to {self.store!r}: it has no state, history or "
