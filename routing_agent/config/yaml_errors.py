@@ -32,6 +32,11 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
         "write key: value (a space after the colon) and close every quote",
     ),
     (
+        "expected <block end>",
+        "the indentation does not line up with the lines above",
+        "indent this line like its sibling keys",
+    ),
+    (
         "did not find expected key",
         "the indentation does not line up with the keys above",
         "indent this line like its sibling keys",
@@ -92,6 +97,8 @@ def describe_yaml_error(exc: yaml.YAMLError, text: str) -> tuple[int | None, str
         )
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
+        if "end of stream" in (exc.problem or "") and exc.context_mark is not None:
+            mark = exc.context_mark  # where the unclosed quote or bracket opened, not the end of the file
         line = mark.line + 1 if mark is not None else None
         problem = (exc.problem or "").strip()
         for needle, message, fix in _KNOWN:
