@@ -36,28 +36,34 @@ class NormalizeOptions(BaseModel):
 class Normalizer:
     """A compiled ``NormalizeOptions``: ``normalizer(text) -> text``."""
 
-    __slots__ = ("_opts", "_punct")
+    __slots__ = ("_accents", "_case", "_form", "_join", "_punct", "_spaces", "_strip")
 
     def __init__(self, options: NormalizeOptions | None = None) -> None:
-        self._opts = options or NormalizeOptions()
-        self._punct = re.compile(r"[^\w\s]", re.UNICODE) if self._opts.remove_punctuation else None
+        o = options or NormalizeOptions()
+        self._form = None if o.unicode_form == "none" else o.unicode_form
+        self._accents = o.strip_accents
+        self._case = o.ignore_case
+        self._punct = re.compile(r"[^\w\s]", re.UNICODE) if o.remove_punctuation else None
+        self._join = o.collapse_whitespace and o.strip  # one fast ``" ".join(text.split())``
+        self._spaces = o.collapse_whitespace and not o.strip
+        self._strip = o.strip and not o.collapse_whitespace
 
     def __call__(self, text: str) -> str:
-        o = self._opts
-        if o.unicode_form != "none" and not text.isascii():
-            text = unicodedata.normalize(o.unicode_form, text)
-        if o.strip_accents and not text.isascii():
-            decomposed = unicodedata.normalize("NFD", text)
-            text = "".join(c for c in decomposed if not unicodedata.combining(c))
-        if o.ignore_case:
+        if not text.isascii():
+            if self._form is not None:
+                text = unicodedata.normalize(self._form, text)
+            if self._accents:
+                decomposed = unicodedata.normalize("NFD", text)
+                text = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if self._case:
             text = text.casefold()
         if self._punct is not None:
-            text = self._punct.sub(" " if o.collapse_whitespace else "", text)
-        if o.collapse_whitespace:
-            text = _SPACES.sub(" ", text)
-        if o.strip:
-            text = text.strip()
-        return text
+            text = self._punct.sub(" " if self._join or self._spaces else "", text)
+        if self._join:
+            return " ".join(text.split())
+        if self._spaces:
+            return _SPACES.sub(" ", text)
+        return text.strip() if self._strip else text
 
 
 def as_text(value: Any) -> str:
