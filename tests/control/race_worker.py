@@ -1,27 +1,48 @@
-"""Body of one racing OS process (spawned): apply state changes at start signals, report the outcomes."""
+"""Body of one racing OS process (spawned): make changes at start signals, report the outcomes.
+
+Each race is ``(experiment, what, winner)``: ``what`` is a ``Rollout`` action (``rollback``, ``ship``…) or
+``review`` (queue a review item for the experiment, as a ``watch`` with ``review: required`` does).
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from routing_agent.control.review_store import ReviewItem, review_store_for
 from routing_agent.control.rollout import Rollout
 from routing_agent.errors import StateTransitionError
 from tests.assignment.conformance import StoreSpec
 from tests.control.specs import make_spec
 
-Race = tuple[str, str, str | None]  # experiment, action, winner
+Race = tuple[str, str, str | None]  # experiment, action or "review", winner
 
 
 def apply_at_signal(spec: StoreSpec, races: list[Race], actor: str, barrier: Any, out: Any) -> None:
-    """Open the store; per race: wait for every racer, apply; put ``(actor, experiment, outcome, x)``."""
+    """Open the stores; per race: wait for every racer, act; put ``(actor, experiment, outcome, detail)``."""
     store = spec.open()
+    reviews = review_store_for(store)
     try:
-        for experiment, action, winner in races:
+        for experiment, what, winner in races:
             rollout = Rollout(store, make_spec(experiment))
             rollout.current()  # connect (and create the schema) before the start line
+            reviews.items(experiment)
             barrier.wait(timeout=120)
+            if what == "review":
+                item = ReviewItem(
+                    id=f"{experiment}:{int(actor.rsplit(':', 1)[1]):08x}",
+                    experiment=experiment,
+                    winner=winner or "candidate",
+                    decision={"kind": "ship", "winner": winner},
+                    created_at=time.time(),
+                    requested_by=actor,
+                    state_version=0,
+                )
+                held, created = reviews.submit(item)
+                out.put((actor, experiment, "applied" if created else "noop", held.id))
+                continue
             try:
-                change = rollout.apply(action, actor=actor, reason=f"{action} by {actor}", winner=winner)
+                change = rollout.apply(what, actor=actor, reason=f"{what} by {actor}", winner=winner)
             except StateTransitionError as exc:
                 out.put((actor, experiment, "refused", str(exc)))
                 continue
@@ -30,4 +51,5 @@ def apply_at_signal(spec: StoreSpec, races: list[Race], actor: str, barrier: Any
         out.put((actor, "", "crashed", repr(exc)))
         raise
     finally:
+        reviews.close()
         store.close()
