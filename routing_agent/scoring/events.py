@@ -44,21 +44,18 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
 from routing_agent.scoring.base import Score, Status
+from routing_agent.telemetry import semconv as sc
 
 logger = logging.getLogger("routing_agent.scoring")
 
-EVALUATION_EVENT = "gen_ai.evaluation.result"
+EVALUATION_EVENT = sc.EVENT_GEN_AI_EVALUATION_RESULT
 """Event name of one evaluation result."""
-GEN_AI_EVALUATION_NAME = "gen_ai.evaluation.name"
-"""The evaluation's name: the scorer name (the observation metric)."""
-GEN_AI_EVALUATION_SCORE_VALUE = "gen_ai.evaluation.score.value"
-"""double: the score (absent for an invalid judge verdict)."""
-GEN_AI_EVALUATION_SCORE_LABEL = "gen_ai.evaluation.score.label"
-"""A short verdict: ``match``/``mismatch``, ``valid``/``parse_error``, the Likert level, ``test``/``tie`` …"""
-GEN_AI_EVALUATION_EXPLANATION = "gen_ai.evaluation.explanation"
-"""Why: the judge's reason, the first schema error, the fields that were wrong."""
-ERROR_TYPE = "error.type"
-"""Set to ``invalid`` when the evaluation produced no usable score."""
+GEN_AI_EVALUATION_NAME = sc.GEN_AI_EVALUATION_NAME
+GEN_AI_EVALUATION_SCORE_VALUE = sc.GEN_AI_EVALUATION_SCORE_VALUE
+GEN_AI_EVALUATION_SCORE_LABEL = sc.GEN_AI_EVALUATION_SCORE_LABEL
+GEN_AI_EVALUATION_EXPLANATION = sc.GEN_AI_EVALUATION_EXPLANATION
+ERROR_TYPE = sc.ERROR_TYPE
+"""Set to ``invalid`` on the event when the evaluation produced no usable score."""
 
 ROLE = "routing_agent.role"
 """LangChain run-metadata key: ``judge`` on judge calls, ``shadow`` on shadow/replay runs. Telemetry traces

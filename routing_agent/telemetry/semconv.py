@@ -12,8 +12,13 @@ __all__ = [
     "CAPTURE_CONTENT_ENV",
     "DURATION_BUCKETS",
     "ERROR_TYPE",
+    "EVENT_GEN_AI_EVALUATION_RESULT",
     "GEN_AI_AGENT_NAME",
     "GEN_AI_CONVERSATION_ID",
+    "GEN_AI_EVALUATION_EXPLANATION",
+    "GEN_AI_EVALUATION_NAME",
+    "GEN_AI_EVALUATION_SCORE_LABEL",
+    "GEN_AI_EVALUATION_SCORE_VALUE",
     "GEN_AI_INPUT_MESSAGES",
     "GEN_AI_OPERATION_NAME",
     "GEN_AI_OUTPUT_MESSAGES",
@@ -117,6 +122,18 @@ TOKEN_TYPE_INPUT = "input"
 TOKEN_TYPE_OUTPUT = "output"
 ERROR_TYPE = "error.type"
 """The exception's qualified class name when the operation failed (``_OTHER`` when unknown)."""
+
+# --- GenAI evaluation event (written by routing_agent.scoring.events) ------------------------------------
+EVENT_GEN_AI_EVALUATION_RESULT = "gen_ai.evaluation.result"
+"""Event: one evaluation of a GenAI output, parented to the evaluated span (``events.yaml``)."""
+GEN_AI_EVALUATION_NAME = "gen_ai.evaluation.name"
+"""Required on the event: the evaluation's name (our scorer name, the observation metric)."""
+GEN_AI_EVALUATION_SCORE_VALUE = "gen_ai.evaluation.score.value"
+"""double: the score, when there is one."""
+GEN_AI_EVALUATION_SCORE_LABEL = "gen_ai.evaluation.score.label"
+"""A short verdict label (``match``, ``4``, ``tie``, ``invalid`` …)."""
+GEN_AI_EVALUATION_EXPLANATION = "gen_ai.evaluation.explanation"
+"""Why the evaluator gave the score."""
 
 # --- routing-agent attributes ----------------------------------------------------------------------------
 RA_EXPERIMENT = "routing_agent.experiment"
