@@ -45,6 +45,22 @@ MIN_TAIL_CALLS = 10
 """Calls needed on each side of the quantile (``N·min(p, 1 − p)``) for a reliable interval."""
 
 
+def _dense_codes(units: np.ndarray) -> tuple[np.ndarray, int]:
+    """Unit ids → codes 0..K−1. Integer ids that already fill a range skip the O(n log n) sort."""
+    if units.size and np.issubdtype(units.dtype, np.integer):
+        low = int(units.min())
+        span = int(units.max()) - low + 1
+        if span <= 2 * units.size:
+            shifted = (units - low).astype(np.intp, copy=False)
+            present = np.bincount(shifted, minlength=span) > 0
+            if present.all():
+                return shifted, span
+            remap = np.cumsum(present) - 1
+            return remap[shifted], int(present.sum())
+    uniques, codes = np.unique(units, return_inverse=True)
+    return codes.reshape(-1), int(uniques.size)
+
+
 @dataclass(frozen=True, eq=False)
 class ClusteredValues:
     """Per-call values with the unit (session/user) of each call. ``units`` may be any integer ids."""
@@ -53,17 +69,19 @@ class ClusteredValues:
     units: np.ndarray
     _codes: np.ndarray = field(init=False, repr=False)
     _n_units: int = field(init=False, repr=False)
+    _calls: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64).reshape(-1)
         units = np.asarray(self.units).reshape(-1)
         if values.shape != units.shape:
             raise ValueError("values and units need one entry per call each (same length)")
-        uniques, codes = np.unique(units, return_inverse=True)
+        codes, n_units = _dense_codes(units)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "units", units)
-        object.__setattr__(self, "_codes", codes.reshape(-1))
-        object.__setattr__(self, "_n_units", int(uniques.size))
+        object.__setattr__(self, "_codes", codes)
+        object.__setattr__(self, "_n_units", n_units)
+        object.__setattr__(self, "_calls", np.bincount(codes, minlength=n_units).astype(np.float64))
 
     @classmethod
     def from_groups(cls, groups: list[ArrayLike]) -> ClusteredValues:
@@ -92,8 +110,7 @@ class ClusteredValues:
     def tail_summary(self, threshold: float) -> RatioSummary:
         """Per-unit (calls ≤ threshold, calls) as a ratio summary: ``F̂(threshold)`` and its delta variance."""
         below = np.bincount(self._codes, weights=self.values <= threshold, minlength=self._n_units)
-        calls = np.bincount(self._codes, minlength=self._n_units).astype(np.float64)
-        return RatioSummary.from_values(below, calls)
+        return RatioSummary.from_values(below, self._calls)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
