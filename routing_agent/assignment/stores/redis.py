@@ -1,16 +1,6 @@
 """Shared assignment store on Redis (or Redis Cluster): every worker on every machine sees the same units.
 
-Keys (``P`` = prefix; every key of one experiment carries the hash tag ``{exp:E}``, so an experiment lives in
-one cluster slot and each Lua script touches keys of one slot only)::
-
-    P:{exp:E}:a:u:<unit id>     a unit's variant (string; PX when a TTL is given)
-    P:{exp:E}:a:h:<sha256>      the same for unit ids longer than 256 bytes
-    P:{exp:E}:counts            hash: variant -> assignments created
-    P:{exp:E}:state             hash: version, data (JSON of the state without its version)
-    P:{exp:E}:history           list of "<version>\\n<data>", oldest first
-
-``E`` is the experiment id when it is made of ``[A-Za-z0-9_.-]``; otherwise ``~`` + hex of its UTF-8 (or
-``#`` + SHA-256 when long), so braces and colons in ids can neither break the hash tag nor make keys collide.
+Key layout and scripts: ``_redis_layout`` (one hash tag per experiment, so it works on Redis Cluster).
 
 ``get_or_set`` is one round trip: ``EVALSHA`` of a script that GETs, and when absent SETs (PX ttl) and bumps
 the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server). Experiment state changes
@@ -22,11 +12,9 @@ timeout). Every Redis or socket error is raised as ``StoreUnavailable``; the rou
 
 from __future__ import annotations
 
-__all__ = ["RedisStore"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT_S", "RedisStore", "experiment_tag"]
 
 import asyncio
-import hashlib
-import re
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
@@ -39,6 +27,14 @@ from routing_agent.assignment.stores._common import (
     decode_state,
     encode_state,
     new_state,
+)
+from routing_agent.assignment.stores._redis_layout import (
+    GET_OR_SET,
+    GET_OR_SET_SHA,
+    SET_STATE,
+    SET_STATE_SHA,
+    KeyLayout,
+    experiment_tag,
 )
 from routing_agent.assignment.stores.base import Capability
 from routing_agent.config.spec import ExperimentStatus
@@ -61,33 +57,6 @@ T = TypeVar("T")
 
 DEFAULT_PREFIX = "routing_agent"
 DEFAULT_TIMEOUT_S = 0.05
-_MAX_RAW_UNIT_BYTES = 256
-_SAFE_EXPERIMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
-
-_GET_OR_SET = """
-local held = redis.call('GET', KEYS[1])
-if held then return {held, 0} end
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-return {ARGV[1], 1}
-"""
-
-_SET_STATE = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then return {0, current} end
-local version = current + 1
-redis.call('HSET', KEYS[1], 'version', version, 'data', ARGV[1])
-redis.call('RPUSH', KEYS[2], version .. '\\n' .. ARGV[1])
-return {1, version}
-"""
-
-_GET_OR_SET_SHA = hashlib.sha1(_GET_OR_SET.encode()).hexdigest()
-_SET_STATE_SHA = hashlib.sha1(_SET_STATE.encode()).hexdigest()
 _ERRORS: tuple[type[BaseException], ...] = (
     (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
 )
@@ -100,16 +69,6 @@ def _require_redis() -> None:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def experiment_tag(experiment: str) -> str:
-    """The hash-tag body for an experiment id: the id itself when safe, else an injective encoding."""
-    if _SAFE_EXPERIMENT.fullmatch(experiment):
-        return experiment
-    raw = experiment.encode("utf-8", "surrogatepass")
-    if len(raw) <= 64:
-        return "~" + raw.hex()
-    return "#" + hashlib.sha256(raw).hexdigest()
 
 
 _closing: set[asyncio.Future[Any]] = set()
@@ -147,8 +106,7 @@ class RedisStore:
         _require_redis()
         if client is None and client_factory is None and async_client is None and async_factory is None:
             raise ValueError("RedisStore needs a client (or use RedisStore.from_url / open_store)")
-        if not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
+        self._keys = KeyLayout(prefix)
         self.prefix = prefix
         self._client = client
         self._client_factory = client_factory
@@ -160,7 +118,6 @@ class RedisStore:
         ] = weakref.WeakKeyDictionary()
         self._owns_clients = False
         self._closed = False
-        self._tags: dict[str, bytes] = {}
 
     @classmethod
     def from_url(
@@ -215,24 +172,15 @@ class RedisStore:
     # -- keys --------------------------------------------------------------------------------------------
 
     def _base(self, experiment: str) -> bytes:
-        base = self._tags.get(experiment)
-        if base is None:
-            base = f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:".encode()
-            if len(self._tags) < 10_000:
-                self._tags[experiment] = base
-        return base
+        return self._keys.base(experiment)
 
     def unit_key(self, experiment: str, unit_id: str) -> bytes:
         """The Redis key holding a unit's variant."""
-        raw = unit_id.encode("utf-8", "surrogatepass")
-        if len(raw) > _MAX_RAW_UNIT_BYTES:
-            return self._base(experiment) + b"a:h:" + hashlib.sha256(raw).hexdigest().encode()
-        return self._base(experiment) + b"a:u:" + raw
+        return self._keys.unit(experiment, unit_id)
 
     def experiment_keys(self, experiment: str) -> dict[str, bytes]:
         """The fixed keys of an experiment: ``counts``, ``state``, ``history``."""
-        base = self._base(experiment)
-        return {name: base + name.encode() for name in ("counts", "state", "history")}
+        return {name: self._keys.fixed(experiment, name) for name in ("counts", "state", "history")}
 
     # -- clients and errors ------------------------------------------------------------------------------
 
@@ -310,7 +258,7 @@ class RedisStore:
         args = self._gos_args(experiment, unit_id, variant, ttl_s)
         client = self._sync()
         try:
-            held, created = self._evalsha(client, _GET_OR_SET_SHA, _GET_OR_SET, *args)
+            held, created = self._evalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
         return _text(held), bool(created)
@@ -324,7 +272,7 @@ class RedisStore:
         if client is None:
             return await asyncio.to_thread(self.get_or_set, experiment, unit_id, variant, ttl_s=ttl_s)
         try:
-            held, created = await self._aevalsha(client, _GET_OR_SET_SHA, _GET_OR_SET, *args)
+            held, created = await self._aevalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
         return _text(held), bool(created)
@@ -393,9 +341,7 @@ class RedisStore:
         args = [encode_state(draft), "" if expected_version is None else str(int(expected_version))]
         client = self._sync()
         ok, version = self._call(
-            lambda: self._evalsha(
-                client, _SET_STATE_SHA, _SET_STATE, base + b"state", base + b"history", *args
-            )
+            lambda: self._evalsha(client, SET_STATE_SHA, SET_STATE, base + b"state", base + b"history", *args)
         )
         if not ok:
             raise cas_conflict(experiment, int(cast("int", expected_version)), int(version))

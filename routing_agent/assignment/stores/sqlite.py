@@ -112,6 +112,12 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot create the folder of SQLite store {self.path}: {exc}") from exc
         with self._errors():
             conn = self._conn()
+            have = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                "('ra_assignments', 'ra_counts', 'ra_state', 'ra_state_history')"
+            ).fetchone()[0]
+            if have == 4:  # already set up: opening takes no write lock
+                return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in _SCHEMA.split(";"):
