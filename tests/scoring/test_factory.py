@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from routing_agent.config.loader import load_experiments, load_experiments_from_string
-from routing_agent.config.spec import ScorerSpec
+from routing_agent.config.spec import ExperimentsConfig, ScorerSpec
 from routing_agent.errors import ConfigError
 from routing_agent.scoring.citations import CitationCorrectnessScorer, CitationStabilityScorer
 from routing_agent.scoring.exact import ExactScorer
@@ -70,22 +70,20 @@ def test_shipped_example_configs_build(path: Path) -> None:
 
 
 def issues(entries: list[dict], experiment: str = "exp") -> list[tuple[str | None, str]]:
-    spec = load_experiments_from_string(
-        json.dumps(
+    # built without the loader (which runs the same checks at load time and adds the line)
+    data = {
+        "experiments": [
             {
-                "experiments": [
-                    {
-                        "id": experiment,
-                        "variants": [
-                            {"name": "a", "model": "simulated:fast-cheap", "control": True},
-                            {"name": "b", "model": "simulated:regressed"},
-                        ],
-                        "scorers": entries,
-                    }
-                ]
+                "id": experiment,
+                "variants": [
+                    {"name": "a", "model": "simulated:fast-cheap", "control": True},
+                    {"name": "b", "model": "simulated:regressed"},
+                ],
+                "scorers": entries,
             }
-        )
-    ).experiments[0]
+        ]
+    }
+    spec = ExperimentsConfig.model_validate(json.loads(json.dumps(data))).experiments[0]
     with pytest.raises(ConfigError) as info:
         build_scorers(spec, source="exp.yaml")
     assert all(i.experiment == experiment and i.file == "exp.yaml" for i in info.value.issues)
