@@ -83,6 +83,59 @@ def sample_size(  # noqa: PLR0917 (one parameter per CLI option)
     typer.echo("\n".join(plan.describe()))
 
 
+@app.command()
+def demo(  # noqa: PLR0917 (one parameter per CLI option)
+    sessions: Annotated[int, typer.Option(min=1, help="Support sessions to run.")] = 3000,
+    workdir: Annotated[Path, typer.Option(help="Where the store file and results go.")] = Path(
+        "routing-agent-demo"
+    ),
+    workers: Annotated[int, typer.Option(min=1, help="Sessions run concurrently (threads).")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the session draw.")] = 0,
+    time_scale: Annotated[
+        float, typer.Option(min=0, help="Seconds slept per simulated second of model latency.")
+    ] = 0.001,
+    config: Annotated[
+        Path | None, typer.Option(help="Experiment YAML (default: configs/support.yaml).")
+    ] = None,
+) -> None:
+    """Run the main job offline: support triage, control vs candidate, SQLite store, simulated models."""
+    from routing_agent.simulation.demo import demo as run_demo
+
+    run_demo(
+        sessions=sessions, workdir=workdir, config_path=config, workers=workers, seed=seed,
+        time_scale=time_scale,
+    )  # fmt: skip
+
+
+@app.command()
+def simulate(  # noqa: PLR0917 (one parameter per CLI option)
+    config: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Experiment YAML.")],
+    workflow: Annotated[
+        str | None, typer.Option(help="support, invoice or rag (default: inferred from the config).")
+    ] = None,
+    sessions: Annotated[int, typer.Option(min=1, help="Sessions (units) to run.")] = 1000,
+    workers: Annotated[int, typer.Option(min=1, help="Sessions run concurrently (threads).")] = 16,
+    store: Annotated[
+        str | None, typer.Option(help="Assignment store: path.sqlite3, sqlite:///…, redis://…, memory://.")
+    ] = None,
+    workdir: Annotated[Path, typer.Option(help="Where results (and the default store) go.")] = Path(
+        "routing-agent-simulate"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the session draw.")] = 0,
+    time_scale: Annotated[
+        float, typer.Option(min=0, help="Seconds slept per simulated second of model latency.")
+    ] = 0.001,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the default store file first.")] = False,
+) -> None:
+    """Run any reference workflow under a config, concurrently, against any store."""
+    from routing_agent.simulation.demo import simulate as run_simulate
+
+    run_simulate(
+        config, workflow=workflow, sessions=sessions, workers=workers, store=store, workdir=workdir,
+        seed=seed, time_scale=time_scale, fresh=fresh,
+    )  # fmt: skip
+
+
 # Operator commands (status, rollback, pause, resume, stop, review …, watch): control/commands.py
 from routing_agent.control.commands import register as _register_control  # noqa: E402
 

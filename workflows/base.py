@@ -155,3 +155,7 @@ class WorkflowSpec:
     session_input: Callable[[Mapping[str, Any], str], dict[str, Any]]
     outcome: Callable[[Mapping[str, Any]], dict[str, Any]]
     register_oracle: Callable[[], None]
+    agents: tuple[str, ...] = ()
+    """The agent (node) names that call ``routed_model``."""
+    headline: tuple[str, ...] = ()
+    """Outcome metrics a summary shows first."""

@@ -37,6 +37,7 @@ __all__ = [
 import asyncio
 import os
 import time
+from functools import lru_cache
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -326,7 +327,7 @@ class SimulatedChatModel(BaseChatModel):
         LangChain's provider integrations do. With ``include_raw`` the result is
         ``{"raw", "parsed", "parsing_error"}`` and parsing errors are returned, not raised.
         """
-        tool = convert_to_openai_tool(schema)
+        tool = _as_tool(schema)
         name = tool["function"]["name"]
         bound = self.bind_tools(
             [tool],
@@ -334,6 +335,16 @@ class SimulatedChatModel(BaseChatModel):
             ls_structured_output_format={"kwargs": {"method": method}, "schema": tool},
         )
         return structured_runnable(bound, schema, name, include_raw=include_raw)
+
+
+@lru_cache(maxsize=256)
+def _tool_for_type(schema: type) -> dict[str, Any]:
+    return convert_to_openai_tool(schema)
+
+
+def _as_tool(schema: dict[str, Any] | type) -> dict[str, Any]:
+    """The OpenAI tool form of a schema (cached for classes: building a JSON schema costs ~1 ms)."""
+    return _tool_for_type(schema) if isinstance(schema, type) else convert_to_openai_tool(schema)
 
 
 def _sleep(seconds: float) -> None:
@@ -348,7 +359,11 @@ async def _asleep(seconds: float) -> None:
 
 def _factory(name: str, params: Mapping[str, Any]) -> BaseChatModel:
     profiles.get(name)  # fail at resolution time with the list of known profiles
-    return SimulatedChatModel(sim_profile=name, **dict(params))
+    model = SimulatedChatModel(sim_profile=name, **dict(params))
+    # LangChain serializes a model for every callback run and caches it on the instance; warming the cache
+    # here lets the per-agent copies ``routed_model`` makes (``model_copy``) inherit it.
+    _ = model._serialized
+    return model
 
 
 register_translator()

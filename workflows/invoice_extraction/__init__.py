@@ -58,4 +58,6 @@ WORKFLOW = WorkflowSpec(
     session_input=session_input,
     outcome=lambda state: dict(state.get("outcome") or {}),
     register_oracle=register_oracle,
+    agents=("parser", "extractor", "validator"),
+    headline=("field_accuracy", "json_valid", "dates_iso", "terms_correct", "error"),
 )

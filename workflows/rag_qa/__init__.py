@@ -54,4 +54,6 @@ WORKFLOW = WorkflowSpec(
     session_input=session_input,
     outcome=lambda state: dict(state.get("outcome") or {}),
     register_oracle=register_oracle,
+    agents=("retriever", "answerer", "citer"),
+    headline=("answer_correct", "citations_exact", "citation_precision", "error", "refusal"),
 )

@@ -58,4 +58,6 @@ WORKFLOW = WorkflowSpec(
     session_input=session_input,
     outcome=lambda state: dict(state.get("outcome") or {}),
     register_oracle=register_oracle,
+    agents=("classifier", "retriever", "drafter", "resolver"),
+    headline=("resolved", "answer_correct", "category_correct", "error", "refusal"),
 )
