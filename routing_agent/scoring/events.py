@@ -23,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "ERROR_TYPE",
     "EVALUATION_EVENT",
+    "FAILURES",
     "GEN_AI_EVALUATION_EXPLANATION",
     "GEN_AI_EVALUATION_NAME",
     "GEN_AI_EVALUATION_SCORE_LABEL",
@@ -66,6 +67,9 @@ JUDGE_TAG = "routing_agent:judge"
 """LangChain run tag on judge calls (for tracers that filter on tags rather than metadata)."""
 
 _SCOPE = "routing_agent.scoring"
+
+FAILURES: dict[str, int] = {}
+"""Evaluation events that could not be written, per scorer name (the first is logged)."""
 
 
 def evaluation_attributes(score: Score, *, max_explanation: int = 1000) -> dict[str, AttributeValue]:
@@ -124,6 +128,8 @@ def record_evaluation(
             context=trace.set_span_in_context(NonRecordingSpan(context)),
         )
         return "log_event"
-    except Exception as exc:  # telemetry must never break scoring
-        logger.warning("could not record evaluation '%s' on its span: %s", score.name, exc)
+    except Exception as exc:  # telemetry must never break scoring: logged once per scorer, counted
+        FAILURES[score.name] = FAILURES.get(score.name, 0) + 1
+        if FAILURES[score.name] == 1:
+            logger.warning("could not record evaluation '%s' on its span: %s", score.name, exc)
         return "none"
