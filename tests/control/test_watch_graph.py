@@ -1,0 +1,174 @@
+"""``watch`` rolls a slow candidate back while two workers serve a real LangGraph graph over a shared Redis.
+
+Two "workers" (each its own ``RoutingNode``, Redis client and compiled graph) serve sessions in threads and
+record each session's latency as an observation in a shared Redis observation store (the candidate is drawn
+twice as slow). ``Watcher`` evaluates every 50 new units; the evaluation reads the observation store and
+computes the p95 ratio from the data (``tests.control.support.latency_decision``). Once the guardrail
+breaches, ``watch`` rolls back; every session started after the rollback is visible (``state_refresh_s``)
+gets control with reason ``rolled_back``, on both workers, including units that had the candidate before.
+
+To run the same test with the real evaluator, replace ``evaluate`` with ``lambda s: evaluate(s, obs)``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from routing_agent.assignment.records import Reason
+from routing_agent.assignment.stores.redis import RedisStore
+from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
+from routing_agent.config.spec import ExperimentStatus as S
+from routing_agent.control.ticks import TickAction
+from routing_agent.control.watch import Watcher
+from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.observations.record import Observation
+from routing_agent.observations.redis import RedisObservationStore
+from tests.control.support import latency_decision
+from tests.graph.conftest import build_graph
+
+EXPERIMENT = "latency-exp"
+REFRESH_S = 0.2
+
+
+def make_config() -> ExperimentsConfig:
+    return ExperimentsConfig.model_validate(
+        {
+            "default_model": {"model": "echo:default-model"},
+            "experiments": [
+                {
+                    "id": EXPERIMENT,
+                    "variants": [
+                        {"name": "control", "model": "echo:control-model", "control": True},
+                        {"name": "candidate", "model": "echo:candidate-model"},
+                    ],
+                    "guardrails": [
+                        {
+                            "metric": "latency_s",
+                            "statistic": "p95",
+                            "max_ratio_to_control": 1.3,
+                            "min_sample": 50,
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    worker: str
+    session: str
+    started: float  # time.time() before invoke
+    variant: str
+    reason: str
+    answers: tuple[str, ...]  # what each agent's model actually answered
+
+
+def serve(
+    worker: str, graph: Any, obs: RedisObservationStore, stop: threading.Event, out: list[Served], seed: int
+) -> None:
+    """Serve new sessions until ``stop``; every 5th session revisits one of this worker's earlier ones."""
+    rng = np.random.default_rng(seed)
+    i = 0
+    while not stop.is_set():
+        session = f"{worker}-s{i // 5}" if i % 5 == 4 and i > 5 else f"{worker}-s{i}"
+        started = time.time()
+        result = graph.invoke({"session_id": session, "tier": "pro", "seen": []})
+        routing = result["routing"][EXPERIMENT]
+        seen = result["seen"]
+        served = Served(worker, session, started, routing["variant"], routing["reason"],
+                        tuple(s["answer"] for s in seen))  # fmt: skip
+        out.append(served)
+        latency = float(rng.lognormal(0.0, 0.3)) * (2.0 if served.variant == "candidate" else 1.0)
+        obs.add([Observation(EXPERIMENT, served.variant, session, "latency_s", latency, id=f"{session}-{i}")])
+        i += 1
+        time.sleep(0.002)
+
+
+def evaluate_from(obs: RedisObservationStore):  # type: ignore[no-untyped-def]
+    def evaluate(spec: ExperimentSpec) -> Decision:
+        per_variant: dict[str, list[float]] = defaultdict(list)
+        for uv in obs.unit_values(spec.id, "latency_s"):
+            per_variant[uv.variant].append(uv.value / uv.n_obs)
+        control, test = per_variant.get("control", []), per_variant.get("candidate", [])
+        if min(len(control), len(test)) < 2:
+            return Decision(spec.id, DecisionKind.KEEP_RUNNING, "not enough data yet")
+        return latency_decision(spec, np.array(control), np.array(test))
+
+    return evaluate
+
+
+def _fewest_after(served: dict[str, list[Served]], rolled_back_at: float) -> int:
+    """Sessions each worker started once the rollback was surely visible; the fewer of the two."""
+    return min(sum(s.started > rolled_back_at + REFRESH_S + 0.05 for s in v) for v in served.values())
+
+
+def test_watch_rolls_back_while_two_workers_serve_and_every_later_session_gets_control(
+    redis_url: str, redis_prefix: str
+) -> None:
+    config = make_config()
+    spec = config.get(EXPERIMENT)
+    stores = [RedisStore.from_url(redis_url, prefix=redis_prefix, timeout_s=2.0) for _ in range(3)]
+    obs = RedisObservationStore.from_url(redis_url, prefix=redis_prefix)
+    workers = {
+        name: build_graph(config, store, state_refresh_s=REFRESH_S)
+        for name, store in zip(("w1", "w2"), stores[:2], strict=True)
+    }
+    served: dict[str, list[Served]] = {name: [] for name in workers}
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=serve, args=(name, graph, obs, stop, served[name], seed), daemon=True)
+        for seed, (name, (graph, _)) in enumerate(workers.items())
+    ]
+    ticks = []
+    try:
+        for t in threads:
+            t.start()
+        watcher = Watcher(
+            spec, stores[2], evaluate_from(obs), every_s=5.0, every_n=50, poll_s=0.02,
+            observation_count=lambda: sum(obs.counts_by_variant(EXPERIMENT).values()), on_tick=ticks.append,
+        )  # fmt: skip
+        last = watcher.run(stop=threading.Event())
+        rolled_back_at = last.state.changed_at if last.state is not None else 0.0
+        # keep serving well past the refresh period, then stop
+        deadline, give_up = time.time() + 6 * REFRESH_S, time.time() + 60
+        while time.time() < give_up and (
+            time.time() < deadline or _fewest_after(served, rolled_back_at) < 25
+        ):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        for _, node in workers.values():
+            node.close()
+        obs.close()
+        stores[2].close()
+
+    assert last.action is TickAction.ROLLED_BACK and last.changed, [t.line() for t in ticks]
+    assert ticks[0].decision is not None and ticks[-1].decision.kind is DecisionKind.ROLLBACK  # type: ignore[union-attr]
+    reader = RedisStore.from_url(redis_url, prefix=redis_prefix, timeout_s=2.0)
+    (entry,) = reader.history(EXPERIMENT)
+    reader.close()
+    assert entry.status is S.ROLLED_BACK and entry.actor.startswith("watch@")
+    assert entry.evidence["decision"]["guardrails"][0]["ratio"] > 1.3
+
+    for name, sessions in served.items():
+        before = [s for s in sessions if s.started < rolled_back_at]
+        after = [s for s in sessions if s.started > rolled_back_at + REFRESH_S + 0.05]
+        assert {s.variant for s in before} == {"control", "candidate"}, name  # the test really ran
+        assert len(after) >= 25, name
+        for s in after:  # every later session of every worker: control, because it was rolled back
+            assert (s.variant, s.reason) == ("control", Reason.ROLLED_BACK.value), (name, s)
+            assert s.answers == ("control-model",) * 3  # every agent really ran control's model
+        had_candidate = {s.session for s in before if s.variant == "candidate"}
+        assert had_candidate & {s.session for s in after}, name  # returning candidate units got control too
+        stats = workers[name][1].stats()["decisions"][EXPERIMENT]
+        assert stats["rolled_back"] >= len(after)
