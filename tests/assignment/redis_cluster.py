@@ -45,6 +45,14 @@ class RedisCluster3:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self, timeout_s: float = 30.0) -> RedisCluster3:
+        """Start the nodes and join them; on any failure every node started is killed again."""
+        try:
+            return self._start(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout_s: float) -> RedisCluster3:
         for port in self.ports:
             node_dir = self.dir / str(port)
             node_dir.mkdir()
