@@ -30,6 +30,7 @@ from routing_agent.config.conflicts import find_collisions
 from routing_agent.config.merge import Sections
 from routing_agent.config.messages import explain, format_path, suggest
 from routing_agent.config.references import unknown_agents
+from routing_agent.config.scorer_options import scorer_option_problems
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.config.yaml_source import MAX_BYTES, Document, Path, read_yaml
 from routing_agent.errors import ConfigError, ConfigIssue
@@ -229,6 +230,8 @@ class _Builder:
         for placed in unique:
             for loc, message, fix in unknown_agents(placed.spec, self.sections.agents()):
                 self._report(placed.doc, (*placed.base, *loc), message, fix)
+            for loc, message, maybe_fix in scorer_option_problems(placed.spec, placed.doc.source):
+                self._report(placed.doc, (*placed.base, *loc), message, maybe_fix)
         places = {p.spec.id: p.place for p in unique}
         for collision in find_collisions([p.spec for p in unique]):
             second = next(p for p in unique if p.spec.id == collision.second)

@@ -7,7 +7,7 @@ names real keys and list positions (``variants[1].weight``) that the YAML reader
 
 from __future__ import annotations
 
-__all__ = ["FieldProblem", "explain", "format_path", "known_fields", "suggest"]
+__all__ = ["FieldProblem", "explain", "format_path", "known_fields", "parse_path", "suggest"]
 
 import re
 import types
@@ -83,6 +83,14 @@ def format_path(path: Path) -> str:
         else:
             out += f"[{part!r}]"
     return out
+
+
+def parse_path(text: str) -> Path:
+    """Inverse of ``format_path``: ``variants[1].weight`` → ``("variants", 1, "weight")``."""
+    parts: list[str | int] = []
+    for name, index, quoted in re.findall(r"([^.\[\]]+)|\[(\d+)\]|\[(?:'|\")(.*?)(?:'|\")\]", text):
+        parts.append(int(index) if index else quoted or name)
+    return tuple(parts)
 
 
 def known_fields(model: type[BaseModel], path: Path) -> list[str] | None:

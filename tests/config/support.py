@@ -46,6 +46,8 @@ experiments:
       - name: exact_answer
         type: exact
         agent: drafter
+        reference_field: expected
+        options: {ignore_case: true}
     prices:
       simulated:fast-cheap: {input: 0.8, output: 4.0}
     review: required

@@ -243,3 +243,33 @@ def test_huge_numbers_are_reported_not_crashed_on() -> None:
         load_experiments_from_string(text)
     issue = issue_for(info.value, "coverage", "a")
     assert issue.line == 3 and "400-digit number" in issue.message
+
+
+SCORER = """\
+experiments:
+  - id: a
+    variants:
+      - {name: c, model: "x:y", control: true}
+      - {name: d, model: "x:z"}
+    scorers:
+      - name: s
+        type: json_schema
+        options:
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "words"),
+    [
+        ("          allow_fence: true", "scorers[0].options.allow_fence", "did you mean 'allow_fences'"),
+        ("          schema_file: /", "scorers[0].options.schema_file", "cannot read schema file"),
+        ("          schema: {type: 5}", "scorers[0].options.schema", "not a valid JSON Schema"),
+        ('          schema: {"$schema": [1]}', "scorers[0].options", "could not be checked"),
+    ],
+)
+def test_scorer_options_are_checked_at_load_with_their_line(options: str, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_experiments_from_string(SCORER + options + "\n", source="s.yaml")
+    issue = issue_for(info.value, field, "a")
+    assert issue.line == (9 if field.endswith("options") else 10) and issue.fix
+    assert words in issue.message or words in issue.fix
