@@ -60,7 +60,8 @@ class BufferedObservationWriter:
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self.close_store = close_store
-        self._buffer: deque[Observation] = deque()
+        self._buffer: deque[Sequence[Observation]] = deque()  # whole groups: expanded on the writer thread
+        self._buffered = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
@@ -86,19 +87,27 @@ class BufferedObservationWriter:
         self.add_many((observation,))
 
     def add_many(self, observations: Sequence[Observation]) -> None:
-        """Buffer observations (never blocks, never raises)."""
+        """Buffer observations (never blocks, never raises).
+
+        The sequence is kept as one group and iterated on the writer thread, so a lazy sequence (see
+        ``routing_agent.telemetry.calls``) builds its ``Observation`` objects off the caller's thread.
+        Do not mutate it after handing it over."""
         overflow = 0
         full = False
         with self._lock:
             if self._closed:
                 overflow = len(observations)
             else:
-                room = self.max_buffer - len(self._buffer) - self._in_flight
-                if room < len(observations):
-                    overflow = len(observations) - max(room, 0)
-                    observations = observations[: max(room, 0)]
-                self._buffer.extend(observations)
-                full = len(self._buffer) >= self.batch_size
+                room = self.max_buffer - self._buffered - self._in_flight
+                size = len(observations)
+                if room < size:
+                    overflow = size - max(room, 0)
+                    observations = list(observations)[: max(room, 0)]
+                    size = len(observations)
+                if size:
+                    self._buffer.append(observations)
+                    self._buffered += size
+                full = self._buffered >= self.batch_size
             if self._thread is None and not self._closed:
                 self._start()
         if overflow:
@@ -118,7 +127,7 @@ class BufferedObservationWriter:
             self._wake.clear()
             self._drain()
             with self._lock:
-                if self._closed and not self._buffer:
+                if self._closed and not self._buffered:
                     self._idle.notify_all()
                     return
 
@@ -128,8 +137,15 @@ class BufferedObservationWriter:
                 if not self._buffer:
                     self._idle.notify_all()
                     return
-                batch = [self._buffer.popleft() for _ in range(min(self.batch_size, len(self._buffer)))]
-                self._in_flight = len(batch)
+                groups: list[Sequence[Observation]] = []
+                taken = 0
+                while self._buffer and taken < self.batch_size:
+                    group = self._buffer.popleft()
+                    groups.append(group)
+                    taken += len(group)
+                self._buffered -= taken
+                self._in_flight = taken
+            batch = [obs for group in groups for obs in group]
             self._write(batch)
             with self._lock:
                 self._in_flight = 0
@@ -172,10 +188,10 @@ class BufferedObservationWriter:
         deadline = time.monotonic() + timeout_s
         with self._lock:
             if self._thread is None:
-                return not self._buffer
+                return not self._buffered
         self._wake.set()
         with self._idle:
-            while self._buffer or self._in_flight:
+            while self._buffered or self._in_flight:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -199,7 +215,7 @@ class BufferedObservationWriter:
     def stats(self) -> dict[str, Any]:
         """``written``, ``dropped``, ``retries`` and ``buffered`` counts."""
         with self._lock:
-            buffered = len(self._buffer) + self._in_flight
+            buffered = self._buffered + self._in_flight
         return {
             "written": self.written,
             "dropped": self.dropped,

@@ -12,7 +12,7 @@ from __future__ import annotations
 __all__ = ["CallRecorder", "LLMRun", "ObservationSink", "error_type"]
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -174,8 +174,6 @@ class CallRecorder:
         for key_name, value in ((sc.RA_EXPERIMENT, llm.experiment), (sc.RA_VARIANT, llm.variant)):
             if value is not None:
                 metric[key_name] = str(value)
-        if llm.agent is not None:
-            metric[sc.RA_AGENT] = str(llm.agent)
         found = _Cached(
             span=span,
             metric=metric,
@@ -320,11 +318,37 @@ class CallRecorder:
             if cost is not None:
                 values.append((Metric.COST_USD, cost))
         assert llm.experiment and llm.variant and llm.unit_id and self.sink is not None
-        now = time.time()
+        self.sink.add_many(_CallObservations(llm, values, time.time(), trace_id, span_id))
+
+
+class _CallObservations(Sequence[Observation]):
+    """The observations of one call, built lazily (on the writer thread) from one compact record."""
+
+    __slots__ = ("_llm", "_span_id", "_trace_id", "_ts", "_values")
+
+    def __init__(
+        self,
+        llm: LLMRun,
+        values: list[tuple[str, float]],
+        ts: float,
+        trace_id: str | None,
+        span_id: str | None,
+    ) -> None:
+        self._llm, self._values, self._ts, self._trace_id, self._span_id = llm, values, ts, trace_id, span_id
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(self)[index]
+
+    def __iter__(self) -> Iterator[Observation]:
+        llm = self._llm
+        assert llm.experiment and llm.variant and llm.unit_id
+        key = llm.run_key or self._span_id or f"{id(llm):x}"
         segments = dict(llm.segments)
-        key = llm.run_key or span_id or f"{id(llm):x}"
-        observations = [
-            Observation(
+        for name, value in self._values:
+            yield Observation(
                 experiment=llm.experiment,
                 variant=llm.variant,
                 unit_id=llm.unit_id,
@@ -332,14 +356,11 @@ class CallRecorder:
                 value=value,
                 agent=llm.agent,
                 segments=segments,
-                ts=now,
-                trace_id=trace_id,
-                span_id=span_id,
+                ts=self._ts,
+                trace_id=self._trace_id,
+                span_id=self._span_id,
                 id=f"{key}:{name}",
             )
-            for name, value in values
-        ]
-        self.sink.add_many(observations)
 
 
 def error_type(error: BaseException) -> str:

@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
-__all__ = ["Instruments", "TelemetryFailures"]
+__all__ = ["Instruments", "RunningSums", "TelemetryFailures"]
 
 import logging
 import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from opentelemetry.metrics import Meter, MeterProvider, get_meter
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation, get_meter
 
 from routing_agent.telemetry import semconv as sc
 
 logger = logging.getLogger("routing_agent.telemetry")
 
 SCOPE = "routing_agent"
+
+
+class RunningSums:
+    """Running totals per attribute set behind an observable counter: ``add`` is a dict update.
+
+    Counters that only need a sum (cost, unpriced calls) are reported this way; the SDK reads the totals at
+    collection time. Keys are the cached attribute dicts of ``CallRecorder`` (one per model × variant).
+    """
+
+    def __init__(self) -> None:
+        self._sums: dict[int, list[Any]] = {}  # id(attributes) -> [attributes, total]
+        self._lock = threading.Lock()
+
+    def add(self, value: float, attributes: Mapping[str, Any]) -> None:
+        """Add ``value`` under ``attributes`` (the same dict object each time for the same attributes)."""
+        cell = self._sums.get(id(attributes))
+        if cell is None:
+            with self._lock:
+                cell = self._sums.setdefault(id(attributes), [attributes, 0.0])
+        cell[1] += value
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        """The observable counter's callback: cumulative totals."""
+        merged: dict[tuple[tuple[str, Any], ...], float] = {}
+        for attrs, total in list(self._sums.values()):
+            key = tuple(sorted(attrs.items()))
+            merged[key] = merged.get(key, 0.0) + total
+        return [Observation(total, dict(key)) for key, total in merged.items()]
 
 
 class Instruments:
@@ -39,11 +69,19 @@ class Instruments:
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=[float(b) for b in sc.TOKEN_BUCKETS],
         )
-        self.cost = meter.create_counter(
-            sc.METRIC_COST, unit="USD", description="Cost of priced GenAI calls in US dollars."
+        self.cost = RunningSums()
+        self.unpriced = RunningSums()
+        meter.create_observable_counter(
+            sc.METRIC_COST,
+            callbacks=[self.cost.observe],
+            unit="USD",
+            description="Cost of priced GenAI calls in US dollars.",
         )
-        self.unpriced = meter.create_counter(
-            sc.METRIC_UNPRICED_CALLS, unit="{call}", description="GenAI calls that could not be priced."
+        meter.create_observable_counter(
+            sc.METRIC_UNPRICED_CALLS,
+            callbacks=[self.unpriced.observe],
+            unit="{call}",
+            description="GenAI calls that could not be priced.",
         )
         self.errors = meter.create_counter(
             sc.METRIC_TELEMETRY_ERRORS,

@@ -1,0 +1,238 @@
+"""Per-call overhead of routing-agent telemetry vs OpenInference and OpenLLMetry, measured in one run.
+
+Every contender traces the same fake chat model (LangChain's ``GenericFakeChatModel`` answering a fixed
+message with token usage) and exports to the real OTel SDK's in-memory exporter. Overhead = median per-call
+time with instrumentation − median without. Rounds are interleaved (baseline, ours, peers, …) so machine noise
+hits every contender alike. Ours records more per call: cost (genai-prices), experiment/variant/unit, TTFT
+when streamed, citations, GenAI metrics, and eight observations into a buffered observation store.
+
+Run: ``python -m benchmarks.telemetry_overhead [--calls 2000] [--rounds 5] [--stream]``
+(peers: ``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
+from routing_agent.telemetry import RoutingTelemetry
+
+ROUTING = {
+    "routing_agent.experiment": "bench",
+    "routing_agent.variant": "candidate",
+    "routing_agent.unit": "session",
+    "routing_agent.unit_id": "s-1",
+    "routing_agent.reason": "sticky",
+    "routing_agent.agent": "writer",
+    "routing_agent.model_id": "openai:gpt-4o",
+}
+
+
+def make_model() -> GenericFakeChatModel:
+    reply = AIMessage(
+        "The refund was approved [doc-1].",
+        usage_metadata={"input_tokens": 420, "output_tokens": 36, "total_tokens": 456},
+        response_metadata={
+            "model_name": "gpt-4o-2024-08-06",
+            "finish_reason": "stop",
+            "citations": ["doc-1"],
+        },
+    )
+    return GenericFakeChatModel(messages=itertools.repeat(reply), metadata=dict(ROUTING))
+
+
+def time_calls(call: Callable[[], Any], n: int) -> float:
+    """CPU seconds per call of this process (all its threads: a background writer counts too).
+
+    CPU time, not wall time, so other processes on a busy machine do not distort the comparison."""
+    gc.collect()
+    start = time.process_time()
+    for _ in range(n):
+        call()
+    return (time.process_time() - start) / n
+
+
+class Contender:
+    """Switches one instrumentation on and off around a timed block."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        self.config: dict[str, Any] = {}
+
+    def on(self) -> None: ...
+
+    def between_rounds(self) -> int:
+        """Empty the in-memory sinks (outside the timed block); returns the spans the round produced."""
+        n = len(self.exporter.get_finished_spans())
+        self.exporter.clear()
+        return n
+
+    def off(self) -> None:
+        self.exporter.clear()
+
+
+class Baseline(Contender):
+    pass
+
+
+class Ours(Contender):
+    def __init__(self) -> None:
+        super().__init__("routing-agent")
+        self.store = MemoryObservationStore()
+        self.writer = BufferedObservationWriter(self.store, max_buffer=10_000_000)
+        self.handler = RoutingTelemetry(
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, observations=self.writer
+        )
+        self.config = {"callbacks": [self.handler]}
+        self.written = 0
+
+    def between_rounds(self) -> int:
+        self.writer.flush(30)
+        self.written += len(self.store._rows)
+        self.store._rows.clear()
+        self.store._ids.clear()
+        return super().between_rounds()
+
+    def off(self) -> None:
+        self.writer.flush(30)
+        super().off()
+
+
+class OpenInference(Contender):
+    def __init__(self) -> None:
+        super().__init__("OpenInference")
+        from openinference.instrumentation.langchain import LangChainInstrumentor
+
+        self.instrumentor = LangChainInstrumentor()
+
+    def on(self) -> None:
+        self.instrumentor.instrument(tracer_provider=self.tracer_provider)
+
+    def off(self) -> None:
+        self.instrumentor.uninstrument()
+        super().off()
+
+
+class OpenLLMetry(Contender):
+    def __init__(self) -> None:
+        super().__init__("OpenLLMetry")
+        from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+
+        self.instrumentor = LangchainInstrumentor()
+
+    def on(self) -> None:
+        self.instrumentor.instrument(tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
+
+    def off(self) -> None:
+        self.instrumentor.uninstrument()
+        super().off()
+
+
+CONTENDERS: dict[str, Callable[[], Contender]] = {
+    "routing-agent": Ours,
+    "OpenInference": OpenInference,
+    "OpenLLMetry": OpenLLMetry,
+}
+
+
+def worker(name: str, calls: int, rounds: int, stream: bool) -> dict[str, Any]:
+    """Baseline rounds, then the contender switched on (peers cannot be reliably switched off in-process)."""
+    contender = CONTENDERS[name]()
+    model = make_model()
+
+    def call(config: dict[str, Any]) -> Callable[[], Any]:
+        if stream:
+            return lambda: list(model.stream("hi", config))
+        return lambda: model.invoke("hi", config)
+
+    time_calls(call({}), 300)  # warm-up
+    base = [time_calls(call({}), calls) for _ in range(rounds)]
+    contender.on()
+    time_calls(call(contender.config), 300)
+    contender.between_rounds()
+    timed, spans = [], 0
+    for _ in range(rounds):
+        timed.append(time_calls(call(contender.config), calls))
+        spans += contender.between_rounds()
+    contender.off()
+    extra = {"observations": contender.written / (calls * rounds)} if isinstance(contender, Ours) else {}
+    return {
+        "base": statistics.median(base),
+        "timed": statistics.median(timed),
+        "spans": spans / (calls * rounds),
+        **extra,
+    }
+
+
+def main() -> None:
+    import json
+    import subprocess
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="calls per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--passes", type=int, default=2, help="fresh processes per contender, interleaved")
+    parser.add_argument("--stream", action="store_true", help="stream each call (exercises TTFT)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.calls, args.rounds, args.stream)))
+        return
+
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
+    for _ in range(args.passes):
+        for name in CONTENDERS:
+            cmd = [sys.executable, "-m", "benchmarks.telemetry_overhead", "--worker", name]
+            cmd += ["--calls", str(args.calls), "--rounds", str(args.rounds)] + (
+                ["--stream"] if args.stream else []
+            )
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                reason = proc.stderr.strip().splitlines()[-1]
+                print(f"{name}: not measured ({reason}); pip install -e '.[bench]'")
+                results.pop(name)
+                break
+            results[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        else:
+            continue
+    mode = "stream" if args.stream else "invoke"
+    print(f"\nper-call time, {args.passes} processes x {args.rounds} rounds x {args.calls} calls ({mode})")
+    print(f"{'contender':<16}{'baseline µs':>13}{'with µs':>10}{'overhead µs':>13}{'spans/call':>12}")
+    overhead: dict[str, float] = {}
+    for name, runs in results.items():
+        if not runs:
+            continue
+        base = statistics.median(r["base"] for r in runs)
+        timed = statistics.median(r["timed"] for r in runs)
+        overhead[name] = statistics.median(r["timed"] - r["base"] for r in runs)
+        row = f"{name:<16}{base * 1e6:>13.1f}{timed * 1e6:>10.1f}{overhead[name] * 1e6:>13.1f}"
+        print(f"{row}{runs[0]['spans']:>12.2f}")
+    peers = {k: v for k, v in overhead.items() if k != "routing-agent"}
+    if peers and "routing-agent" in overhead:
+        fastest = min(peers, key=lambda k: peers[k])
+        ratio = overhead["routing-agent"] / peers[fastest]
+        verdict = "meets" if ratio <= 0.5 else "MISSES"
+        print(f"\nrouting-agent overhead / {fastest} overhead = {ratio:.2f} ({verdict} the <= 0.5 target)")
+
+
+if __name__ == "__main__":
+    main()
