@@ -1,10 +1,12 @@
 """GrowthBook-compatible hashing, so an agent experiment buckets units exactly like a GrowthBook flag.
 
-* ``fnv1a32`` — FNV-1a 32-bit (offset 0x811C9DC5, prime 0x01000193). ASCII strings hash their bytes through
-  the C implementation in ``fnv-hash-fast``; other strings hash their UTF-16 code units, as GrowthBook's
-  Python and JavaScript SDKs do (``charCodeAt``), so non-ASCII unit ids bucket identically.
+* ``fnv1a32`` — FNV-1a 32-bit (offset 0x811C9DC5, prime 0x01000193) over UTF-16 code units, as GrowthBook's
+  Python and JavaScript SDKs do (``charCodeAt``), so non-ASCII unit ids bucket identically. ASCII and
+  Latin-1 strings (each code unit one byte) go through the C implementation in ``fnv-hash-fast``; other
+  strings through a Python loop.
 * ``hash_v2(seed, value)`` — ``fnv1a32(str(fnv1a32(seed + value))) % 10000 / 10000``: variant bucketing.
-* ``hash_v1(seed, value)`` — ``fnv1a32(value + seed) % 1000 / 1000``: namespaces use ``hash_v1("__" + ns, id)``.
+* ``hash_v1(seed, value)`` — ``fnv1a32(value + seed) % 1000 / 1000``; namespaces use
+  ``hash_v1("__" + ns, id)``.
 * ``bucket_ranges(weights, coverage)`` — cumulative ``[start, start + coverage·w)``: raising coverage never
   moves an enrolled unit to another variant.
 """
@@ -26,6 +28,11 @@ def fnv1a32(text: str) -> int:
     """FNV-1a 32-bit of ``text`` as GrowthBook computes it."""
     if text.isascii():
         return int(_fnv1a_32_bytes(text.encode("ascii")))
+    try:
+        # Code points <= U+00FF are single UTF-16 code units equal to their Latin-1 byte.
+        return int(_fnv1a_32_bytes(text.encode("latin-1")))
+    except UnicodeEncodeError:
+        pass
     data = text.encode("utf-16-le", "surrogatepass")
     hval = _OFFSET
     for i in range(0, len(data), 2):
