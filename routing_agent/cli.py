@@ -141,6 +141,11 @@ from routing_agent.control.commands import register as _register_control  # noqa
 
 _register_control(app)
 
+# Offline scoring of stored outputs (score): scoring/commands.py
+from routing_agent.scoring.commands import register as _register_scoring  # noqa: E402
+
+_register_scoring(app)
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -23,7 +23,7 @@ from opentelemetry._logs import LoggerProvider
 
 from routing_agent.config.spec import ExperimentSpec, ScorerSpec
 from routing_agent.observations.record import Observation
-from routing_agent.scoring.base import Pair, Sample, Score, observations
+from routing_agent.scoring.base import Pair, Sample, Score, Status, observations
 from routing_agent.scoring.events import record_evaluation
 from routing_agent.scoring.factory import AnyScorer, build_scorers, select
 from routing_agent.scoring.records import INPUT_KEYS, OutputRecord, lookup
@@ -66,6 +66,30 @@ class ScoringResult:
     observations: list[Observation] = field(default_factory=list)
     scores: list[tuple[Sample | Pair, Score]] = field(default_factory=list)
     stats: ScoringStats = field(default_factory=ScoringStats)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per scorer and variant: valid values, their mean, and invalid and skipped counts."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for item, score in self.scores:
+            variant = item.test_variant if isinstance(item, Pair) else item.variant
+            row = rows.setdefault(
+                (score.name, variant),
+                {"scorer": score.name, "variant": variant, "n": 0, "sum": 0.0, "invalid": 0, "skipped": 0},
+            )
+            if score.valid:
+                assert score.value is not None
+                row["n"] += 1
+                row["sum"] += score.value
+            elif score.status is Status.INVALID:
+                row["invalid"] += 1
+            else:
+                row["skipped"] += 1
+        out = []
+        for row in rows.values():
+            total = row.pop("sum")
+            row["mean"] = total / row["n"] if row["n"] else None
+            out.append(row)
+        return sorted(out, key=lambda r: (r["scorer"], r["variant"]))
 
     def values(self, name: str, variant: str | None = None) -> list[float]:
         """The valid values of scorer ``name`` (optionally of one variant's items)."""
