@@ -37,7 +37,7 @@ class ObservationSink(Protocol):
 
 
 _Opt = str | None
-_CacheKey = tuple[str, str, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt]
+_CacheKey = tuple[str, str, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt]
 
 
 @dataclass(slots=True)
@@ -61,6 +61,7 @@ class LLMRun:
     max_tokens: int | None
     start: float = field(default_factory=time.perf_counter)
     run_key: str = ""  # the LangChain run id (hex): observation idempotency keys
+    role: str | None = None  # routing_agent.role run metadata: "judge", "shadow" or None
 
     @classmethod
     def from_metadata(cls, md: Mapping[str, Any], params: Mapping[str, Any], operation: str) -> LLMRun:
@@ -96,6 +97,7 @@ class LLMRun:
             conversation_id=str(conversation) if conversation is not None else None,
             temperature=float(temperature) if isinstance(temperature, int | float) else None,
             max_tokens=int(max_tokens) if isinstance(max_tokens, int) else None,
+            role=str(md[sc.RA_ROLE]) if md.get(sc.RA_ROLE) is not None else None,
         )
 
     @property
@@ -114,6 +116,7 @@ class LLMRun:
             self.unit,
             self.reason,
             self.agent,
+            self.role,
         )
 
     def routing_attributes(self) -> dict[str, Any]:
@@ -127,6 +130,7 @@ class LLMRun:
             (sc.RA_REASON, self.reason),
             (sc.RA_AGENT, self.agent),
             (sc.RA_MODEL_ID, self.model_id),
+            (sc.RA_ROLE, self.role),
         ):
             if value is not None:
                 attrs[key] = str(value)
@@ -171,7 +175,11 @@ class CallRecorder:
         metric = {sc.GEN_AI_OPERATION_NAME: llm.operation, sc.GEN_AI_PROVIDER_NAME: llm.provider}
         if llm.request_model:
             metric[sc.GEN_AI_REQUEST_MODEL] = llm.request_model
-        for key_name, value in ((sc.RA_EXPERIMENT, llm.experiment), (sc.RA_VARIANT, llm.variant)):
+        for key_name, value in (
+            (sc.RA_EXPERIMENT, llm.experiment),
+            (sc.RA_VARIANT, llm.variant),
+            (sc.RA_ROLE, llm.role),
+        ):
             if value is not None:
                 metric[key_name] = str(value)
         found = _Cached(
@@ -251,7 +259,8 @@ class CallRecorder:
             inst.cost.add(cost, cached.metric)
         elif info is not None:
             inst.unpriced.add(1, cached.metric)
-        if self.sink is not None and llm.experiment and llm.variant and llm.unit_id:
+        live = llm.role != sc.ROLE_SHADOW  # shadow/replay runs are traced, never counted as traffic
+        if self.sink is not None and live and llm.experiment and llm.variant and llm.unit_id:
             self._observe(llm, span, info, error is not None, latency, ttft, cost)
 
     def _response_attributes(self, llm: LLMRun, info: ResponseInfo, attrs: dict[str, Any]) -> float | None:

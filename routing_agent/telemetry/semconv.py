@@ -58,10 +58,12 @@ __all__ = [
     "RA_MODEL_ID",
     "RA_REASON",
     "RA_REFUSAL",
+    "RA_ROLE",
     "RA_UNIT",
     "RA_UNIT_ID",
     "RA_UNPRICED",
     "RA_VARIANT",
+    "ROLE_SHADOW",
     "TOKEN_BUCKETS",
     "TOKEN_TYPE_INPUT",
     "TOKEN_TYPE_OUTPUT",
@@ -162,6 +164,10 @@ RA_LATENCY_S = "routing_agent.latency_s"
 """double: the call's latency in seconds as recorded in metrics and observations (see duration source)."""
 RA_DURATION_SOURCE = "routing_agent.duration_source"
 """``measured`` (wall clock) or ``reported`` (the model reported its own latency, e.g. the simulator)."""
+RA_ROLE = "routing_agent.role"
+"""Run-metadata key and span attribute: ``judge`` (an LLM-as-judge call) or ``shadow`` (a shadow/replay run).
+Calls with a role are traced, but a ``shadow`` call emits no observations (it is not live traffic)."""
+ROLE_SHADOW = "shadow"
 RA_ASSIGNMENTS = "routing_agent.assignments"
 """string[]: ``experiment=variant (reason)`` for every experiment decided by a routing node."""
 

@@ -64,11 +64,6 @@ def test_judge_calls_are_traced_but_not_counted_as_experiment_calls(telemetry) -
     assert all(o.agent == "answerer" for o in calls)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the telemetry handler must skip observations of runs with routing_agent.role=shadow "
-    "(reported to the lead)",
-)
 def test_shadow_runs_are_traced_but_not_counted_as_live_traffic(telemetry) -> None:
     handler, _exporter, store = telemetry
     config = rag.config("simulated:regressed", [])
