@@ -75,12 +75,11 @@ def experiment_status(
     Raises ``ExperimentNotFound`` when given only an id the store has never seen, ``StoreUnavailable`` when
     a store fails.
     """
-    rollout = Rollout(store, experiment)
-    state = rollout.current()
     spec = experiment if isinstance(experiment, ExperimentSpec) else None
-    pending: tuple[ReviewItem, ...] = ()
-    if reviews is not None:
-        pending = tuple(i for i in reviews.items(rollout.experiment) if i.status is ReviewStatus.PENDING)
+    items = reviews.items(spec.id if spec is not None else str(experiment)) if reviews is not None else []
+    rollout = Rollout(store, experiment, known=bool(items))  # review items prove the experiment exists
+    state = rollout.current()
+    pending = tuple(i for i in items if i.status is ReviewStatus.PENDING)
     return ExperimentSnapshot(
         experiment=rollout.experiment,
         state=state,
