@@ -65,8 +65,8 @@ def run_score(
         print(json.dumps({"experiment": spec.id, "records": len(rows), "scores": summary}, indent=2))
         return 0
     table = Table(title=f"{spec.id}: {len(rows)} records scored")
-    for column in ("scorer", "variant", "n", "mean", "invalid", "skipped"):
-        table.add_column(column, justify="left" if column in {"scorer", "variant"} else "right")
+    for column in ("metric", "variant", "n", "mean", "invalid", "skipped"):
+        table.add_column(column, justify="left" if column in {"metric", "variant"} else "right")
     for row in summary:
         mean = "-" if row["mean"] is None else f"{row['mean']:.4g}"
         table.add_row(

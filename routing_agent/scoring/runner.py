@@ -68,27 +68,46 @@ class ScoringResult:
     stats: ScoringStats = field(default_factory=ScoringStats)
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per scorer and variant: valid values, their mean, and invalid and skipped counts."""
+        """Per metric and variant: valid values, their mean, and invalid and skipped counts.
+
+        Details appear as their own metrics (``preference.position_bias``: its mean is the position-bias
+        rate; ``quality.invalid``: the invalid-verdict rate; ``json_valid.parse_error`` …).
+        """
         rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def row(metric: str, variant: str) -> dict[str, Any]:
+            key = (metric, variant)
+            if key not in rows:
+                rows[key] = {
+                    "scorer": metric,
+                    "variant": variant,
+                    "n": 0,
+                    "sum": 0.0,
+                    "invalid": 0,
+                    "skipped": 0,
+                }
+            return rows[key]
+
         for item, score in self.scores:
             variant = item.test_variant if isinstance(item, Pair) else item.variant
-            row = rows.setdefault(
-                (score.name, variant),
-                {"scorer": score.name, "variant": variant, "n": 0, "sum": 0.0, "invalid": 0, "skipped": 0},
-            )
+            main = row(score.name, variant)
             if score.valid:
                 assert score.value is not None
-                row["n"] += 1
-                row["sum"] += score.value
+                main["n"] += 1
+                main["sum"] += score.value
             elif score.status is Status.INVALID:
-                row["invalid"] += 1
+                main["invalid"] += 1
             else:
-                row["skipped"] += 1
+                main["skipped"] += 1
+            for suffix, value in score.details.items():
+                detail = row(f"{score.name}.{suffix}", variant)
+                detail["n"] += 1
+                detail["sum"] += value
         out = []
-        for row in rows.values():
-            total = row.pop("sum")
-            row["mean"] = total / row["n"] if row["n"] else None
-            out.append(row)
+        for entry in rows.values():
+            total = entry.pop("sum")
+            entry["mean"] = total / entry["n"] if entry["n"] else None
+            out.append(entry)
         return sorted(out, key=lambda r: (r["scorer"], r["variant"]))
 
     def values(self, name: str, variant: str | None = None) -> list[float]:

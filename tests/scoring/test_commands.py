@@ -81,3 +81,11 @@ def test_score_command_reports_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["score", "--config", str(config), "--records", str(records)])
     assert result.exit_code == 2
     assert "schema_file" in result.output
+
+
+def test_summary_lists_details_as_metrics(tmp_path: Path) -> None:
+    config, records = setup(tmp_path)
+    result = CliRunner().invoke(app, ["score", "--config", str(config), "--records", str(records), "--json"])
+    rows = {(r["scorer"], r["variant"]): r for r in json.loads(result.output)["scores"]}
+    assert rows[("json_valid.parse_error", "candidate")]["mean"] == 0.5
+    assert rows[("quality.invalid", "candidate")]["mean"] == 1.0  # the invalid-verdict rate
