@@ -10,6 +10,7 @@ import pytest
 from routing_agent.assignment.stores import AssignmentStore
 from routing_agent.control.review_store import ReviewStore, review_store_for
 from tests.assignment.conformance import Harness, StoreSpec, open_harness
+from tests.assignment.conftest import redis_cluster  # noqa: F401 (the real 3-node cluster fixture)
 
 BACKENDS = ("memory", "sqlite", "redis")
 SHARED = ("sqlite", "redis")  # several OS processes
@@ -53,6 +54,12 @@ def _open(name: str, request: pytest.FixtureRequest) -> Iterator[Backend]:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """Every backend: memory, SQLite (a temporary file) and the real Redis server."""
+    yield from _open(request.param, request)
+
+
+@pytest.fixture(params=(*BACKENDS, "redis-cluster"))
+def review_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Every backend and a real 3-primary Redis Cluster: the review store's Lua must run on both."""
     yield from _open(request.param, request)
 
 

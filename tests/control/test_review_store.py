@@ -1,4 +1,4 @@
-"""Review-store conformance: every backend (memory, SQLite, real Redis) behaves the same.
+"""Review-store conformance: every backend (memory, SQLite, real Redis, real Redis Cluster) behaves the same.
 
 The multi-process race on ``submit`` is in ``test_process_races.py``.
 """
@@ -31,62 +31,70 @@ def item(experiment: str = "exp", n: int = 1, winner: str = "candidate", at: flo
     )
 
 
-def test_items_round_trip_exactly(backend: Backend) -> None:
+def test_items_round_trip_exactly(review_backend: Backend) -> None:
     original = item()
     assert decode_item(encode_item(original)) == original
-    stored, created = backend.reviews.submit(original)
+    stored, created = review_backend.reviews.submit(original)
     assert created and stored == original
-    assert backend.reviews.get(original.id) == original  # floats, nested JSON and all
-    assert backend.reviews.get("exp:ffffffff") is None
-    assert backend.reviews.get("no-colon") is None
+    assert review_backend.reviews.get(original.id) == original  # floats, nested JSON and all
+    assert review_backend.reviews.get("exp:ffffffff") is None
+    assert review_backend.reviews.get("no-colon") is None
 
 
-def test_one_pending_item_per_experiment(backend: Backend) -> None:
-    first, created = backend.reviews.submit(item(n=1))
+def test_one_pending_item_per_experiment(review_backend: Backend) -> None:
+    first, created = review_backend.reviews.submit(item(n=1))
     assert created
-    held, created = backend.reviews.submit(item(n=2, winner="control"))
+    held, created = review_backend.reviews.submit(item(n=2, winner="control"))
     assert not created and held == first  # the pending one is returned, nothing written
-    other, created = backend.reviews.submit(item("other", n=1))
+    other, created = review_backend.reviews.submit(item("other", n=1))
     assert created
-    assert [i.id for i in backend.reviews.items("exp")] == [first.id]
-    assert [i.id for i in backend.reviews.items()] == [first.id, other.id]  # oldest first, all experiments
+    assert [i.id for i in review_backend.reviews.items("exp")] == [first.id]
+    assert [i.id for i in review_backend.reviews.items()] == [
+        first.id,
+        other.id,
+    ]  # oldest first, all experiments
 
 
-def test_deciding_frees_the_pending_slot(backend: Backend) -> None:
-    first, _ = backend.reviews.submit(item(n=1))
+def test_deciding_frees_the_pending_slot(review_backend: Backend) -> None:
+    first, _ = review_backend.reviews.submit(item(n=1))
     approved = first.decided(ReviewStatus.APPROVED, reviewer="alice", note="ok", at=2000.0)
-    assert backend.reviews.replace(first, approved)
-    assert backend.reviews.get(first.id) == approved
-    _, created = backend.reviews.submit(item(n=2))
+    assert review_backend.reviews.replace(first, approved)
+    assert review_backend.reviews.get(first.id) == approved
+    _, created = review_backend.reviews.submit(item(n=2))
     assert created
-    assert [i.status for i in backend.reviews.items("exp")] == [ReviewStatus.APPROVED, ReviewStatus.PENDING]
+    assert [i.status for i in review_backend.reviews.items("exp")] == [
+        ReviewStatus.APPROVED,
+        ReviewStatus.PENDING,
+    ]
     # moving the first back to pending while the second holds the slot is refused
-    assert not backend.reviews.replace(approved, first)
-    assert backend.reviews.get(first.id) == approved
+    assert not review_backend.reviews.replace(approved, first)
+    assert review_backend.reviews.get(first.id) == approved
 
 
-def test_replace_is_a_compare_and_set(backend: Backend) -> None:
-    first, _ = backend.reviews.submit(item())
+def test_replace_is_a_compare_and_set(review_backend: Backend) -> None:
+    first, _ = review_backend.reviews.submit(item())
     by_alice = first.decided(ReviewStatus.APPROVED, reviewer="alice", note="", at=2000.0)
     by_bob = first.decided(ReviewStatus.REJECTED, reviewer="bob", note="no", at=2000.0)
-    assert backend.reviews.replace(first, by_alice)
-    assert not backend.reviews.replace(first, by_bob)  # bob decided on a stale read
-    assert backend.reviews.get(first.id) == by_alice
-    assert backend.reviews.replace(by_alice, first)  # undo (back to pending: slot free)
-    assert backend.reviews.submit(item(n=9))[0] == first
+    assert review_backend.reviews.replace(first, by_alice)
+    assert not review_backend.reviews.replace(first, by_bob)  # bob decided on a stale read
+    assert review_backend.reviews.get(first.id) == by_alice
+    assert review_backend.reviews.replace(by_alice, first)  # undo (back to pending: slot free)
+    assert review_backend.reviews.submit(item(n=9))[0] == first
     with pytest.raises(ValueError, match="keeps the item's id"):
-        backend.reviews.replace(first, replace(first, id="exp:00000099"))
+        review_backend.reviews.replace(first, replace(first, id="exp:00000099"))
 
 
-def test_threads_deciding_one_item_have_one_winner(backend: Backend) -> None:
-    pending, _ = backend.reviews.submit(item())
+def test_threads_deciding_one_item_have_one_winner(review_backend: Backend) -> None:
+    pending, _ = review_backend.reviews.submit(item())
     barrier = threading.Barrier(8)
     wins: list[str] = []
 
     def decide(i: int) -> None:
         verdict = ReviewStatus.APPROVED if i % 2 else ReviewStatus.REJECTED
         barrier.wait()
-        if backend.reviews.replace(pending, pending.decided(verdict, reviewer=f"r{i}", note="", at=1.0)):
+        if review_backend.reviews.replace(
+            pending, pending.decided(verdict, reviewer=f"r{i}", note="", at=1.0)
+        ):
             wins.append(f"r{i}")
 
     threads = [threading.Thread(target=decide, args=(i,)) for i in range(8)]
@@ -95,7 +103,7 @@ def test_threads_deciding_one_item_have_one_winner(backend: Backend) -> None:
     for t in threads:
         t.join()
     assert len(wins) == 1
-    assert backend.reviews.get(pending.id).reviewer == wins[0]  # type: ignore[union-attr]
+    assert review_backend.reviews.get(pending.id).reviewer == wins[0]  # type: ignore[union-attr]
 
 
 def test_another_handle_sees_the_queue(shared_backend: Backend) -> None:

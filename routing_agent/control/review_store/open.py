@@ -40,10 +40,10 @@ def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewSto
     if isinstance(store, RedisStore):
         from routing_agent.control.review_store.redis import RedisReviewStore
 
-        client = store._client  # the store's own sync client: same URL, credentials, TLS and timeouts
-        if client is None:
-            raise ValueError("the RedisStore has no sync client; build it with RedisStore.from_url")
-        return RedisReviewStore(client, prefix=store.prefix, on_close=store.close if owns else None)
+        # The store's own sync client (built on first use): same URL, credentials, TLS, timeouts, cluster.
+        return RedisReviewStore(
+            client_factory=store._sync, prefix=store.prefix, on_close=store.close if owns else None
+        )
     raise TypeError(
         f"no review store for {type(store).__name__}: pass a ReviewStore, or use a memory, SQLite or "
         "Redis store"

@@ -68,16 +68,35 @@ class RedisReviewStore:
     capabilities: frozenset[Capability] = frozenset({Capability.MULTI_PROCESS, Capability.MULTI_HOST})
 
     def __init__(
-        self, client: Any, *, prefix: str = "routing_agent", on_close: Callable[[], None] | None = None
+        self,
+        client: Any = None,
+        *,
+        client_factory: Callable[[], Any] | None = None,
+        prefix: str = "routing_agent",
+        on_close: Callable[[], None] | None = None,
     ) -> None:
-        """``client``: a redis-py sync client; ``on_close``: what ``close`` releases (e.g. its store)."""
+        """``client`` (a redis-py sync client) or ``client_factory`` (returns one, called on each use — e.g. a
+        ``RedisStore``'s lazily built client); ``on_close``: what ``close`` releases (e.g. that store)."""
+        if client is None and client_factory is None:
+            raise ValueError("RedisReviewStore needs a client or a client_factory")
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
-        self.client = client
+        self._client = client
+        self._factory = client_factory
         self.prefix = prefix
         self._on_close = on_close
-        self._submit = client.register_script(_SUBMIT)
-        self._replace = client.register_script(_REPLACE)
+        self._scripts: tuple[Any, Any, Any] | None = None  # (client, submit, replace)
+
+    @property
+    def client(self) -> Any:
+        """The sync client in use."""
+        return self._client if self._client is not None else self._call(self._factory)  # type: ignore[arg-type]
+
+    def _script(self, which: int) -> Any:
+        client = self.client
+        if self._scripts is None or self._scripts[0] is not client:
+            self._scripts = (client, client.register_script(_SUBMIT), client.register_script(_REPLACE))
+        return self._scripts[which]
 
     def __repr__(self) -> str:
         return f"RedisReviewStore(prefix={self.prefix!r})"
@@ -92,10 +111,11 @@ class RedisReviewStore:
 
     def _call(self, fn: Callable[[], T]) -> T:
         import redis
+        from redis.exceptions import RedisClusterException
 
         try:
             return fn()
-        except (redis.RedisError, OSError) as exc:
+        except (redis.RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(
                 f"Redis review store ({self.prefix}): {type(exc).__name__}: {exc}"
             ) from exc
@@ -106,7 +126,8 @@ class RedisReviewStore:
             raise ValueError("only pending items are submitted")
         self._call(lambda: self.client.sadd(self._index, item.experiment))
         keys = self._keys(item.experiment)
-        created, data = self._call(lambda: self._submit(keys=keys, args=[item.id, encode_item(item)]))
+        script = self._script(1)
+        created, data = self._call(lambda: script(keys=keys, args=[item.id, encode_item(item)]))
         if int(created) < 0:
             raise ValueError(f"review id {item.id!r} is taken")
         return decode_item(data), bool(int(created))
@@ -141,7 +162,8 @@ class RedisReviewStore:
         pending = "1" if new.status is ReviewStatus.PENDING else "0"
         args = [new.id, encode_item(old), encode_item(new), pending]
         keys = self._keys(new.experiment)
-        return bool(self._call(lambda: self._replace(keys=keys, args=args)))
+        script = self._script(2)
+        return bool(self._call(lambda: script(keys=keys, args=args)))
 
     def close(self) -> None:
         """Release what this store was given to release (the client's owner stays in charge otherwise)."""
