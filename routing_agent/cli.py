@@ -97,13 +97,20 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
     config: Annotated[
         Path | None, typer.Option(help="Experiment YAML (default: configs/support.yaml).")
     ] = None,
+    otlp: Annotated[
+        str | None, typer.Option(help="Export traces over OTLP/HTTP to this URL (e.g. Phoenix, a collector).")
+    ] = None,
+    console_traces: Annotated[bool, typer.Option(help="Print spans to stderr.")] = False,
 ) -> None:
     """Run the main job offline: support triage, control vs candidate, SQLite store, simulated models."""
     from routing_agent.simulation.demo import demo as run_demo
+    from routing_agent.simulation.steps import default_pipeline
+    from routing_agent.telemetry.simulation import add_telemetry
 
     run_demo(
         sessions=sessions, workdir=workdir, config_path=config, workers=workers, seed=seed,
         time_scale=time_scale,
+        pipeline=add_telemetry(default_pipeline(), otlp=otlp, console=console_traces),
     )  # fmt: skip
 
 

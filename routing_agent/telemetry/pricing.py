@@ -4,7 +4,8 @@ Lookup order for a call of model id ``provider:model`` in experiment ``e``:
 
 1. ``experiments[e].prices["provider:model"]`` then top-level ``prices["provider:model"]`` in the YAML
    (USD per one million input / output / cached-input tokens);
-2. ``genai-prices`` (provider mapped from LangChain's ids, e.g. ``google_genai`` → ``google``).
+2. for ``simulated:<profile>``: the profile's indicative ``price`` (simulated models are unknown elsewhere);
+3. ``genai-prices`` (provider mapped from LangChain's ids, e.g. ``google_genai`` → ``google``).
 
 A model found in neither is *unpriced*: ``cost`` returns None, the caller records no cost attribute and
 counts the call as unpriced. Never a crash and never a silent 0. Resolved prices are cached per model, so
@@ -138,6 +139,17 @@ def _genai_prices_lookup(provider: str | None, model: str) -> ModelPrice | None:
     )
 
 
+def _simulated_profile_price(name: str) -> ModelPrice | None:
+    """A simulated model's indicative price from its profile (``price:`` in the profile catalog)."""
+    try:
+        from routing_agent.providers.profiles import profiles
+
+        spec = profiles.get(name).price
+    except Exception:  # unknown profile or simulator not importable: unpriced
+        return None
+    return ModelPrice.from_spec(spec) if spec is not None else None
+
+
 class Pricer:
     """Prices calls from the YAML (``ExperimentsConfig.price_for``), then genai-prices; cached per model."""
 
@@ -185,6 +197,9 @@ class Pricer:
                 spec = self._config.price_for(mid, experiment)
                 if spec is not None:
                     return ModelPrice.from_spec(spec)
+        if provider == "simulated":
+            profile = model_id.partition(":")[2] if model_id else model
+            return _simulated_profile_price(profile) if profile else None
         if not self._use_genai_prices or not model:
             return None
         try:

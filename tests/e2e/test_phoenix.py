@@ -80,3 +80,36 @@ def test_spans_arrive_in_phoenix(phoenix: PhoenixServer) -> None:
     assert all(p in parents for p in chats["parent_id"])  # every LLM span's parent arrived too
     writers = frame[frame["name"] == "invoke_agent writer"]
     assert all(list(a["citations"]) == ["doc-1", "doc-2"] for a in writers["attributes.routing_agent"])
+
+
+def test_demo_workflow_exports_into_phoenix(phoenix: PhoenixServer, tmp_path: Any) -> None:
+    """``routing-agent demo --otlp URL``'s pipeline: the support workflow on simulated models."""
+    import io
+
+    from rich.console import Console
+
+    from routing_agent.simulation.demo import demo
+    from routing_agent.simulation.steps import default_pipeline
+    from routing_agent.telemetry.simulation import add_telemetry
+
+    project = f"ra-demo-{uuid.uuid4().hex[:8]}"
+    pipeline = add_telemetry(default_pipeline(), otlp=phoenix.url, project=project)
+    ctx = demo(
+        sessions=12, workdir=tmp_path, workers=2, progress=False, console=Console(file=io.StringIO()),
+        pipeline=pipeline,
+    )  # fmt: skip
+    assert ctx.summary is not None
+    frame = read_spans(phoenix.url, project, want=12)
+    workflows = frame[frame["name"].str.startswith("invoke_workflow")]
+    assert len(workflows) == 12
+    chats = frame[frame["name"].str.startswith("chat ")]
+    assert len(chats) >= 12
+    for _, row in chats.iterrows():
+        ours, genai = row["attributes.routing_agent"], row["attributes.gen_ai"]
+        if "experiment" not in ours:
+            continue  # an agent outside the experiment's scope
+        assert ours["variant"] in {"control", "candidate"}
+        assert genai["usage"]["input_tokens"] > 0 and genai["usage"]["output_tokens"] > 0
+        assert ours["cost_usd"] > 0  # simulated profiles carry indicative prices
+        assert ours["duration_source"] == "reported"  # simulated latency, not the scaled wall clock
+    assert (tmp_path / "observations.sqlite3").exists()

@@ -31,7 +31,7 @@ def test_matches_genai_prices(provider: str, model: str, gp_provider: str) -> No
 def test_unknown_and_simulated_models_are_unpriced() -> None:
     pricer = Pricer()
     assert pricer.cost(TokenUsage(10, 10), provider="openai", model="no-such-model-xyz") is None
-    assert pricer.cost(TokenUsage(10, 10), provider="simulated", model="gpt-4o") is None
+    assert pricer.cost(TokenUsage(10, 10), provider="simulated", model="gpt-4o") is None  # no such profile
     assert pricer.cost(TokenUsage(10, 10), provider=None, model=None) is None
 
 
@@ -62,3 +62,13 @@ def test_yaml_overrides_experiment_first() -> None:
         pricer.cost(usage, provider="openai", model="gpt-4o", model_id="openai:gpt-4o") == 0.0
     )  # explicit 0
     assert pricer.cost(usage, provider="simulated", model="y", model_id="simulated:y") is None
+
+
+def test_simulated_profiles_carry_indicative_prices() -> None:
+    from routing_agent.providers.profiles import profiles
+
+    spec = profiles.get("fast-cheap").price
+    assert spec is not None
+    usage = TokenUsage(input=1_000_000, output=1_000_000)
+    got = Pricer().cost(usage, provider="simulated", model="reported-name", model_id="simulated:fast-cheap")
+    assert got == spec.input + spec.output
