@@ -93,6 +93,7 @@ class _Core:
         self.poll_s = poll_s
         self.on_tick = on_tick
         self._clock = clock
+        self._count_failing = False
         self.ticks = 0
 
     # -- one tick's parts ----------------------------------------------------------------------------
@@ -164,6 +165,11 @@ class _Core:
         if self.on_tick is not None:
             self.on_tick(tick)
         return tick
+
+    def _count_failed(self, exc: Exception) -> None:
+        if not self._count_failing:  # once per failure streak, not once per poll
+            self._count_failing = True
+            logger.warning("observation count for '%s' failed (%s); waiting on time only", self.spec.id, exc)
 
     def _due(self, started: float, base: int | None, count: int | None) -> bool:
         if self.every_s is not None and time.monotonic() - started >= self.every_s:
@@ -238,10 +244,12 @@ class Watcher(_Core):
         if self.observation_count is None:
             return None
         try:
-            return int(self.observation_count())
+            count = int(self.observation_count())
         except Exception as exc:
-            logger.warning("observation count for '%s' failed (%s); waiting on time only", self.spec.id, exc)
+            self._count_failed(exc)
             return None
+        self._count_failing = False
+        return count
 
     def run(
         self, *, once: bool = False, max_ticks: int | None = None, stop: threading.Event | None = None
@@ -311,10 +319,12 @@ class AsyncWatcher(_Core):
             return None
         try:
             value = self.observation_count()
-            return int(await value if inspect.isawaitable(value) else value)
+            count = int(await value if inspect.isawaitable(value) else value)
         except Exception as exc:
-            logger.warning("observation count for '%s' failed (%s); waiting on time only", self.spec.id, exc)
+            self._count_failed(exc)
             return None
+        self._count_failing = False
+        return count
 
     async def run(
         self, *, once: bool = False, max_ticks: int | None = None, stop: asyncio.Event | None = None

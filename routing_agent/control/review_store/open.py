@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = ["open_review_store", "review_store_for"]
 
 import os
+import threading
 import weakref
 
 from routing_agent.assignment.stores import open_store
@@ -21,15 +22,17 @@ from routing_agent.control.review_store.memory import MemoryReviewStore
 from routing_agent.control.review_store.sqlite import SQLiteReviewStore
 
 _MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryReviewStore] = weakref.WeakKeyDictionary()
+_MEMORY_LOCK = threading.Lock()
 
 
 def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewStore:
     """The review store beside ``store``; with ``owns``, closing it also closes ``store``."""
     if isinstance(store, MemoryStore):
-        reviews = _MEMORY.get(store)
-        if reviews is None:
-            reviews = _MEMORY[store] = MemoryReviewStore()
-        return reviews
+        with _MEMORY_LOCK:
+            reviews = _MEMORY.get(store)
+            if reviews is None:
+                reviews = _MEMORY[store] = MemoryReviewStore()
+            return reviews
     if isinstance(store, SQLiteStore):
         sqlite_reviews = SQLiteReviewStore(store.path, busy_timeout_ms=store.busy_timeout_ms)
         if owns:
