@@ -88,12 +88,16 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
         for entry in self.entries:
             spec, scorer = entry
             roots = (state,)
+            output = output_of(spec, roots)
+            if output is None:
+                self.counters.missing(spec.name, spec.output_field or spec.agent)
+                continue
             reference = lookup(spec.reference_field, *roots) if spec.reference_field else None
             out.append(
                 (
                     entry,
                     Sample(
-                        output=output_of(spec, roots),
+                        output=output,
                         reference=reference,
                         input=question_of(spec, scorer, roots),
                         experiment=self.experiment.id,

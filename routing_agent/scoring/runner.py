@@ -46,17 +46,24 @@ def question_of(spec: ScorerSpec, scorer: AnyScorer, roots: Sequence[Any]) -> An
     return None
 
 
-def output_of(spec: ScorerSpec, roots: Sequence[Any], default: Any = None) -> Any:
-    """The scored output: ``output_field`` (default: the agent's name), else the last message."""
-    path = spec.output_field or spec.agent
-    found = lookup(path, *roots)
+def output_of(spec: ScorerSpec, roots: Sequence[Any]) -> Any:
+    """The scored output in a state (or a stored final state); None when there is none.
+
+    ``output_field`` when given; otherwise the key named like the agent, else the last of ``messages``;
+    a ``citations`` scorer without either reads the state itself (its ``key`` option, ``citations``).
+    """
+    if spec.output_field is not None:
+        return lookup(spec.output_field, *roots)
+    found = lookup(spec.agent, *roots)
     if found is not None:
         return found
     for root in roots:
         messages = root.get("messages") if isinstance(root, Mapping) else None
         if isinstance(messages, list) and messages:
             return messages[-1]
-    return default
+    if spec.type == "citations" and roots:
+        return roots[0]
+    return None
 
 
 @dataclass
@@ -123,11 +130,7 @@ class ScoringResult:
 
 def _sample(spec: ScorerSpec, scorer: AnyScorer, record: OutputRecord) -> Sample:
     roots = record.roots()
-    output = (
-        output_of(spec, (record.output,), record.output)
-        if isinstance(record.output, Mapping)
-        else record.output
-    )
+    output = output_of(spec, (record.output,)) if isinstance(record.output, Mapping) else record.output
     reference = lookup(spec.reference_field, *roots) if spec.reference_field else record.reference
     return Sample(
         output=output,
@@ -177,14 +180,22 @@ def _pairs(spec: ScorerSpec, scorer: AnyScorer, records: Sequence[OutputRecord],
     return pairs
 
 
-def _items(entry: ScorerEntry, records: Sequence[OutputRecord], control: str | None) -> list[Any]:
+def _items(
+    entry: ScorerEntry, records: Sequence[OutputRecord], control: str | None, stats: ScoringStats
+) -> list[Any]:
+    """The samples (or pairs) of one scorer; those whose output is missing are counted, not scored."""
     spec, scorer = entry
     mine = [r for r in records if spec.agent is None or r.agent in (None, spec.agent)]
     if scorer.pairwise:
         if control is None:
             raise ValueError(f"scorer '{spec.name}' compares variants: pass experiment= or control=")
-        return _pairs(spec, scorer, mine, control)
-    return [_sample(spec, scorer, r) for r in mine]
+        items: list[Any] = _pairs(spec, scorer, mine, control)
+        kept = [p for p in items if p.control is not None and p.test is not None]
+    else:
+        items = [_sample(spec, scorer, r) for r in mine]
+        kept = [s for s in items if s.output is not None]
+    stats.missing(spec.name, spec.output_field or spec.agent, len(items) - len(kept))
+    return kept
 
 
 def _collect(
@@ -234,7 +245,7 @@ def score_records(
     control = control or (experiment.control.name if experiment is not None else None)
     result = ScoringResult()
     for entry in _entries(scorers, experiment, mode):
-        items = _items(entry, rows, control)
+        items = _items(entry, rows, control, result.stats)
         try:
             scores = entry[1].score_batch(items)
         except Exception as exc:
@@ -265,7 +276,7 @@ async def ascore_records(
     control = control or (experiment.control.name if experiment is not None else None)
     result = ScoringResult()
     entries = _entries(scorers, experiment, mode)
-    item_lists = [_items(entry, rows, control) for entry in entries]
+    item_lists = [_items(entry, rows, control, result.stats) for entry in entries]
     outcomes = await asyncio.gather(
         *(
             entry[1].ascore_batch(items, concurrency=concurrency)

@@ -41,6 +41,22 @@ class ScoringStats:
                 "scorer '%s' failed (%s: %s); counted, scoring goes on", name, type(exc).__name__, exc
             )
 
+    def missing(self, name: str, where: str | None, n: int = 1) -> None:
+        """Count outputs that were not found (``missing_output``); the first is logged per scorer."""
+        if n <= 0:
+            return
+        with self._lock:
+            self._counts[name]["missing_output"] += n
+            first = f"missing:{name}" not in self._warned
+            self._warned.add(f"missing:{name}")
+        if first:
+            logger.warning(
+                "scorer '%s': no output at '%s'; not scored (counted as missing_output). Set output_field to "
+                "the state key that holds the agent's output.",
+                name,
+                where,
+            )
+
     def count(self, name: str, kind: str, n: int = 1) -> None:
         """Add ``n`` to any other counter (``not_enrolled``, ``sink_errors`` …)."""
         with self._lock:
