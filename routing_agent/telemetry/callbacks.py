@@ -33,15 +33,16 @@ from langchain_core.outputs import LLMResult
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import Span, SpanKind, TracerProvider
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.telemetry import semconv as sc
-from routing_agent.telemetry.calls import CallRecorder, LLMRun, ObservationSink, error_type
+from routing_agent.telemetry.calls import CallRecorder, LLMRun, ObservationSink
 from routing_agent.telemetry.citations import CITATIONS_KEY, citation_set
 from routing_agent.telemetry.content import capture_enabled, input_messages_json
 from routing_agent.telemetry.instruments import Instruments, TelemetryFailures
 from routing_agent.telemetry.pricing import Pricer
+from routing_agent.telemetry.spans import assignment_attributes, is_control_flow, mark_error, serialized_name
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -131,7 +132,7 @@ class RoutingTelemetry(BaseCallbackHandler):
     ) -> None:
         md = metadata or {}
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-        name = kwargs.get("name") or _serialized_name(serialized) or "graph"
+        name = kwargs.get("name") or serialized_name(serialized) or "graph"
         if parent is None:
             if md.get("ls_integration") == "langgraph" or parent_run_id is None:
                 attrs: dict[str, Any] = {
@@ -180,8 +181,8 @@ class RoutingTelemetry(BaseCallbackHandler):
         run = self._runs.pop(run_id, None)
         if run is None or run.span is None:
             return
-        if not _is_control_flow(error):
-            _mark_error(run.span, error)
+        if not is_control_flow(error):
+            mark_error(run.span, error)
         run.span.end()
 
     # -- tools and retrievers: transparent, so their children find the right parent ----------------
@@ -328,7 +329,7 @@ class RoutingTelemetry(BaseCallbackHandler):
         for target in targets:
             target.set_attribute(sc.RA_ASSIGNMENTS, summary)
             if len(records) == 1:
-                for key, value in _assignment_attributes(records[0]).items():
+                for key, value in assignment_attributes(records[0]).items():
                     target.set_attribute(key, value)
 
     def _transparent(self, run_id: UUID, parent_run_id: UUID | None) -> None:
@@ -355,45 +356,6 @@ class RoutingTelemetry(BaseCallbackHandler):
     def observations_sink(self) -> ObservationSink | None:
         """Where observations go (None when not configured)."""
         return self.sink
-
-
-def _assignment_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {sc.RA_EXPERIMENT: str(record["experiment"])}
-    for key, name in (
-        (sc.RA_VARIANT, "variant"),
-        (sc.RA_UNIT, "unit"),
-        (sc.RA_UNIT_ID, "unit_id"),
-        (sc.RA_REASON, "reason"),
-    ):
-        value = record.get(name)
-        if value is not None:
-            attrs[key] = str(value)
-    return attrs
-
-
-def _serialized_name(serialized: Mapping[str, Any] | None) -> str | None:
-    if not serialized:
-        return None
-    name = serialized.get("name")
-    if name:
-        return str(name)
-    ids = serialized.get("id")
-    return str(ids[-1]) if isinstance(ids, list) and ids else None
-
-
-def _is_control_flow(error: BaseException) -> bool:
-    """LangGraph interrupts and parent commands travel as exceptions; they are not failures."""
-    try:
-        from langgraph.errors import GraphBubbleUp
-    except ImportError:  # pragma: no cover - langgraph is a core dependency
-        return False
-    return isinstance(error, GraphBubbleUp)
-
-
-def _mark_error(span: Span, error: BaseException) -> None:
-    span.set_attribute(sc.ERROR_TYPE, error_type(error))
-    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:512]))
-    span.record_exception(error)
 
 
 def _as_sink(observations: Any) -> ObservationSink | None:
