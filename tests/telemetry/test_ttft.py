@@ -16,8 +16,8 @@ from routing_agent.telemetry import semconv as sc
 from tests.telemetry.conftest import Otel
 from tests.telemetry.support import ScriptedChatModel, State
 
-FIRST = 0.06  # seconds before the first chunk
-GAP = 0.03  # between later chunks (3 more chunks: the call lasts about FIRST + 3 * GAP)
+FIRST = 0.05  # seconds before the first chunk
+GAP = 0.15  # between later chunks (3 more chunks: the call lasts about FIRST + 3 * GAP)
 
 
 def graph_with(model: ScriptedChatModel) -> Any:
