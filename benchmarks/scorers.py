@@ -114,7 +114,7 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def row(name: str, n: int, seconds: float, base: float | None = None) -> None:
-    ratio = f"{base / seconds:6.1f}×" if base else "       "
+    ratio = f"{base / seconds:7.2f}×" if base else "        "
     print(f"  {name:<52} {n / seconds:>12,.0f} /s  {ratio}")
 
 

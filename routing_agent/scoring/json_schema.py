@@ -113,7 +113,8 @@ class JsonSchemaScorer(BaseScorer[Sample]):
                 explanation=parsed.error,
                 details={"parse_error": 1.0, "schema_error": 0.0},
             )
-        error = js_exceptions.best_match(self._validator.iter_errors(parsed.data))
+        valid = self._validator.is_valid(parsed.data)  # fast path; errors are collected only on failure
+        error = None if valid else js_exceptions.best_match(self._validator.iter_errors(parsed.data))
         if error is not None:
             return Score(
                 self.name,
