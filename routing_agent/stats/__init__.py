@@ -45,6 +45,7 @@ __all__ = [
     "SrmResult",
     "adjust_p_values",
     "analyze_segments",
+    "as_json",
     "compare_means",
     "compare_proportions",
     "compare_quantiles",
@@ -82,7 +83,7 @@ from routing_agent.stats.quantiles import (
     estimate_quantile,
 )
 from routing_agent.stats.ratio import compare_ratios
-from routing_agent.stats.results import Alternative, EffectResult
+from routing_agent.stats.results import Alternative, EffectResult, as_json
 from routing_agent.stats.segments import SegmentAnalysis, SegmentResult, analyze_segments
 from routing_agent.stats.sequential import SequentialResult, sequential_test
 from routing_agent.stats.srm import SrmResult, srm_test

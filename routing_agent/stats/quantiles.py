@@ -4,7 +4,7 @@ Method: the quantile delta method for clustered data (Deng, Knoblich & Lu, "Appl
 Metric Analytics", KDD 2018, section 4.3), chosen over a bootstrap because it is deterministic, costs two
 extra partial sorts instead of a thousand resamples, and handles sessions with many correlated calls:
 
-1. ``q̂`` = the p-quantile of all calls in the arm (numpy's default linear interpolation).
+1. ``q̂`` = the p-quantile of all calls in the arm (numpy's default linear interpolation, one sort per arm).
 2. ``F̂(q̂) = Σᵢ Sᵢ / Σᵢ nᵢ`` with ``Sᵢ`` = unit i's calls at or below ``q̂`` and ``nᵢ`` its calls is a ratio
    metric over units, so its standard error ``σ`` is the delta method over units (``ratio.py``).
 3. The outer interval ``[Q̂(p − zσ), Q̂(p + zσ)]`` covers the quantile (Woodruff 1952); its width over
@@ -70,6 +70,7 @@ class ClusteredValues:
     _codes: np.ndarray = field(init=False, repr=False)
     _n_units: int = field(init=False, repr=False)
     _calls: np.ndarray = field(init=False, repr=False)
+    _sorted: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64).reshape(-1)
@@ -82,6 +83,7 @@ class ClusteredValues:
         object.__setattr__(self, "_codes", codes)
         object.__setattr__(self, "_n_units", n_units)
         object.__setattr__(self, "_calls", np.bincount(codes, minlength=n_units).astype(np.float64))
+        object.__setattr__(self, "_sorted", np.sort(values))
 
     @classmethod
     def from_groups(cls, groups: list[ArrayLike]) -> ClusteredValues:
@@ -106,6 +108,17 @@ class ClusteredValues:
     def n_units(self) -> int:
         """Number of distinct units."""
         return self._n_units
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile with linear interpolation (``numpy.quantile``'s default), from one cached sort."""
+        x = self._sorted
+        if x.size == 0:
+            return 0.0
+        h = (x.size - 1) * min(max(q, 0.0), 1.0)
+        low = math.floor(h)
+        high = min(low + 1, x.size - 1)
+        a, b, t = float(x[low]), float(x[high]), h - low
+        return a + (b - a) * t if t < 0.5 else b - (b - a) * (1.0 - t)
 
     def tail_summary(self, threshold: float) -> RatioSummary:
         """Per-unit (calls ≤ threshold, calls) as a ratio summary: ``F̂(threshold)`` and its delta variance."""
@@ -140,14 +153,14 @@ def estimate_quantile(sample: ClusteredValues, q: float, *, alpha: float = 0.05)
     tail = sample.n_calls * min(q, 1.0 - q)
     if tail < MIN_TAIL_CALLS:
         notes.append(f"about {tail:.0f} calls beyond the p{100 * q:g} (< {MIN_TAIL_CALLS}): too few")
-    value = float(np.quantile(sample.values, q))
+    value = sample.quantile(q)
     sigma = math.sqrt(sample.tail_summary(value).variance_of_ratio)
     z = float(special.ndtri(1.0 - alpha / 2.0))
     lo_p, hi_p = q - z * sigma, q + z * sigma
     if lo_p < 0.0 or hi_p > 1.0:
         notes.append(f"the interval for p{100 * q:g} runs past the data's range: too few values")
-    low, high = np.quantile(sample.values, [min(max(lo_p, 0.0), 1.0), min(max(hi_p, 0.0), 1.0)])
-    se = float(high - low) / (2.0 * z)
+    low, high = sample.quantile(lo_p), sample.quantile(hi_p)
+    se = (high - low) / (2.0 * z)
     return QuantileEstimate(
         q=q, value=value, std_error=se, ci_low=float(low), ci_high=float(high),
         n_units=sample.n_units, n_calls=sample.n_calls, warnings=tuple(notes),

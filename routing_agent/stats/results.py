@@ -12,10 +12,10 @@ One-sided alternatives get one-sided confidence bounds: ``alternative="larger"``
 
 from __future__ import annotations
 
-__all__ = ["Alternative", "ArmEstimate", "EffectResult", "Scale", "compare_arms", "welch_df"]
+__all__ = ["Alternative", "ArmEstimate", "EffectResult", "Scale", "as_json", "compare_arms", "welch_df"]
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal
 
 from scipy import special
@@ -75,17 +75,36 @@ class EffectResult:
         return self.p_value < self.alpha
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (non-finite numbers become None, tuples become lists)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                value = None
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
+        """A JSON-ready dict of every field plus ``significant`` (see ``as_json``)."""
+        out = as_json(self)
         out["significant"] = self.significant
         return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _jsonable(getattr(value, f.name)) for f in fields(value) if not f.name.startswith("_")
+        }
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def as_json(record: Any) -> dict[str, Any]:
+    """Any stats record (results, plans, SRM, segments) as a JSON-ready dict.
+
+    Nested records become dicts, tuples become lists and non-finite floats (a degenerate test's ``inf``)
+    become None, so ``json.dumps`` output is strict JSON.
+    """
+    out = _jsonable(record)
+    if not isinstance(out, dict):
+        raise TypeError(f"expected a dataclass record, got {type(record).__name__}")
+    return out
 
 
 def welch_df(control: ArmEstimate, treatment: ArmEstimate) -> float | None:

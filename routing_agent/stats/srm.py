@@ -7,7 +7,7 @@ filtering is broken, and no effect estimate from the experiment can be trusted.
 Two conditions must both hold to flag a mismatch: ``p < threshold`` (default 0.001, the industry default;
 Fabijan et al., "Diagnosing Sample Ratio Mismatch in Online Controlled Experiments", KDD 2019) *and* some
 variant's observed share deviates from its configured share by more than ``min_relative_deviation``
-(default 1% of the configured share). The guard keeps a 50.2/49.8 split of ten million units — p ≈ 1e-30,
+(default 1% of the configured share). The guard keeps a 50.2/49.8 split of ten million units — p ≈ 1e-36,
 harmless — from stopping an experiment; set it to 0 for the pure test.
 """
 

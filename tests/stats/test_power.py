@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from statsmodels.stats.power import NormalIndPower, normal_power_het
-from statsmodels.stats.proportion import power_proportions_2indep, samplesize_proportions_2indep_onetail
+from statsmodels.stats.power import NormalIndPower, normal_power_het, zt_ind_solve_power
+from statsmodels.stats.proportion import (
+    power_proportions_2indep,
+    proportion_effectsize,
+    samplesize_proportions_2indep_onetail,
+)
 from typer.testing import CliRunner
 
 from routing_agent.cli import app
@@ -85,6 +89,24 @@ def test_exact_total_solves_the_power_equation_like_statsmodels() -> None:
     # statsmodels' root finder stops at ~1e-8 relative; the power at our solution is the target to 1e-12
     assert abs(plan.exact_total / 2 / ref - 1) < 1e-6
     assert abs(power_means(0.25, 4.0, plan.exact_total / 2, plan.exact_total / 2) - 0.8) < 1e-12
+
+
+def test_unpooled_plan_equals_zt_ind_solve_power_where_definitions_agree() -> None:
+    # with equal arms the unpooled z test's SE is √((p1q1 + p2q2)/n): Cohen's d with σ = √((p1q1 + p2q2)/2)
+    plan = plan_sample_size(baseline=0.85, mde=0.02)
+    d = 0.02 / math.sqrt((0.85 * 0.15 + 0.87 * 0.13) / 2)
+    ref = zt_ind_solve_power(effect_size=d, alpha=0.05, power=0.8)
+    assert abs(plan.exact_total / 2 / ref - 1) < 1e-6
+    assert plan.n_per_arm[0] == math.ceil(ref)
+
+
+def test_cohens_h_is_a_different_test_and_gives_a_nearby_figure() -> None:
+    # statsmodels' proportion power uses Cohen's h (arcsine transform): another statistic, so not equal
+    h = proportion_effectsize(0.87, 0.85)
+    by_h = NormalIndPower().solve_power(h, power=0.8, alpha=0.05)
+    ours = plan_sample_size(baseline=0.85, mde=0.02).exact_total / 2
+    assert by_h != pytest.approx(ours, rel=1e-6)
+    assert abs(by_h / ours - 1) < 0.01
 
 
 def test_unequal_allocation_costs_more_in_total() -> None:

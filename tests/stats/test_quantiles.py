@@ -113,3 +113,11 @@ def test_sparse_tails_and_degenerate_samples_are_flagged() -> None:
     assert not r.reliable and not math.isnan(r.p_value)
     with pytest.raises(ValueError):
         compare_quantiles(small, small, q=1.0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1001])
+def test_cached_sort_quantile_equals_numpy(n: int) -> None:
+    values = np.random.default_rng(n).lognormal(size=n)
+    sample = ClusteredValues.unclustered(values)
+    for q in np.linspace(0, 1, 41):
+        assert close(sample.quantile(float(q)), float(np.quantile(values, q)), 1e-12)
