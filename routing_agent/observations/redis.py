@@ -263,17 +263,26 @@ class RedisObservationStore:
     def unit_values(
         self, experiment: str, metric: str, *, agent: str | None = None, segment: Segment | None = None
     ) -> Iterator[UnitValue]:
-        """Per-unit sums and counts, streamed with HSCAN (no raw rows exist)."""
+        """Per-unit sums and counts, paged with HSCAN; each page's sums and counts are read in one MULTI, so a
+        unit's value and count always come from the same write (writers run concurrently)."""
         base = self._base(experiment)
         for variant in self._variants(experiment):
             sfx = _scope(metric, agent, segment) + _enc(variant)
-            counts = {
-                _text(k): int(_text(v))
-                for k, v in self._call(self._client.hgetall, base + "c:" + sfx).items()
-            }
-            for unit, value in self._client.hscan_iter(base + "s:" + sfx, count=1000):
-                name = _text(unit)
-                yield UnitValue(variant, name, float(_text(value)), counts.get(name, 0))
+            sums_key, counts_key = base + "s:" + sfx, base + "c:" + sfx
+            cursor = 0
+            while True:
+                cursor, page = self._call(self._client.hscan, sums_key, cursor, count=1000)
+                units = list(page)
+                if units:
+                    pipe = self._client.pipeline(transaction=True)
+                    pipe.hmget(sums_key, units)
+                    pipe.hmget(counts_key, units)
+                    sums, counts = self._call(pipe.execute)
+                    for unit, value, count in zip(units, sums, counts, strict=True):
+                        if value is not None and count is not None:
+                            yield UnitValue(variant, _text(unit), float(_text(value)), int(_text(count)))
+                if int(cursor) == 0:
+                    break
 
     def histogram(self, experiment: str, metric: str, *, agent: str | None = None) -> dict[str, LogHistogram]:
         """Per-variant log histograms maintained on write."""

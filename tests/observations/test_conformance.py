@@ -222,3 +222,25 @@ def test_closed_store_raises_store_unavailable(harness: Harness) -> None:
     harness.store.close()
     with pytest.raises(StoreUnavailable):
         harness.store.add([Observation(EXP, "control", "u", "m", 1.0)])
+
+
+def test_unit_values_are_consistent_while_writers_run(harness: Harness) -> None:
+    """Each unit's value and count come from the same write: with every value 1.0, value == count."""
+    writer_store = harness.reopen() if harness.reopen else harness.store
+    stop = threading.Event()
+
+    def write() -> None:
+        i = 0
+        while not stop.is_set() and i < 3000:
+            writer_store.add([Observation(EXP, "control", f"u{i % 40}", "m", 1.0, id=f"w{i}")])
+            i += 1
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        for _ in range(20):
+            for uv in harness.store.unit_values(EXP, "m"):
+                assert uv.n_obs >= 1 and uv.value == float(uv.n_obs), uv
+    finally:
+        stop.set()
+        thread.join()
