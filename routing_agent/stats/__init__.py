@@ -29,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "Alternative",
+    "ArmEstimate",
     "ClusteredValues",
     "CovariateSummary",
     "CupedResult",
@@ -83,7 +84,7 @@ from routing_agent.stats.quantiles import (
     estimate_quantile,
 )
 from routing_agent.stats.ratio import compare_ratios
-from routing_agent.stats.results import Alternative, EffectResult, as_json
+from routing_agent.stats.results import Alternative, ArmEstimate, EffectResult, as_json
 from routing_agent.stats.segments import SegmentAnalysis, SegmentResult, analyze_segments
 from routing_agent.stats.sequential import SequentialResult, sequential_test
 from routing_agent.stats.srm import SrmResult, srm_test

@@ -139,6 +139,10 @@ class QuantileEstimate:
     n_calls: int
     warnings: tuple[str, ...] = ()
 
+    def arm(self) -> ArmEstimate:
+        """This estimate as an ``ArmEstimate`` (value, se², units), e.g. for ``sequential_test``."""
+        return ArmEstimate(self.value, self.std_error**2, self.n_units)
+
 
 def estimate_quantile(sample: ClusteredValues, q: float, *, alpha: float = 0.05) -> QuantileEstimate:
     """The q-quantile of ``sample`` with a unit-clustered (1 − alpha) interval and standard error."""
@@ -190,8 +194,8 @@ def compare_quantiles(
     c = estimate_quantile(control, q, alpha=alpha)
     t = estimate_quantile(treatment, q, alpha=alpha)
     base = compare_arms(
-        ArmEstimate(c.value, c.std_error**2, c.n_units),
-        ArmEstimate(t.value, t.std_error**2, t.n_units),
+        c.arm(),
+        t.arm(),
         method=f"p{100 * q:g} difference, quantile delta method (clustered by unit)",
         alpha=alpha,
         alternative=alternative,

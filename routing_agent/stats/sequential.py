@@ -36,7 +36,7 @@ from typing import Literal
 
 from routing_agent.stats.frequentist import mean_arm, proportion_arm
 from routing_agent.stats.ratio import ratio_arm
-from routing_agent.stats.results import EffectResult, Scale, compare_arms
+from routing_agent.stats.results import ArmEstimate, EffectResult, Scale, compare_arms
 from routing_agent.stats.summaries import RatioSummary, SampleSummary
 
 DEFAULT_HORIZON_UNITS = 5000
@@ -74,8 +74,8 @@ def _mixture(
 
 
 def sequential_test(
-    control: SampleSummary | RatioSummary,
-    treatment: SampleSummary | RatioSummary,
+    control: SampleSummary | RatioSummary | ArmEstimate,
+    treatment: SampleSummary | RatioSummary | ArmEstimate,
     *,
     alpha: float = 0.05,
     kind: Literal["mean", "proportion"] = "mean",
@@ -88,11 +88,18 @@ def sequential_test(
     """mSPRT on cumulative summaries: always-valid p-value and confidence sequence for treatment − control.
 
     Call it after every batch with the cumulative summaries (``SampleSummary`` for a per-unit mean or a 0/1
-    outcome with ``kind="proportion"``; ``RatioSummary`` for a per-call ratio clustered by unit).
+    outcome with ``kind="proportion"``; ``RatioSummary`` for a per-call ratio clustered by unit). Any other
+    asymptotically normal estimate can be passed as an ``ArmEstimate`` per arm, e.g. a p95 latency from
+    ``estimate_quantile(...).arm()``; the sequence is then asymptotic in the same sense.
     """
     if horizon_units < 2:
         raise ValueError(f"horizon_units must be at least 2, got {horizon_units}")
-    if isinstance(control, RatioSummary) and isinstance(treatment, RatioSummary):
+    c_notes: list[str]
+    t_notes: list[str]
+    if isinstance(control, ArmEstimate) and isinstance(treatment, ArmEstimate):
+        c_arm, t_arm, c_notes, t_notes = control, treatment, [], []
+        base_name = "estimate"
+    elif isinstance(control, RatioSummary) and isinstance(treatment, RatioSummary):
         (c_arm, c_notes), (t_arm, t_notes) = ratio_arm(control, "control"), ratio_arm(treatment, "treatment")
         base_name = "delta-method ratio"
     elif isinstance(control, SampleSummary) and isinstance(treatment, SampleSummary):
@@ -100,7 +107,7 @@ def sequential_test(
         (c_arm, c_notes), (t_arm, t_notes) = arm(control, "control"), arm(treatment, "treatment")
         base_name = "proportion" if kind == "proportion" else "mean"
     else:
-        raise TypeError("control and treatment must both be SampleSummary or both be RatioSummary")
+        raise TypeError("control and treatment must be two SampleSummary, RatioSummary or ArmEstimate")
     fixed = compare_arms(
         c_arm,
         t_arm,

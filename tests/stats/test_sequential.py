@@ -109,3 +109,36 @@ def test_degenerate_and_invalid_inputs() -> None:
         sequential_test(same, same, mixing_variance=0.0)
     with pytest.raises(TypeError):
         sequential_test(same, RatioSummary.from_values([1.0], [1.0]))  # type: ignore[arg-type]
+
+
+def test_p95_latency_guardrail_checked_after_every_batch() -> None:
+    from routing_agent.stats import ClusteredValues, estimate_quantile
+
+    rng = np.random.default_rng(13)
+    experiments, looks, batch = 150, 10, 150
+    hits = 0
+    for _ in range(experiments):
+        arms = []
+        for _arm in range(2):
+            calls = 1 + rng.poisson(3, looks * batch)
+            units = np.repeat(np.arange(calls.size), calls)
+            values = rng.lognormal(0, 0.3, calls.size)[units] * rng.lognormal(0, 0.5, units.size)
+            arms.append((values, units, np.cumsum(calls)))
+        prev = None
+        for k in range(1, looks + 1):
+            est = [
+                estimate_quantile(
+                    ClusteredValues(v[: ends[k * batch - 1]], u[: ends[k * batch - 1]]), 0.95
+                ).arm()
+                for v, u, ends in arms
+            ]
+            prev = sequential_test(est[0], est[1], previous=prev)
+        hits += prev is not None and prev.p_value < 0.05
+    assert hits / experiments <= 0.05
+    # and it does see a 30% slower candidate
+    fast = ClusteredValues.unclustered(rng.lognormal(0, 0.5, 3000))
+    slow = ClusteredValues.unclustered(1.3 * rng.lognormal(0, 0.5, 3000))
+    r = sequential_test(
+        estimate_quantile(fast, 0.95).arm(), estimate_quantile(slow, 0.95).arm(), scale="relative"
+    )
+    assert r.p_value < 0.05 and r.relative_ci_low is not None and r.relative_ci_low > 0
