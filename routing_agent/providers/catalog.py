@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = ["ModelCatalog", "ModelFactory", "catalog"]
 
+import importlib
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -20,6 +21,11 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from routing_agent.errors import ModelResolutionError
+
+_SELF_REGISTERING = {
+    "simulated": "routing_agent.providers.simulated",
+    "simjudge": "routing_agent.scoring.simulated_judge",
+}
 
 ModelFactory = Callable[[str, Mapping[str, Any]], BaseChatModel]
 """``factory(model_name, params) -> BaseChatModel`` for one provider prefix."""
@@ -84,11 +90,10 @@ class ModelCatalog:
                 "openai:gpt-5)"
             )
         factory = self._factories.get(provider)
-        if factory is None and provider == "simulated":
-            # The simulated provider registers itself on import; import it lazily.
-            import routing_agent.providers.simulated  # noqa: F401
-
-            factory = self._factories.get(provider)
+        if factory is None and provider in _SELF_REGISTERING:
+            # Offline providers register themselves in the process-wide catalog on import.
+            importlib.import_module(_SELF_REGISTERING[provider])
+            factory = self._factories.get(provider) or catalog._factories.get(provider)
         if factory is not None:
             return factory(name, params)
         return _init_chat_model(provider, name, params)
