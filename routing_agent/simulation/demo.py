@@ -119,7 +119,8 @@ def demo(
     console = console or Console()
     console.print(
         f"[bold]routing-agent demo[/]: {sessions} support sessions, simulated models, "
-        f"SQLite store in [cyan]{workdir}[/], config [cyan]{path}[/]"
+        f"SQLite store in [cyan]{workdir}[/], config [cyan]{path}[/]",
+        soft_wrap=True,
     )
     return simulate(
         path,

@@ -121,7 +121,7 @@ def summarize(ctx: SimulationContext) -> None:
         if primary in names:
             ctx.console.print("* primary metric (means of this run; the evaluator decides with statistics)")
     for label, path in ctx.outputs.items():
-        ctx.console.print(f"{label}: [cyan]{path}[/]")
+        ctx.console.print(f"{label}: [cyan]{path}[/]", soft_wrap=True)
 
 
 def close(ctx: SimulationContext) -> None:
