@@ -37,8 +37,8 @@ __all__ = [
 import asyncio
 import os
 import time
-from functools import lru_cache
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun

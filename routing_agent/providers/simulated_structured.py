@@ -18,7 +18,9 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages import content as types
 from langchain_core.messages.block_translators import register_translator as _register
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.output_parsers import BaseGenerationOutputParser
+from langchain_core.outputs import ChatGeneration, Generation
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
 from routing_agent.providers.refusal import is_refusal
@@ -54,6 +56,25 @@ def parse_structured(message: BaseMessage, schema: dict[str, Any] | type, name: 
     raise OutputParserException(f"the model did not call '{name}'", llm_output=message.text)
 
 
+class _StructuredParser(BaseGenerationOutputParser[Any]):
+    """``parse_structured`` as an output parser (cheaper per call than a ``RunnableLambda``)."""
+
+    target: Any
+    """The schema (pydantic class, TypedDict or JSON schema dict)."""
+    name: str
+    include_raw: bool = False
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        message = result[0].message if isinstance(result[0], ChatGeneration) else AIMessage(result[0].text)
+        if not self.include_raw:
+            return parse_structured(message, self.target, self.name)
+        try:
+            parsed = parse_structured(message, self.target, self.name)
+        except OutputParserException as exc:
+            return {"raw": message, "parsed": None, "parsing_error": exc}
+        return {"raw": message, "parsed": parsed, "parsing_error": None}
+
+
 def structured_runnable(
     bound: Runnable[LanguageModelInput, AIMessage],
     schema: dict[str, Any] | type,
@@ -62,18 +83,7 @@ def structured_runnable(
     include_raw: bool,
 ) -> Runnable[LanguageModelInput, Any]:
     """``bound`` (a model with the schema forced as a tool) followed by the parser."""
-    if not include_raw:
-        return bound | RunnableLambda(
-            lambda msg: parse_structured(msg, schema, name), name="parse_structured"
-        )
-
-    def _with_raw(msg: AIMessage) -> dict[str, Any]:
-        try:
-            return {"raw": msg, "parsed": parse_structured(msg, schema, name), "parsing_error": None}
-        except OutputParserException as exc:
-            return {"raw": msg, "parsed": None, "parsing_error": exc}
-
-    return bound | RunnableLambda(_with_raw, name="parse_structured_with_raw")
+    return bound | _StructuredParser(target=schema, name=name, include_raw=include_raw)
 
 
 def _blocks(message: AIMessage, *, chunk: bool) -> list[types.ContentBlock]:
