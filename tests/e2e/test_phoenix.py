@@ -27,7 +27,8 @@ def phoenix() -> Iterator[PhoenixServer]:
         yield server
 
 
-def read_spans(url: str, project: str, want: int, timeout_s: float = 60.0) -> Any:
+def read_spans(url: str, project: str, want: int, timeout_s: float = 60.0, workflows: int = 0) -> Any:
+    """Poll Phoenix until ``want`` spans, ``workflows`` of them ``invoke_workflow``, arrived."""
     from phoenix.client import Client
 
     client = Client(base_url=url)
@@ -36,7 +37,8 @@ def read_spans(url: str, project: str, want: int, timeout_s: float = 60.0) -> An
     while time.monotonic() < deadline:
         try:
             frame = client.spans.get_spans_dataframe(project_identifier=project, limit=1000)
-            if len(frame) >= want:
+            done = int(frame["name"].str.startswith("invoke_workflow").sum()) if len(frame) else 0
+            if len(frame) >= want and done >= workflows:
                 return frame
         except Exception:  # the project appears with its first span
             pass
@@ -99,7 +101,7 @@ def test_demo_workflow_exports_into_phoenix(phoenix: PhoenixServer, tmp_path: An
         pipeline=pipeline,
     )  # fmt: skip
     assert ctx.summary is not None
-    frame = read_spans(phoenix.url, project, want=12)
+    frame = read_spans(phoenix.url, project, want=12, workflows=12)
     workflows = frame[frame["name"].str.startswith("invoke_workflow")]
     assert len(workflows) == 12
     chats = frame[frame["name"].str.startswith("chat ")]
