@@ -58,7 +58,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
     else:
         url = request.getfixturevalue("redis_url")
         prefix = request.getfixturevalue("redis_prefix")
-        s = open_store(url, prefix=prefix)
+        s = open_store(url, prefix=prefix, timeout_s=2.0)  # a loaded CI box must not look like an outage
     yield s
     s.close()
 
