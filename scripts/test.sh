@@ -3,7 +3,7 @@
 # Redis: $REDIS_URL if it answers; else a redis-server on PATH; else Debian's redis-server is installed.
 # The server this script starts listens on a free loopback port and is stopped when the script exits.
 set -euo pipefail
-export RA_EXTRAS=${RA_EXTRAS:-dev}
+export RA_EXTRAS=${RA_EXTRAS:-dev,e2e}
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 redis_answers() { python -c 'import os,sys,redis; redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=2).ping()' >/dev/null 2>&1; }
@@ -35,6 +35,13 @@ else
   for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
   redis_answers || { echo "tests: redis-server did not start:"; cat "$redis_dir/redis.log"; exit 1; }
   echo "tests: started redis-server on $REDIS_URL"
+fi
+
+# The HTML report is checked in a real headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null; then
+  echo "tests: installing Debian's chromium"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 echo "== ruff"; ruff check routing_agent tests workflows evals benchmarks
