@@ -14,7 +14,11 @@ server-side running sums and Lua in Redis), so the evaluator reads a few numbers
 * ``unit_values(...)`` → per-unit ``UnitValue(variant, unit_id, value, n_obs)``, for methods that need the
   per-unit distribution (bootstrap, per-unit quantiles);
 * ``histogram(...)`` → ``{variant: LogHistogram}`` of the per-observation values (quantiles of latency/TTFT);
+* ``tail_aggregates(experiment, metric, thresholds)`` → ``{variant: UnitAggregate}`` with per-unit ``x`` = the
+  unit's observations at or below its variant's threshold and ``y`` = all its observations: the unit-clustered
+  variance of a quantile (p95 latency) without raw rows;
 * ``counts_by_variant(...)`` → units per variant (SRM checks);
+* ``time_span(experiment)`` → first and last observation time (unit arrival rate);
 * ``metrics`` / ``segments`` → what was observed.
 
 ``agent=`` keeps observations of one agent; ``segment=(key, value)`` keeps those whose ``segments[key]`` is
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 __all__ = ["ObservationCapability", "ObservationStore", "Segment"]
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -80,10 +84,24 @@ class ObservationStore(Protocol):
         """Per-variant histogram of the individual observation values."""
         ...
 
+    def tail_aggregates(
+        self, experiment: str, metric: str, thresholds: Mapping[str, float], *, agent: str | None = None
+    ) -> dict[str, UnitAggregate]:
+        """Per-variant sums over units of (observations ≤ ``thresholds[variant]``, observations).
+
+        Variants not in ``thresholds`` are left out. Backends without raw values (Redis) compare log-histogram
+        buckets: a value counts when its bucket is at or below the threshold's (1 % resolution).
+        """
+        ...
+
     def counts_by_variant(
         self, experiment: str, metric: str | None = None, *, agent: str | None = None
     ) -> dict[str, int]:
         """Distinct units per variant with at least one observation (of ``metric`` when given)."""
+        ...
+
+    def time_span(self, experiment: str) -> tuple[float, float] | None:
+        """Timestamps (``Observation.ts``) of the first and the last observation; None when there are none."""
         ...
 
     def metrics(self, experiment: str) -> set[str]:

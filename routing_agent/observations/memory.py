@@ -6,7 +6,7 @@ __all__ = ["MemoryObservationStore", "aggregate_rows"]
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
 from routing_agent.observations.base import ObservationCapability, Segment
@@ -113,6 +113,26 @@ class MemoryObservationStore:
             if obs.metric == metric and _keep(obs, agent, None):
                 out.setdefault(obs.variant, LogHistogram()).add(obs.value)
         return out
+
+    def tail_aggregates(
+        self, experiment: str, metric: str, thresholds: Mapping[str, float], *, agent: str | None = None
+    ) -> dict[str, UnitAggregate]:
+        """Per-variant sums over units of (observations ≤ the variant's threshold, observations)."""
+        units: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for obs in self._snapshot(experiment):
+            if obs.metric == metric and obs.variant in thresholds and _keep(obs, agent, None):
+                cell = units[(obs.variant, obs.unit_id)]
+                cell[0] += obs.value <= thresholds[obs.variant]
+                cell[1] += 1
+        per_variant: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for (variant, _), (below, n) in units.items():
+            per_variant[variant].append((below, n))
+        return {v: UnitAggregate.of(pairs) for v, pairs in per_variant.items()}
+
+    def time_span(self, experiment: str) -> tuple[float, float] | None:
+        """First and last observation time."""
+        stamps = [o.ts for o in self._snapshot(experiment)]
+        return (min(stamps), max(stamps)) if stamps else None
 
     def counts_by_variant(
         self, experiment: str, metric: str | None = None, *, agent: str | None = None

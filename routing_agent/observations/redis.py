@@ -10,12 +10,15 @@ Keys (``P`` = prefix, ``E`` = escaped experiment id; every key of one experiment
     P:{exp:E}:o:c:<scope><variant>  hash unit id -> count
     P:{exp:E}:o:t:<scope><variant>  hash n_units, n_obs, sx, sx2, sy, sy2, sxy (running, y = count)
     P:{exp:E}:o:h:<scope><variant>  hash log-bucket -> count, plus n, sum, min, max (segment always any)
+    P:{exp:E}:o:ub:<scope><variant> hash unit id -> its values' log buckets, space-separated (tail counts)
+    P:{exp:E}:o:span                hash min, max: first and last observation time
 
 Name parts are length-prefixed (``5.calls``), so no id can collide with another or break the tag. A batch is
 one Lua call: for each new observation it updates the unit's sum and count and the running totals exactly
 (``Σx² += v·(old+new)``, ``Σxy += old_sum + v·new_count``), in every scope. ``unit_aggregates`` without a
 denominator reads one hash per variant; with a denominator a Lua script joins the two metrics' per-unit hashes
-on the server and returns seven numbers per variant. No raw rows are kept (no ``RAW_ROWS`` capability).
+on the server and returns seven numbers per variant; ``tail_aggregates`` counts each unit's buckets at or
+below the threshold's bucket in Lua, also seven numbers per variant. No raw rows are kept (no ``RAW_ROWS``).
 """
 
 from __future__ import annotations
@@ -23,91 +26,16 @@ from __future__ import annotations
 __all__ = ["RedisObservationStore"]
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from routing_agent.errors import MissingDependency, StoreUnavailable
+from routing_agent.observations._redis_scripts import ADD, PAIRED, TAIL
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.observations.base import ObservationCapability, Segment
 from routing_agent.observations.record import Observation
 
 T = TypeVar("T")
-
-_ADD = """
-local base = KEYS[1]
-local function f(x) return string.format('%.17g', x) end
-local added = 0
-local i = 1
-while i <= #ARGV do
-  local id, variant, unit, vs, metric = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
-  local v = tonumber(vs)
-  local n_scope, n_hist, n_units, n_seg = tonumber(ARGV[i+5]), tonumber(ARGV[i+6]), tonumber(ARGV[i+7]),
-    tonumber(ARGV[i+8])
-  local bucket = ARGV[i+9]
-  local j = i + 10
-  local fresh = 1
-  if id ~= '' then fresh = redis.call('SADD', base .. 'ids', id) end
-  if fresh == 1 then
-    added = added + 1
-    redis.call('SADD', base .. 'variants', variant)
-    redis.call('SADD', base .. 'metrics', metric)
-    for k = 0, n_scope - 1 do
-      local sfx = ARGV[j + k]
-      local sums, counts, tot = base .. 's:' .. sfx, base .. 'c:' .. sfx, base .. 't:' .. sfx
-      local old_s = tonumber(redis.call('HGET', sums, unit) or '0')
-      local old_c = tonumber(redis.call('HGET', counts, unit) or '0')
-      redis.call('HINCRBYFLOAT', sums, unit, vs)
-      local new_c = redis.call('HINCRBY', counts, unit, 1)
-      if old_c == 0 then redis.call('HINCRBY', tot, 'n_units', 1) end
-      redis.call('HINCRBY', tot, 'n_obs', 1)
-      redis.call('HINCRBYFLOAT', tot, 'sx', vs)
-      redis.call('HINCRBYFLOAT', tot, 'sx2', f(v * (2 * old_s + v)))
-      redis.call('HINCRBY', tot, 'sy', 1)
-      redis.call('HINCRBY', tot, 'sy2', 2 * old_c + 1)
-      redis.call('HINCRBYFLOAT', tot, 'sxy', f(old_s + v * new_c))
-    end
-    j = j + n_scope
-    for k = 0, n_hist - 1 do
-      local h = base .. 'h:' .. ARGV[j + k]
-      redis.call('HINCRBY', h, bucket, 1)
-      redis.call('HINCRBY', h, 'n', 1)
-      redis.call('HINCRBYFLOAT', h, 'sum', vs)
-      local lo = redis.call('HGET', h, 'min')
-      if (not lo) or v < tonumber(lo) then redis.call('HSET', h, 'min', vs) end
-      local hi = redis.call('HGET', h, 'max')
-      if (not hi) or v > tonumber(hi) then redis.call('HSET', h, 'max', vs) end
-    end
-    j = j + n_hist
-    for k = 0, n_units - 1 do redis.call('SADD', base .. 'u:' .. ARGV[j + k], unit) end
-    j = j + n_units
-    for k = 0, n_seg - 1 do redis.call('SADD', base .. 'segs', ARGV[j + k]) end
-    j = j + n_seg
-  else
-    j = j + n_scope + n_hist + n_units + n_seg
-  end
-  i = j
-end
-return added
-"""
-
-_PAIRED = """
-local function f(x) return string.format('%.17g', x) end
-local xs = redis.call('HGETALL', KEYS[1])
-local ns = redis.call('HGETALL', KEYS[2])
-local ys = redis.call('HGETALL', KEYS[3])
-local x, y, n = {}, {}, {}
-for k = 1, #xs, 2 do x[xs[k]] = tonumber(xs[k+1]) end
-for k = 1, #ns, 2 do n[ns[k]] = tonumber(ns[k+1]) end
-for k = 1, #ys, 2 do y[ys[k]] = tonumber(ys[k+1]); if x[ys[k]] == nil then x[ys[k]] = 0 end end
-local units, nobs, sx, sx2, sy, sy2, sxy = 0, 0, 0, 0, 0, 0, 0
-for unit, xv in pairs(x) do
-  local yv = y[unit] or 0
-  units = units + 1
-  nobs = nobs + (n[unit] or 0)
-  sx = sx + xv; sx2 = sx2 + xv * xv; sy = sy + yv; sy2 = sy2 + yv * yv; sxy = sxy + xv * yv
-end
-return {tostring(units), tostring(nobs), f(sx), f(sx2), f(sy), f(sy2), f(sxy)}
-"""
 
 
 def _enc(text: str) -> str:
@@ -136,8 +64,9 @@ class RedisObservationStore:
             raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
         self._client = client
         self.prefix = prefix
-        self._add = client.register_script(_ADD)
-        self._paired = client.register_script(_PAIRED)
+        self._add = client.register_script(ADD)
+        self._paired = client.register_script(PAIRED)
+        self._tail = client.register_script(TAIL)
         self._owns_client = False
         self._closed = False
 
@@ -196,6 +125,7 @@ class RedisObservationStore:
             str(len(units)),
             str(len(segs)),
             "z" if index is None else str(index),
+            repr(float(obs.ts)),
         ]
         return head + scopes + hists + units + segs
 
@@ -300,6 +230,27 @@ class RedisObservationStore:
                 buckets, int(raw.get("z", 0)), float(raw["sum"]), float(raw["min"]), float(raw["max"])
             )
         return out
+
+    def tail_aggregates(
+        self, experiment: str, metric: str, thresholds: Mapping[str, float], *, agent: str | None = None
+    ) -> dict[str, UnitAggregate]:
+        """Per variant, each unit's values in buckets at or below the threshold's bucket, counted in Lua."""
+        base = self._base(experiment)
+        out: dict[str, UnitAggregate] = {}
+        for variant, threshold in thresholds.items():
+            index = bucket_index(float(threshold))
+            key = base + "ub:" + _scope(metric, agent, None) + _enc(variant)
+            limit = "z" if index is None else str(index)
+            vals = [_text(v) for v in self._call(self._tail, keys=[key], args=[limit])]
+            agg = UnitAggregate(int(vals[0]), int(vals[1]), *(float(v) for v in vals[2:]))
+            if agg.n_units:
+                out[variant] = agg
+        return out
+
+    def time_span(self, experiment: str) -> tuple[float, float] | None:
+        """First and last observation time, kept on write."""
+        raw = self._call(self._client.hmget, self._base(experiment) + "span", ["min", "max"])
+        return None if raw[0] is None else (float(_text(raw[0])), float(_text(raw[1])))
 
     def counts_by_variant(
         self, experiment: str, metric: str | None = None, *, agent: str | None = None

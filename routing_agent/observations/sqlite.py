@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,36 @@ class SQLiteObservationStore:
             lo[variant] = min(lo.get(variant, v), v)
             hi[variant] = max(hi.get(variant, v), v)
         return {v: LogHistogram.from_counts(buckets[v], zero[v], total[v], lo[v], hi[v]) for v in lo}
+
+    def tail_aggregates(
+        self, experiment: str, metric: str, thresholds: Mapping[str, float], *, agent: str | None = None
+    ) -> dict[str, UnitAggregate]:
+        """Per-variant sums over units of (observations ≤ the variant's threshold, observations), in SQL."""
+        if not thresholds:
+            return {}
+        where, args = _filters(agent, None)
+        cases = " ".join("WHEN ? THEN ?" for _ in thresholds)
+        marks = ", ".join("?" for _ in thresholds)
+        inner = (
+            f"SELECT variant, SUM(value <= (CASE variant {cases} END)) AS x, COUNT(*) AS y FROM observations "
+            f"WHERE experiment = ? AND metric = ? AND variant IN ({marks}){where} GROUP BY variant, unit_id"
+        )
+        sql = (
+            "SELECT variant, COUNT(*), SUM(y), SUM(x), SUM(x * x), SUM(y), SUM(y * y), SUM(x * y) "
+            f"FROM ({inner}) GROUP BY variant"
+        )
+        params: list[Any] = [item for pair in thresholds.items() for item in (pair[0], float(pair[1]))]
+        params += [experiment, metric, *thresholds, *args]
+        return {
+            str(r[0]): UnitAggregate(int(r[1]), int(r[2] or 0), *(float(v or 0.0) for v in r[3:]))
+            for r in self._query(sql, params)
+        }
+
+    def time_span(self, experiment: str) -> tuple[float, float] | None:
+        """First and last observation time."""
+        rows = self._query("SELECT MIN(ts), MAX(ts) FROM observations WHERE experiment = ?", [experiment])
+        low, high = rows[0] if rows else (None, None)
+        return None if low is None else (float(low), float(high))
 
     def counts_by_variant(
         self, experiment: str, metric: str | None = None, *, agent: str | None = None
