@@ -1,4 +1,4 @@
-"""Shared fixtures. Redis is a real server: ``$REDIS_URL`` or one started here; never mocked, never skipped."""
+"""Shared fixtures. Redis is a real server ($REDIS_URL or one started here): never mocked, never skipped."""
 
 from __future__ import annotations
 

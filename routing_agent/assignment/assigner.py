@@ -26,7 +26,7 @@ from typing import Any
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import GuardedStore
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
-from routing_agent.assignment.records import Assignment, ExperimentState, ModelChoice, Reason
+from routing_agent.assignment.records import Assignment, ExperimentState, Reason
 from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
 
@@ -71,14 +71,6 @@ class Assigner:
         )
         self._now = now
         self._ranges = {spec.id: bucket_ranges(spec.weights, spec.coverage) for spec in config.experiments}
-        self._defaults: dict[str, ModelChoice] = {
-            agent: {"model": m.model, "params": dict(m.params)} for agent, m in config.agents.items()
-        }
-        if config.default_model is not None:
-            self._defaults["*"] = {
-                "model": config.default_model.model,
-                "params": dict(config.default_model.params),
-            }
 
     # -- rules ---------------------------------------------------------------------------------------
 
@@ -202,5 +194,4 @@ class Assigner:
             "reason": decision.reason.value,
             "segments": {k: str(v) for k, v in segments.items()},
             "fallback": {"model": control.model, "params": dict(control.params)},
-            "defaults": dict(self._defaults),
         }

@@ -50,7 +50,6 @@ class Assignment(TypedDict):
     reason: str  # a ``Reason`` value
     segments: dict[str, str]
     fallback: ModelChoice  # model for in-scope agents when not enrolled and the agent has no default
-    defaults: dict[str, ModelChoice]  # the YAML's per-agent defaults; key "*" is ``default_model``
 
 
 @dataclass(frozen=True)

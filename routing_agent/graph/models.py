@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig
 from routing_agent.assignment.records import Assignment, ModelChoice
 from routing_agent.errors import ModelResolutionError
 from routing_agent.graph import metadata as meta
-from routing_agent.graph.state import ROUTING_KEY
+from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY
 from routing_agent.providers.catalog import ModelCatalog, catalog
 
 _GIVEN_MODEL = "\x00default-model"  # marks the ``default`` chat model passed by the caller
@@ -45,9 +45,8 @@ def _agent_name(config: RunnableConfig | None, agent: str | None) -> str | None:
     return str(node) if node is not None else None
 
 
-def _routing(state: Any) -> Mapping[str, Assignment]:
-    routing = state.get(ROUTING_KEY) if isinstance(state, Mapping) else getattr(state, ROUTING_KEY, None)
-    return routing or {}
+def _read(state: Any, key: str) -> Any:
+    return state.get(key) if isinstance(state, Mapping) else getattr(state, key, None)
 
 
 def _applies(record: Assignment, agent: str | None) -> bool:
@@ -55,10 +54,7 @@ def _applies(record: Assignment, agent: str | None) -> bool:
     return not scope or (agent is not None and agent in scope)
 
 
-def _default(record: Assignment | None, agent: str | None) -> ModelChoice | None:
-    if record is None:
-        return None
-    defaults = record.get("defaults") or {}
+def _default(defaults: Mapping[str, ModelChoice], agent: str | None) -> ModelChoice | None:
     if agent is not None and agent in defaults:
         return defaults[agent]
     return defaults.get("*")
@@ -68,7 +64,8 @@ def resolve_choice(
     state: Any, agent: str | None, default: ModelChoice | None = None
 ) -> tuple[ModelChoice, Assignment | None]:
     """The model choice for ``agent`` and the assignment that decided it (None when none applies)."""
-    routing = _routing(state)
+    routing: Mapping[str, Assignment] = _read(state, ROUTING_KEY) or {}
+    defaults: Mapping[str, ModelChoice] = _read(state, DEFAULTS_KEY) or {}
     applicable = [r for r in routing.values() if _applies(r, agent)]
     enrolled = [r for r in applicable if r.get("variant") is not None]
     if enrolled:
@@ -77,13 +74,12 @@ def resolve_choice(
         model = overrides.get(agent, record["model"]) if agent is not None else record["model"]
         assert model is not None
         return {"model": model, "params": dict(record.get("params") or {})}, record
-    any_record = next(iter(routing.values()), None)
     if applicable:
         record = applicable[0]
-        chosen = _default(record, agent) or default or record.get("fallback")
+        chosen = _default(defaults, agent) or default or record.get("fallback")
         assert chosen is not None
         return chosen, record
-    fallback = _default(any_record, agent) or default
+    fallback = _default(defaults, agent) or default
     if fallback is None:
         raise ModelResolutionError(
             f"agent '{agent}' has no model: no experiment applies to it and no default is declared. "

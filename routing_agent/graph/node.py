@@ -23,7 +23,7 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.records import Assignment, Reason
 from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
-from routing_agent.graph.state import ROUTING_KEY
+from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
 
 logger = logging.getLogger("routing_agent.routing")
 
@@ -85,6 +85,13 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             self.config, self.store, counters=self.counters, state_refresh_s=state_refresh_s
         )
         self._warned: set[tuple[str, str]] = set()
+        self._defaults = agent_defaults(self.config)
+        if self.config.simulated_profiles:
+            from routing_agent.providers.profiles import register_profiles
+
+            register_profiles(
+                self.config.simulated_profiles, source=",".join(self.config.sources) or "<config>"
+            )
 
     # -- Runnable ----------------------------------------------------------------------------------
 
@@ -101,7 +108,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             except Exception as exc:  # never crash the user's graph
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
-        return {ROUTING_KEY: updates} if updates else {}
+        return self._output(input, updates)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -118,9 +125,15 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             except Exception as exc:
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
-        return {ROUTING_KEY: updates} if updates else {}
+        return self._output(input, updates)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _output(self, state: Any, updates: dict[str, Assignment]) -> dict[str, Any]:
+        out: dict[str, Any] = {ROUTING_KEY: updates} if updates else {}
+        if _read(state, DEFAULTS_KEY) != self._defaults:
+            out[DEFAULTS_KEY] = self._defaults
+        return out
 
     def _unit_id(self, spec: ExperimentSpec, state: Any) -> str | None:
         key = spec.unit_key or self.unit_key or spec.state_key

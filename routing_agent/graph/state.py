@@ -1,19 +1,33 @@
-"""The graph-state key the routing node writes, and its reducer.
+"""The graph-state keys the routing node writes, and the reducer of assignments.
 
-``state["routing"]`` maps experiment id → ``Assignment``. The reducer keeps the first decision for a unit:
-re-entering the routing node, a ``Send`` fan-out branch or a resume from a checkpointer can never flip a
-unit's variant. A new unit id (e.g. a thread reused for another session) replaces the old record.
+``state["routing"]`` maps experiment id → ``Assignment``; ``state["routing_defaults"]`` holds the YAML's
+per-agent default models, so ``routed_model`` works even when no experiment is declared. The reducer keeps
+the first decision for a unit: re-entering the routing node, a ``Send`` fan-out branch or a resume from a
+checkpointer can never flip a unit's variant. A new unit id (e.g. a thread reused for another session)
+replaces the old record.
 """
 
 from __future__ import annotations
 
-__all__ = ["ROUTING_KEY", "RoutingState", "keep_first_assignment"]
+__all__ = ["DEFAULTS_KEY", "ROUTING_KEY", "RoutingState", "agent_defaults", "keep_first_assignment"]
 
 from typing import Annotated, TypedDict
 
-from routing_agent.assignment.records import Assignment
+from routing_agent.assignment.records import Assignment, ModelChoice
+from routing_agent.config.spec import ExperimentsConfig
 
 ROUTING_KEY = "routing"
+DEFAULTS_KEY = "routing_defaults"
+
+
+def agent_defaults(config: ExperimentsConfig) -> dict[str, ModelChoice]:
+    """The YAML's per-agent default models (key ``"*"`` is ``default_model``), as plain state data."""
+    defaults: dict[str, ModelChoice] = {
+        agent: {"model": spec.model, "params": dict(spec.params)} for agent, spec in config.agents.items()
+    }
+    if config.default_model is not None:
+        defaults["*"] = {"model": config.default_model.model, "params": dict(config.default_model.params)}
+    return defaults
 
 
 def keep_first_assignment(
@@ -36,3 +50,5 @@ class RoutingState(TypedDict, total=False):
     """Mix into your graph's state: ``class State(RoutingState): session_id: str; ...``."""
 
     routing: Annotated[dict[str, Assignment], keep_first_assignment]
+    routing_defaults: dict[str, ModelChoice]
+    """Each agent's model when no experiment routes it (from the YAML's ``agents`` / ``default_model``)."""

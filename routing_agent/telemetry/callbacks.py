@@ -47,6 +47,7 @@ from routing_agent.telemetry.spans import assignment_attributes, is_control_flow
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 _ROUTING_KEY = "routing"  # routing_agent.graph.state.ROUTING_KEY (kept literal: no import cycle at load)
+_ROUTING_NODE_KEYS = frozenset({_ROUTING_KEY, "routing_defaults"})  # all a RoutingNode ever returns
 _MAX_OPEN_RUNS = 100_000
 
 
@@ -314,7 +315,7 @@ class RoutingTelemetry(BaseCallbackHandler):
             found = citation_set(cites)
             if found is not None:
                 span.set_attribute(sc.RA_CITATIONS, list(found))
-        if len(outputs) != 1:  # the routing node returns only {"routing": ...}; a subgraph returns its state
+        if not outputs.keys() <= _ROUTING_NODE_KEYS:  # a subgraph or agent returns other state keys
             return
         routing = outputs.get(_ROUTING_KEY)
         if not isinstance(routing, Mapping) or not routing:

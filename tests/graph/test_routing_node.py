@@ -131,8 +131,9 @@ def test_checkpoint_resume_keeps_the_variant() -> None:
 def test_reentering_the_node_never_flips() -> None:
     store = open_store("memory://")
     node = RoutingNode(make_config(), store=store)
-    first = node.invoke({"session_id": "abc"})["routing"]
-    assert node.invoke({"session_id": "abc", "routing": first}) == {}
+    first = node.invoke({"session_id": "abc"})
+    assert set(first) == {"routing", "routing_defaults"}
+    assert node.invoke({"session_id": "abc", **first}) == {}
 
 
 def test_missing_unit_id_routes_to_default_counted_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -250,3 +251,18 @@ def test_routed_model_outside_a_graph_needs_an_agent_default() -> None:
     llm = routed_model({}, agent="lonely", default="echo:fallback", models=models)
     assert llm.invoke("q").content == "fallback"
     assert llm.metadata is not None and llm.metadata[meta.MODEL_ID] == "echo:fallback"
+
+
+def test_agent_defaults_work_without_any_experiment() -> None:
+    """After an experiment is removed from the YAML, agents keep their declared default models."""
+    config = ExperimentsConfig.model_validate(
+        {
+            "default_model": {"model": "echo:everyone"},
+            "agents": {"reviewer": {"model": "echo:reviewer-default"}},
+        }
+    )
+    graph, node = build_graph(config, open_store("memory://"))
+    seen = {s["agent"]: s for s in graph.invoke({"session_id": "s1", "seen": []})["seen"]}
+    assert seen["classifier"]["answer"] == "everyone" and seen["classifier"]["variant"] is None
+    assert seen["reviewer"]["answer"] == "reviewer-default"
+    assert node.stats()["decisions"] == {}
