@@ -1,7 +1,8 @@
 """``routing-agent watch``: the watch loop from the command line, one experiment per process.
 
 The evaluation is the built-in evaluator by default, or ``--evaluator module:function`` — any function
-``f(spec, observations) -> Decision`` (``observations`` is the open observation store), for teams with
+``f(spec, observations) -> Decision`` (``observations`` is the open observation store; a function that also
+takes an ``assignments`` keyword gets the assignment store, e.g. for per-variant counts), for teams with
 their own decision rules. ``--every-n`` counts newly observed units (the observation store's
 ``counts_by_variant``).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 __all__ = ["load_evaluator", "watch"]
 
 import importlib
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +35,7 @@ from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.control.watch import Watcher
 from routing_agent.evaluation.decision import Decision
 
-SpecEvaluator = Callable[[ExperimentSpec, Any], Decision]
+SpecEvaluator = Callable[..., Decision]  # f(spec, observations[, assignments=store]) -> Decision
 
 _STYLE = {
     TickAction.ROLLED_BACK: "bold red",
@@ -68,6 +70,14 @@ def load_evaluator(ref: str | None) -> SpecEvaluator:
         raise ValueError(f"--evaluator {ref!r} is not callable")
     custom: SpecEvaluator = fn
     return custom
+
+
+def _takes_assignments(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "assignments" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def watch(  # noqa: PLR0917 (one parameter per CLI option)
@@ -127,10 +137,15 @@ def watch(  # noqa: PLR0917 (one parameter per CLI option)
 
         obs = open_observation_store(obs_url)
         obs.counts_by_variant(spec.id)
+    extra = {"assignments": assignments} if _takes_assignments(evaluate_with) else {}
+
+    def evaluate(s: ExperimentSpec) -> Decision:
+        return evaluate_with(s, obs, **extra)
+
     watcher = Watcher(
         spec,
         assignments,
-        lambda s: evaluate_with(s, obs),
+        evaluate,
         every_s=every_s,
         every_n=every_n,
         observation_count=lambda: sum(obs.counts_by_variant(spec.id).values()),

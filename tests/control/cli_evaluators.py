@@ -6,9 +6,11 @@ They read the observation store the command opened and decide from the data, lik
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 
+from routing_agent.assignment.stores import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.decision import Decision, DecisionKind
 from routing_agent.observations.base import ObservationStore
@@ -29,3 +31,11 @@ def p95_latency(spec: ExperimentSpec, observations: ObservationStore) -> Decisio
 def broken(spec: ExperimentSpec, observations: ObservationStore) -> Decision:
     """An evaluator that fails, as one whose store times out would."""
     raise TimeoutError("observation store did not answer")
+
+
+def p95_latency_with_counts(
+    spec: ExperimentSpec, obs: ObservationStore, *, assignments: AssignmentStore
+) -> Decision:
+    """Like ``p95_latency``, and records the assignment store's per-variant counts in the evidence."""
+    decision = p95_latency(spec, obs)
+    return replace(decision, evidence={**decision.evidence, "assigned": assignments.counts(spec.id)})

@@ -188,7 +188,39 @@ def test_watch_once_rolls_back_from_the_observations(tmp_path: Path) -> None:
     code, out, _ = run(*args, "--evaluator", "tests.control.cli_evaluators:p95_latency", "--json")
     assert code == 0 and json.loads(out)["action"] == "terminal"  # already rolled back: stops at once
     code, out, _ = run("status", "--store", store, "-e", "exp", "--json")
-    assert json.loads(out)["history"][0]["actor"].startswith("watch@")
+    (entry,) = json.loads(out)["history"]
+    assert entry["actor"].startswith("watch@") and entry["evidence"]["decision"]["kind"] == "rollback"
+
+
+def test_watch_passes_the_assignment_store_to_an_evaluator_that_asks(tmp_path: Path) -> None:
+    from routing_agent.assignment.stores import open_store
+
+    store, obs_path = str(tmp_path / "state.db"), str(tmp_path / "obs.db")
+    s = open_store(store)
+    for i in range(10):
+        s.get_or_set("exp", f"u{i}", "control" if i % 2 else "candidate")
+    s.close()
+    obs = open_observation_store(obs_path)
+    control, test = slow_candidate()
+    obs.add([Observation("exp", "control", f"c{i}", "latency_s", float(v)) for i, v in enumerate(control)])
+    obs.add([Observation("exp", "candidate", f"t{i}", "latency_s", float(v)) for i, v in enumerate(test)])
+    obs.close()
+    args = [
+        "watch",
+        "-c",
+        str(write_config(tmp_path)),
+        "-e",
+        "exp",
+        "--store",
+        store,
+        "--observations",
+        obs_path,
+    ]
+    code, out, err = run(
+        *args, "--once", "--json", "--evaluator", "tests.control.cli_evaluators:p95_latency_with_counts"
+    )
+    assert code == 0, err
+    assert json.loads(out)["decision"]["evidence"]["assigned"] == {"control": 5, "candidate": 5}
 
 
 def test_watch_once_reports_an_evaluation_failure(tmp_path: Path) -> None:
