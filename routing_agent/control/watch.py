@@ -6,7 +6,7 @@
   proposal is queued for a person (``ReviewQueue``); otherwise the winner is shipped, bound to the state
   version read before the evaluation (if anything changed meanwhile, nothing is applied and the next tick
   re-evaluates).
-* ``keep_running`` / ``invalid`` → logged, nothing changes.
+* ``keep_running`` / ``invalid`` / ``segmentation`` → logged (the last two as warnings), nothing changes.
 * A terminal state (rolled back, shipped, stopped) ends the loop; ``once`` runs one tick.
 
 The evaluation is injected (``evaluate(spec) -> Decision``; ``AsyncWatcher`` takes an async one), and so is
@@ -45,6 +45,7 @@ AsyncEvaluate = Callable[[ExperimentSpec], Awaitable[Decision]]
 CountSource = Callable[[], int]
 AsyncCountSource = Callable[[], int | Awaitable[int]]
 
+_NEEDS_A_PERSON = {"invalid", "segmentation"}  # logged as warnings; watch changes nothing
 _LEVEL = {
     TickAction.ROLLED_BACK: logging.WARNING,
     TickAction.ERROR: logging.WARNING,
@@ -159,7 +160,7 @@ class _Core:
     def _emit(self, tick: WatchTick) -> WatchTick:
         self.ticks += 1
         level = _LEVEL.get(tick.action, logging.INFO)
-        if tick.decision is not None and tick.decision.kind is DecisionKind.INVALID:
+        if tick.decision is not None and tick.decision.kind.value in _NEEDS_A_PERSON:
             level = logging.WARNING
         logger.log(level, "%s", tick.line())
         if self.on_tick is not None:
