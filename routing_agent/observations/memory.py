@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
 from routing_agent.observations.base import ObservationCapability, Segment
-from routing_agent.observations.record import Observation
+from routing_agent.observations.record import Observation, check_observations
 
 
 def _keep(obs: Observation, agent: str | None, segment: Segment | None) -> bool:
@@ -59,7 +59,9 @@ class MemoryObservationStore:
         self._lock = threading.Lock()
 
     def add(self, observations: Sequence[Observation]) -> int:
-        """Store a batch; ids seen before are skipped."""
+        """Store a batch; ids seen before are skipped. ``ValueError`` (nothing stored) for an invalid one."""
+        observations = list(observations)
+        check_observations(observations)
         added = 0
         with self._lock:
             for obs in observations:

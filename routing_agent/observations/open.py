@@ -1,7 +1,9 @@
 """``open_observation_store(url)``: a backend from a URL or path (the assignment stores' spellings).
 
 ``memory://``; ``obs.db`` or ``sqlite:///relative.db`` / ``sqlite:////abs/obs.db``; ``redis://host:6379/0``
-(``rediss://`` for TLS; ``?prefix=…`` sets the key prefix, default ``routing_agent``).
+(``rediss://`` for TLS). Redis query parameters, as for assignment stores: ``prefix`` (default
+``routing_agent``), ``password_env`` (name of the variable holding the password), ``cluster=true`` (Redis
+Cluster), ``timeout`` (seconds, default 2: writes run off the graph's thread); the rest go to redis-py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from routing_agent.observations.base import ObservationStore
+
+_OURS = frozenset({"prefix", "password_env", "cluster", "timeout"})
 
 
 def open_observation_store(target: ObservationStore | str | os.PathLike[str]) -> ObservationStore:
@@ -40,10 +44,23 @@ def open_observation_store(target: ObservationStore | str | os.PathLike[str]) ->
         from routing_agent.observations.redis import RedisObservationStore
 
         query = parse_qsl(parts.query, keep_blank_values=True)
-        prefix = next((v for k, v in query if k == "prefix"), None)
-        rest = [(k, v) for k, v in query if k != "prefix"]
+        ours = {k: v for k, v in query if k in _OURS}
+        rest = [(k, v) for k, v in query if k not in _OURS]
         clean = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
-        return RedisObservationStore.from_url(clean, prefix=prefix or "routing_agent")
+        password = None
+        if ours.get("password_env"):
+            password = os.environ.get(ours["password_env"])
+            if password is None:
+                raise ValueError(
+                    f"Redis password variable ${ours['password_env']} is not set (named by password_env)"
+                )
+        return RedisObservationStore.from_url(
+            clean,
+            prefix=ours.get("prefix") or "routing_agent",
+            timeout_s=float(ours.get("timeout", 2.0)),
+            password=password,
+            cluster=ours.get("cluster", "").lower() in {"1", "true", "yes", "on"},
+        )
     raise ValueError(
         f"unknown observation store {text!r}: use memory://, a file path, sqlite:///…, redis://…"
     )

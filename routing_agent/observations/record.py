@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["Metric", "Observation"]
+__all__ = ["MAX_ABS_VALUE", "Metric", "Observation", "check_observations", "observation_problem"]
 
+import math
+import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -73,3 +75,63 @@ class Observation:
             span_id=data.get("span_id"),
             id=data.get("id"),
         )
+
+
+MAX_ABS_VALUE = 1e150
+"""Largest magnitude of an observation value: stores keep sums of squares, which must stay finite."""
+
+
+def _bad_text(value: object, *, optional: bool = False, empty_ok: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        return f"is {type(value).__name__}, not text"
+    if not value and not (optional or empty_ok):
+        return "is empty"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode text (it holds a lone surrogate)"
+    return None
+
+
+def observation_problem(obs: Observation) -> str | None:
+    """Why ``obs`` cannot be stored faithfully by every backend, or None when it can.
+
+    Ids, names and segments must be valid text (no lone surrogates: SQLite and Redis cannot encode them);
+    ``value`` and ``ts`` must be finite numbers (a NaN or an infinity would poison every aggregate of its
+    variant) and ``|value|`` at most ``MAX_ABS_VALUE``. Checked by every store before it writes anything, and
+    by ``BufferedObservationWriter``, which drops and counts such observations instead of failing their batch.
+    """
+    for name in ("experiment", "variant", "unit_id", "metric"):
+        problem = _bad_text(getattr(obs, name))
+        if problem:
+            return f"{name} {problem}"
+    for name in ("agent", "id", "trace_id", "span_id"):
+        problem = _bad_text(getattr(obs, name), optional=True)
+        if problem:
+            return f"{name} {problem}"
+    for name in ("value", "ts"):
+        number = getattr(obs, name)
+        if not isinstance(number, numbers.Real) or not math.isfinite(float(number)):
+            return f"{name} must be a finite number, not {number!r}"
+    if abs(float(obs.value)) > MAX_ABS_VALUE:
+        return f"value {obs.value!r} is too large to aggregate (its square overflows); the limit is 1e150"
+    if not isinstance(obs.segments, Mapping):
+        return f"segments is {type(obs.segments).__name__}, not a mapping"
+    for key, value in obs.segments.items():
+        problem = _bad_text(key) or _bad_text(value, empty_ok=True)
+        if problem:
+            return f"segment {key!r} {problem}"
+    return None
+
+
+def check_observations(observations: Iterable[Observation]) -> None:
+    """Raise ``ValueError`` naming the first observation no store can keep (before anything is written)."""
+    for i, obs in enumerate(observations):
+        problem = observation_problem(obs)
+        if problem is not None:
+            raise ValueError(
+                f"observation {i} ({obs.experiment!r}, {obs.metric!r}) cannot be stored: {problem}"
+            )

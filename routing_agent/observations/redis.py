@@ -26,6 +26,7 @@ from __future__ import annotations
 __all__ = ["RedisObservationStore"]
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -33,7 +34,7 @@ from routing_agent.errors import MissingDependency, StoreUnavailable
 from routing_agent.observations._redis_scripts import ADD, PAIRED, TAIL
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.observations.base import ObservationCapability, Segment
-from routing_agent.observations.record import Observation
+from routing_agent.observations.record import Observation, check_observations
 
 T = TypeVar("T")
 
@@ -59,28 +60,94 @@ class RedisObservationStore:
         }
     )
 
-    def __init__(self, client: Any, *, prefix: str = "routing_agent") -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        prefix: str = "routing_agent",
+        client_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        """Use ``client``, or build one with ``client_factory`` on first use (a ``RedisCluster`` connects when
+        built, and an unreachable cluster must fail the first writes, counted, not the constructor)."""
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
-        self._client = client
+        if client is None and client_factory is None:
+            raise ValueError(
+                "RedisObservationStore needs a client (or use from_url / open_observation_store)"
+            )
         self.prefix = prefix
-        self._add = client.register_script(ADD)
-        self._paired = client.register_script(PAIRED)
-        self._tail = client.register_script(TAIL)
+        self._factory = client_factory
+        self._build_lock = threading.Lock()
+        self._bound: Any = None
+        self._scripts: tuple[Any, Any, Any] | None = None
         self._owns_client = False
         self._closed = False
+        if client is not None:
+            self._bind(client)
+
+    def _bind(self, client: Any) -> None:
+        self._scripts = (
+            client.register_script(ADD),
+            client.register_script(PAIRED),
+            client.register_script(TAIL),
+        )
+        self._bound = client
+
+    @property
+    def _client(self) -> Any:
+        if self._closed:
+            raise StoreUnavailable(f"Redis observation store ({self.prefix}) is closed")
+        if self._bound is None:
+            assert self._factory is not None
+            with self._build_lock:
+                if self._bound is None:
+                    self._bind(self._call(self._factory))
+        return self._bound
+
+    def _bound_scripts(self) -> tuple[Any, Any, Any]:
+        if self._scripts is None or self._closed:
+            _ = self._client  # builds and binds the client on first use (or raises StoreUnavailable)
+        assert self._scripts is not None
+        return self._scripts
+
+    @property
+    def _add(self) -> Any:
+        return self._bound_scripts()[0]
+
+    @property
+    def _paired(self) -> Any:
+        return self._bound_scripts()[1]
+
+    @property
+    def _tail(self) -> Any:
+        return self._bound_scripts()[2]
 
     @classmethod
     def from_url(
-        cls, url: str, *, prefix: str = "routing_agent", timeout_s: float = 2.0
+        cls,
+        url: str,
+        *,
+        prefix: str = "routing_agent",
+        timeout_s: float = 2.0,
+        password: str | None = None,
+        cluster: bool = False,
     ) -> RedisObservationStore:
-        """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL."""
+        """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL (``cluster``: RedisCluster).
+
+        ``password`` overrides the URL's. Every key of one experiment shares a hash tag, so each Lua call
+        touches one cluster slot.
+        """
         try:
             import redis
         except ImportError as exc:
             raise MissingDependency("redis", "redis") from exc
-        client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
-        store = cls(client, prefix=prefix)
+        kwargs: dict[str, Any] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
+        if password is not None:
+            kwargs["password"] = password
+        if cluster:
+            store = cls(prefix=prefix, client_factory=lambda: redis.RedisCluster.from_url(url, **kwargs))
+        else:
+            store = cls(redis.Redis.from_url(url, **kwargs), prefix=prefix)
         store._owns_client = True
         return store
 
@@ -130,7 +197,12 @@ class RedisObservationStore:
         return head + scopes + hists + units + segs
 
     def add(self, observations: Sequence[Observation]) -> int:
-        """Store a batch: one Lua call per experiment in the batch."""
+        """Store a batch: one Lua call per experiment in the batch.
+
+        The whole batch is checked first (``ValueError``, nothing stored, for an invalid observation): a Lua
+        error half-way would keep the writes made before it, and a retry would count them twice."""
+        observations = list(observations)
+        check_observations(observations)
         by_experiment: dict[str, list[str]] = {}
         for obs in observations:
             by_experiment.setdefault(obs.experiment, []).extend(self._args(obs))
@@ -289,8 +361,8 @@ class RedisObservationStore:
         """Close the client when this store built it (idempotent)."""
         if not self._closed:
             self._closed = True
-            if self._owns_client:
-                self._client.close()
+            if self._owns_client and self._bound is not None:
+                self._bound.close()
 
 
 def _text(value: bytes | str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from routing_agent.errors import StoreUnavailable
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.observations.base import ObservationCapability, Segment
-from routing_agent.observations.record import Observation
+from routing_agent.observations.record import Observation, check_observations
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS observations (
@@ -96,7 +96,11 @@ class SQLiteObservationStore:
                 raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
 
     def add(self, observations: Sequence[Observation]) -> int:
-        """Insert a batch in one transaction; rows whose id exists are skipped."""
+        """Insert a batch in one transaction; rows whose id exists are skipped.
+
+        ``ValueError`` (nothing stored) when an observation is invalid (``observation_problem``)."""
+        observations = list(observations)
+        check_observations(observations)
         rows = [
             (
                 o.id,

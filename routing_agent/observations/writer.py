@@ -2,8 +2,9 @@
 
 ``add_many`` appends to a bounded in-memory buffer and returns at once; a daemon thread writes batches to the
 store every ``flush_interval_s`` (or as soon as ``batch_size`` are waiting). A failing store is retried
-``max_retries`` times with back-off; a batch that still fails, and anything arriving while the buffer is
-full, is *dropped and counted* (``stats()["dropped"]``, the OTel counter
+``max_retries`` times with back-off; a batch that still fails, anything arriving while the buffer is
+full, and an observation no store can keep (``observation_problem``: a NaN value, a lone surrogate in an id)
+is *dropped and counted* (``stats()["dropped"]``, the OTel counter
 ``routing_agent.observations.dropped``, one warning per cause). Nothing raises into the caller.
 ``flush()`` waits until everything buffered was written; ``close()`` flushes and stops the thread.
 Buffered observations are flushed at interpreter exit.
@@ -25,7 +26,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider, get_meter
 
 from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.record import Observation
+from routing_agent.observations.record import Observation, observation_problem
 
 logger = logging.getLogger("routing_agent.observations")
 
@@ -76,7 +77,7 @@ class BufferedObservationWriter:
         self._dropped_counter = meter.create_counter(
             "routing_agent.observations.dropped",
             unit="{observation}",
-            description="Observations dropped because the store failed or the buffer was full.",
+            description="Observations dropped: the store failed, the buffer was full, or they were invalid.",
         )
         _live.add(self)
 
@@ -145,10 +146,26 @@ class BufferedObservationWriter:
                     taken += len(group)
                 self._buffered -= taken
                 self._in_flight = taken
-            batch = [obs for group in groups for obs in group]
-            self._write(batch)
+            batch = self._valid([obs for group in groups for obs in group])
+            if batch:
+                self._write(batch)
             with self._lock:
                 self._in_flight = 0
+
+    def _valid(self, batch: list[Observation]) -> list[Observation]:
+        # An observation no store can keep (NaN value, lone surrogate in an id) is dropped and counted on
+        # its own, so it cannot fail the batch of good observations it travels with.
+        good: list[Observation] = []
+        first: str | None = None
+        for obs in batch:
+            problem = observation_problem(obs)
+            if problem is None:
+                good.append(obs)
+            elif first is None:
+                first = problem
+        if first is not None:
+            self._drop(len(batch) - len(good), "invalid", ValueError(first))
+        return good
 
     def _write(self, batch: list[Observation]) -> None:
         delay = self.retry_backoff_s
