@@ -3,7 +3,9 @@
 Reading order (the playbook's): guardrails first, then the primary metric's significance, then the effect
 size against the MDE, then segments. ``kind`` is one of:
 
-* ``rollback`` — a guardrail with ``action: rollback`` was breached (after its minimum sample);
+* ``rollback`` — a guardrail with ``action: rollback`` was breached (after its minimum sample), or the
+  primary metric showed every candidate significantly worse (or, for a non-inferiority test, not shown
+  non-inferior at the planned sample): everyone back on control;
 * ``invalid`` — the data cannot be trusted (sample-ratio mismatch, too many invalid judge scores, too many
   unpriced calls): fix the cause before reading anything;
 * ``keep_running`` — not enough sample yet (``sample_needed`` more units per arm, ``days_remaining``
@@ -11,14 +13,19 @@ size against the MDE, then segments. ``kind`` is one of:
 * ``ship`` — the candidate is significantly better by at least the MDE (or non-inferior, for a
   non-inferiority test) and every guardrail held; with ``review: required`` it waits for a person;
 * ``no_difference`` — the planned sample was reached and no difference was detected: ``winner`` names the
-  cheaper variant, which can be picked with confidence (the playbook's point).
+  cheaper variant, which can be picked with confidence (the playbook's point);
+* ``segmentation`` — a win (or a no-difference in favour of the cheaper candidate) overall that is
+  significantly worse on a declared segment: not a win but a segmentation decision for a person
+  (``winner`` is the overall winner, ``evidence["segments_worse"]`` names the losing segments); ``watch``
+  changes nothing.
 """
 
 from __future__ import annotations
 
-__all__ = ["Decision", "DecisionKind", "GuardrailResult"]
+__all__ = ["Decision", "DecisionKind", "GuardrailResult", "jsonable"]
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -31,11 +38,29 @@ class DecisionKind(StrEnum):
     ROLLBACK = "rollback"
     NO_DIFFERENCE = "no_difference"
     INVALID = "invalid"
+    SEGMENTATION = "segmentation"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with non-finite floats as None and tuples as lists (nested): strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (tuple, list)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
 class GuardrailResult:
-    """One guardrail checked for one test arm against control."""
+    """One bound of one guardrail checked for one test arm.
+
+    ``breached`` is the verdict of the always-valid test (see ``routing_agent.evaluation.guardrails``): the
+    point estimate is beyond the bound *and* the confidence sequence excludes the bound. A breach counts
+    (stops the test) only with ``enough_sample``. ``ci_low``/``ci_high`` bound the ratio test / control for
+    a relative bound and the test arm's value for an absolute one.
+    """
 
     metric: str
     statistic: str  # mean | p50 | p90 | p95 | p99
@@ -50,10 +75,26 @@ class GuardrailResult:
     n_control: int = 0
     n_test: int = 0
     action: str = "rollback"
+    kind: str = "relative"  # relative (to control) | absolute
+    side: str = "max"  # max: breached above the limit | min: breached below it
+    limit: float | None = None  # the ratio (relative) or the value (absolute) in the YAML
+    ci_low: float | None = None  # always-valid confidence sequence of the ratio (relative) / value (absolute)
+    ci_high: float | None = None
+    min_sample: int = 0
+    agent: str | None = None
+    method: str = ""
+    reliable: bool = True
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def stops(self) -> bool:
+        """Breached with enough sample and ``action: rollback``: the test stops."""
+        return self.breached and self.enough_sample and self.action == "rollback"
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return dict(self.__dict__)
+        """A JSON-ready dict (non-finite numbers as null)."""
+        out: dict[str, Any] = jsonable({f.name: getattr(self, f.name) for f in fields(self)})
+        return out
 
 
 @dataclass(frozen=True)
@@ -63,7 +104,7 @@ class Decision:
     experiment: str
     kind: DecisionKind
     summary: str  # one sentence with the evidence, like the playbook's worked example
-    winner: str | None = None  # the variant to ship / pick (ship, no_difference); None otherwise
+    winner: str | None = None  # the variant to ship / pick (ship, no_difference, segmentation); else None
     reasons: tuple[str, ...] = ()  # the reading-order steps that led here, one line each
     guardrails: tuple[GuardrailResult, ...] = ()
     sample_needed: int | None = None  # more units per arm still needed (keep_running)
@@ -87,8 +128,8 @@ class Decision:
             "reasons": list(self.reasons),
             "guardrails": [g.to_json() for g in self.guardrails],
             "sample_needed": self.sample_needed,
-            "days_remaining": self.days_remaining,
+            "days_remaining": jsonable(self.days_remaining),
             "review_required": self.review_required,
             "evaluated_at": self.evaluated_at,
-            "evidence": self.evidence,
+            "evidence": jsonable(self.evidence),
         }

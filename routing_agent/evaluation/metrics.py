@@ -1,0 +1,224 @@
+"""From the observation store's per-unit aggregates to the statistics engine's inputs.
+
+The store sums each metric per unit (the unit of randomization) and then per variant, so the evaluator
+reads seven numbers per variant (``UnitAggregate``), never raw rows. How a metric is read — its *shape* —
+follows from what it measures, and every shape is analysed per unit:
+
+===================  =====================================================  ================================
+shape                when                                                   estimate (stats function)
+===================  =====================================================  ================================
+``per_unit``         one observation per unit in every arm (``resolved``)   per-unit mean: two-proportion z
+                                                                            (0/1 values) or Welch's t
+``per_unit_total``   additive metrics (cost, tokens, calls): unit's sum     mean total per unit: Welch's t
+``per_observation``  several observations per unit (latency per call,       ``Σ values / Σ observations``,
+                     refusal per call, a score per output)                  delta method over units
+``ratio``            ``kind: ratio`` with a ``denominator`` metric          ``Σx / Σy``, delta method
+===================  =====================================================  ================================
+
+Quantiles (``statistic: p95``) come from the store's histogram and its per-unit tail counts
+(``routing_agent.stats.sketch_quantiles``), again clustered by unit.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MetricData", "Shape", "load_covariate", "load_metric", "load_quantiles"]
+
+from dataclasses import dataclass
+from typing import Literal
+
+from routing_agent.evaluation.settings import ADDITIVE_METRICS
+from routing_agent.observations.aggregates import UnitAggregate
+from routing_agent.observations.base import ObservationStore, Segment
+from routing_agent.stats import (
+    CovariateSummary,
+    EffectResult,
+    QuantileEstimate,
+    RatioSummary,
+    SampleSummary,
+    SequentialResult,
+    compare_means,
+    compare_proportions,
+    compare_ratios,
+    non_inferiority,
+    sequential_test,
+)
+from routing_agent.stats.results import Alternative, ArmEstimate, Scale
+from routing_agent.stats.sketch_quantiles import estimate_quantile_from_sketch
+
+Shape = Literal["per_unit", "per_unit_total", "per_observation", "ratio"]
+Direction = Literal["increase", "decrease"]
+
+
+def _ratio(agg: UnitAggregate) -> RatioSummary:
+    return RatioSummary(agg.n_units, agg.sum_x, agg.sum_x2, agg.sum_y, agg.sum_y2, agg.sum_xy)
+
+
+@dataclass(frozen=True)
+class MetricData:
+    """One metric's per-variant aggregates and the shape they are read with."""
+
+    name: str
+    shape: Shape
+    aggregates: dict[str, UnitAggregate]
+    binary: bool = False
+    denominator: str | None = None
+
+    def has(self, variant: str) -> bool:
+        """Whether the variant has at least one unit with the metric."""
+        agg = self.aggregates.get(variant)
+        return agg is not None and agg.n_units > 0
+
+    def n(self, variant: str) -> int:
+        """Units of the variant with the metric."""
+        agg = self.aggregates.get(variant)
+        return agg.n_units if agg is not None else 0
+
+    def n_obs(self, variant: str) -> int:
+        """Observations of the metric behind those units."""
+        agg = self.aggregates.get(variant)
+        return agg.n_obs if agg is not None else 0
+
+    def summary(self, variant: str) -> SampleSummary | RatioSummary:
+        """The stats engine's input for the variant (an empty summary when absent)."""
+        agg = self.aggregates.get(variant, UnitAggregate())
+        if self.shape in ("per_unit", "per_unit_total"):
+            return SampleSummary(agg.n_units, agg.sum_x, agg.sum_x2)
+        return _ratio(agg)
+
+    @property
+    def proportion(self) -> bool:
+        """Per-unit 0/1 outcomes: compared with the two-proportion z test."""
+        if self.shape != "per_unit" or not self.binary:
+            return False
+        return all(SampleSummary(a.n_units, a.sum_x, a.sum_x2).is_binary for a in self.aggregates.values())
+
+    def value(self, variant: str) -> float | None:
+        """The variant's point estimate (None without units)."""
+        if not self.has(variant):
+            return None
+        summary = self.summary(variant)
+        return summary.ratio if isinstance(summary, RatioSummary) else summary.mean
+
+    def arm(self, variant: str) -> ArmEstimate:
+        """Point estimate, variance of the estimate and units."""
+        summary = self.summary(variant)
+        if isinstance(summary, RatioSummary):
+            return ArmEstimate(summary.ratio, summary.variance_of_ratio, summary.n)
+        if self.proportion:
+            p = summary.mean
+            return ArmEstimate(p, p * (1 - p) / summary.n if summary.n else 0.0, summary.n)
+        return ArmEstimate(summary.mean, summary.variance_of_mean, summary.n)
+
+    @property
+    def method_kind(self) -> Literal["proportion", "mean"]:
+        """How the sequential and non-inferiority tests read per-unit summaries."""
+        return "proportion" if self.proportion else "mean"
+
+    def compare(
+        self, control: str, test: str, *, alpha: float, alternative: Alternative = "two-sided"
+    ) -> EffectResult:
+        """The fixed-horizon test of test − control for this shape."""
+        c, t = self.summary(control), self.summary(test)
+        if isinstance(c, RatioSummary) and isinstance(t, RatioSummary):
+            return compare_ratios(c, t, alpha=alpha, alternative=alternative)
+        assert isinstance(c, SampleSummary) and isinstance(t, SampleSummary)
+        if self.proportion:
+            return compare_proportions(c, t, alpha=alpha, alternative=alternative)
+        return compare_means(c, t, alpha=alpha, alternative=alternative)
+
+    def non_inferiority(
+        self, control: str, test: str, *, margin: float, relative: bool, direction: Direction, alpha: float
+    ) -> EffectResult:
+        """The one-sided non-inferiority test of test against control."""
+        return non_inferiority(
+            self.summary(control), self.summary(test), margin=margin, relative=relative,
+            direction=direction, kind=self.method_kind, alpha=alpha,
+        )  # fmt: skip
+
+    def sequential(
+        self,
+        control: str,
+        test: str,
+        *,
+        alpha: float,
+        horizon_units: int,
+        previous: SequentialResult | None = None,
+        scale: Scale = "absolute",
+        null_value: float = 0.0,
+    ) -> SequentialResult:
+        """The always-valid mSPRT of test − control (for looks before and after the planned sample)."""
+        c, t = self.summary(control), self.summary(test)
+        return sequential_test(
+            c, t, alpha=alpha, kind=self.method_kind, scale=scale, null_value=null_value,
+            horizon_units=max(horizon_units, 2), previous=previous,
+        )  # fmt: skip
+
+
+def shape_for(name: str, aggregates: dict[str, UnitAggregate], denominator: str | None) -> Shape:
+    """The shape a metric is read with (see the module docstring)."""
+    if denominator is not None:
+        return "ratio"
+    if name in ADDITIVE_METRICS:
+        return "per_unit_total"
+    if all(a.n_obs == a.n_units for a in aggregates.values()):
+        return "per_unit"
+    return "per_observation"
+
+
+def load_metric(
+    store: ObservationStore,
+    experiment: str,
+    name: str,
+    *,
+    agent: str | None = None,
+    denominator: str | None = None,
+    segment: Segment | None = None,
+    binary: bool = False,
+    shape: Shape | None = None,
+) -> MetricData:
+    """Read one metric's per-variant aggregates from the store (one query per variant at most)."""
+    raw = store.unit_aggregates(experiment, name, denominator=denominator, agent=agent, segment=segment)
+    aggregates = {v: a for v, a in raw.items() if a.n_units > 0}
+    return MetricData(
+        name=name,
+        shape=shape or shape_for(name, aggregates, denominator),
+        aggregates=aggregates,
+        binary=binary,
+        denominator=denominator,
+    )
+
+
+def load_covariate(
+    store: ObservationStore, experiment: str, name: str, covariate: str, *, agent: str | None = None
+) -> dict[str, CovariateSummary]:
+    """Per-variant (outcome, pre-period covariate) sums over units, for CUPED."""
+    paired = store.unit_aggregates(experiment, name, denominator=covariate, agent=agent)
+    return {
+        v: CovariateSummary(a.n_units, a.sum_x, a.sum_x2, a.sum_y, a.sum_y2, a.sum_xy)
+        for v, a in paired.items()
+        if a.n_units > 0
+    }
+
+
+def load_quantiles(
+    store: ObservationStore,
+    experiment: str,
+    metric: str,
+    q: float,
+    variants: list[str],
+    *,
+    agent: str | None = None,
+    alpha: float = 0.05,
+) -> dict[str, QuantileEstimate]:
+    """Each variant's q-quantile with a unit-clustered interval: histogram, then tail counts at it."""
+    histograms = store.histogram(experiment, metric, agent=agent)
+    present = {v: h for v, h in histograms.items() if v in variants and h.count > 0}
+    thresholds = {v: h.quantile(q) for v, h in present.items()}
+    tails = store.tail_aggregates(experiment, metric, thresholds, agent=agent)
+    out: dict[str, QuantileEstimate] = {}
+    for variant, hist in present.items():
+        tail = tails.get(variant)
+        if tail is None:
+            continue
+        out[variant] = estimate_quantile_from_sketch(hist.quantile, _ratio(tail), q=q, alpha=alpha)
+    return out
