@@ -70,7 +70,27 @@ class Assigner:
             GuardedStore(store, self.counters, state_refresh_s=state_refresh_s) if store is not None else None
         )
         self._now = now
-        self._ranges = {spec.id: bucket_ranges(spec.weights, spec.coverage) for spec in config.experiments}
+        self._ranges = self._build_ranges(config)
+
+    @staticmethod
+    def _build_ranges(
+        config: ExperimentsConfig,
+    ) -> dict[str, tuple[ExperimentSpec, list[tuple[float, float]]]]:
+        return {spec.id: (spec, bucket_ranges(spec.weights, spec.coverage)) for spec in config.experiments}
+
+    def reconfigure(self, config: ExperimentsConfig) -> None:
+        """Use ``config`` from now on (the store, its write-back queue and the counters stay).
+
+        Decisions already under way finish with the spec they started with: ranges are looked up by spec.
+        """
+        self._ranges = self._build_ranges(config)
+        self.config = config
+
+    def _ranges_for(self, spec: ExperimentSpec) -> list[tuple[float, float]]:
+        found = self._ranges.get(spec.id)
+        if found is not None and found[0] is spec:
+            return found[1]
+        return bucket_ranges(spec.weights, spec.coverage)  # a spec of another config (during a reload)
 
     # -- rules ---------------------------------------------------------------------------------------
 
@@ -99,7 +119,7 @@ class Assigner:
             return _Plan(Decision(None, Reason.NOT_ENROLLED))
         if live.status is ExperimentStatus.PAUSED:
             return _Plan(None, read_only=True)
-        index = choose_variation(hash_v2(spec.seed, unit_id), self._ranges[spec.id])
+        index = choose_variation(hash_v2(spec.seed, unit_id), self._ranges_for(spec))
         if index < 0:
             return _Plan(None, read_only=True)
         hashed = spec.variants[index].name

@@ -4,15 +4,24 @@ Put it first in the graph. It reads the unit id from state (``session_id`` by de
 applicable experiment through the ``Assigner`` (hash, sticky store, live state), and writes
 ``state["routing"]``. It never raises into the user's graph: a missing unit id, a store outage or an
 unexpected error routes to a documented fallback with its reason recorded and counted.
+
+Unit ids are text: a ``str``, an ``int``, a ``uuid.UUID`` or UTF-8 ``bytes`` (converted once). Anything
+else (a float, a bool, a dict, an object whose ``str()`` holds a memory address), text that is not valid
+Unicode, or an id longer than ``MAX_UNIT_ID_CHARS`` is refused: the unit gets the default model with reason
+``no_unit_id``, counted and logged once, so a malformed id can never make an unstable or hostile unit.
+
+``reload(path_or_config)`` swaps the experiments atomically; an invalid config keeps the running ones.
 """
 
 from __future__ import annotations
 
-__all__ = ["RoutingNode"]
+__all__ = ["MAX_UNIT_ID_CHARS", "ReloadResult", "RoutingNode"]
 
 import logging
+import math
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +56,51 @@ def _as_store(store: StoreLike) -> AssignmentStore:
     from routing_agent.assignment.stores import open_store
 
     return open_store("memory://" if store is None else store)
+
+
+MAX_UNIT_ID_CHARS = 4096
+"""Longest unit id routed; longer ones (a prompt in ``session_id`` by mistake?) get the default model."""
+
+
+def unit_text(value: Any, limit: int = MAX_UNIT_ID_CHARS) -> tuple[str | None, str | None]:
+    """``(text, None)`` for a usable id or segment value, else ``(None, why)`` (the why never quotes it)."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "is bytes that are not UTF-8"
+    if isinstance(value, bool) or not isinstance(value, str | int | uuid.UUID):
+        return None, f"is a {type(value).__name__}, not a string or an integer"
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return None, f"is {len(text)} characters long (at most {limit})"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "is not valid Unicode text (a lone surrogate)"
+    return text, None
+
+
+def _segment_text(value: Any) -> str | None:
+    # Segment values: text, numbers and booleans as their str(); anything else is left out.
+    if isinstance(value, bool) or (isinstance(value, float) and math.isfinite(value)):
+        value = str(value)
+    return unit_text(value, 256)[0] if value is not None else None
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """The outcome of ``RoutingNode.reload``: what runs now, what changed, or why nothing did."""
+
+    ok: bool
+    experiments: tuple[str, ...]
+    """Ids of the experiments running after the call (the old ones when ``ok`` is False)."""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    error: str | None = None
+    """Why the new config was refused (every problem, with file:line for YAML)."""
 
 
 def _read(state: Any, key: str) -> Any:
@@ -85,6 +139,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             self.config, self.store, counters=self.counters, state_refresh_s=state_refresh_s
         )
         self._warned: set[tuple[str, str]] = set()
+        self._reload_error: str | None = None
         self._defaults = agent_defaults(self.config)
         if self.config.simulated_profiles:
             from routing_agent.providers.profiles import register_profiles
@@ -141,9 +196,17 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         if value is None or value == "":
             if spec.unit is Unit.REQUEST:
                 return uuid.uuid4().hex  # every request is its own unit
-            self._warn_once(spec.id, "no_unit_id", f"state has no '{key}'; routing to the default model")
+            what = (
+                "has no" if isinstance(state, Mapping) else f"is a {type(state).__name__}, not a mapping with"
+            )
+            self._warn_once(spec.id, "no_unit_id", f"state {what} '{key}'; routing to the default model")
             return None
-        return value if isinstance(value, str) else str(value)
+        text, problem = unit_text(value)
+        if problem is not None:
+            self._warn_once(
+                spec.id, "bad_unit_id", f"the unit id in '{key}' {problem}; routing to the default model"
+            )
+        return text
 
     @staticmethod
     def _already(existing: Mapping[str, Any], spec: ExperimentSpec, unit_id: str | None) -> bool:
@@ -153,7 +216,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
     def _record(
         self, spec: ExperimentSpec, unit_id: str | None, decision: Decision, state: Any
     ) -> Assignment:
-        segments = {name: value for name in spec.segments if (value := _read(state, name)) is not None}
+        segments = {name: text for name in spec.segments if (text := _segment_text(_read(state, name)))}
         return self.assigner.assignment(spec, unit_id, decision, segments)
 
     def _internal_error(self, spec: ExperimentSpec, exc: Exception) -> Decision:
@@ -166,9 +229,49 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             self._warned.add((experiment, kind))
             logger.warning("experiment '%s': %s", experiment, message)
 
+    def reload(self, experiments: ExperimentsLike) -> ReloadResult:
+        """Swap in new experiments (a YAML path, a loaded config or specs) atomically, between decisions.
+
+        On any error (invalid YAML, unreadable file, bad spec) the running experiments keep running; the error
+        is returned, logged, counted (store event ``reload_failed``) and kept in ``stats()["reload_error"]``.
+        Units keep their stored variants; new weights apply to units not yet assigned.
+        """
+        old = self.config
+        try:
+            config = _as_config(experiments)
+            if config.simulated_profiles:
+                from routing_agent.providers.profiles import register_profiles
+
+                register_profiles(config.simulated_profiles, source=",".join(config.sources) or "<config>")
+            defaults = agent_defaults(config)
+            self.assigner.reconfigure(config)
+        except Exception as exc:
+            self.counters.event("reload_failed")
+            self._reload_error = f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "config reload refused; the running experiments keep running. %s", self._reload_error
+            )
+            return ReloadResult(False, tuple(s.id for s in old.experiments), error=self._reload_error)
+        self._defaults = defaults
+        self.config = config
+        self._reload_error = None
+        self.counters.event("reload")
+        before = {s.id: s for s in old.experiments}
+        after = {s.id: s for s in config.experiments}
+        result = ReloadResult(
+            True,
+            tuple(after),
+            added=tuple(i for i in after if i not in before),
+            removed=tuple(i for i in before if i not in after),
+            changed=tuple(i for i in after if i in before and after[i] != before[i]),
+        )
+        logger.info("config reloaded: %s", result)
+        return result
+
     def stats(self) -> dict[str, Any]:
-        """Decision counts by experiment and reason, store events, and write-backs still pending."""
+        """Decision counts by experiment and reason, store events, write-backs pending, last reload error."""
         snap = self.counters.snapshot()
+        snap["reload_error"] = self._reload_error
         snap["pending_writeback"] = self.assigner.guard.pending if self.assigner.guard else 0
         snap["store_available"] = self.assigner.guard.available if self.assigner.guard else True
         return snap
