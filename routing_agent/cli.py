@@ -103,6 +103,7 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
     console_traces: Annotated[bool, typer.Option(help="Print spans to stderr.")] = False,
 ) -> None:
     """Run the main job offline: support triage, control vs candidate, SQLite store, simulated models."""
+    from routing_agent.evaluation.simulation import add_evaluation
     from routing_agent.simulation.demo import demo as run_demo
     from routing_agent.simulation.steps import default_pipeline
     from routing_agent.telemetry.simulation import add_telemetry
@@ -110,7 +111,7 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
     run_demo(
         sessions=sessions, workdir=workdir, config_path=config, workers=workers, seed=seed,
         time_scale=time_scale,
-        pipeline=add_telemetry(default_pipeline(), otlp=otlp, console=console_traces),
+        pipeline=add_evaluation(add_telemetry(default_pipeline(), otlp=otlp, console=console_traces)),
     )  # fmt: skip
 
 
@@ -152,6 +153,12 @@ _register_control(app)
 from routing_agent.scoring.commands import register as _register_scoring  # noqa: E402
 
 _register_scoring(app)
+
+
+# Decide and report (evaluate, report): evaluation/commands.py
+from routing_agent.evaluation.commands import register as _register_evaluation  # noqa: E402
+
+_register_evaluation(app)
 
 
 def main() -> None:

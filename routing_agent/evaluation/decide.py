@@ -27,7 +27,7 @@ from routing_agent.evaluation.decision import Decision, DecisionKind, GuardrailR
 from routing_agent.evaluation.plan import SamplePlan
 from routing_agent.evaluation.primary import MetricComparison
 from routing_agent.evaluation.segments import SegmentReport
-from routing_agent.evaluation.text import ci, num, pval, signed, units
+from routing_agent.evaluation.text import ci, duration, num, pval, signed, units
 
 _K = DecisionKind
 
@@ -136,8 +136,10 @@ def _keep_running(x: DecisionInputs, reasons: list[str], held: str) -> Decision:
     if plan is None or not plan.planned:
         why = plan.note if plan is not None and plan.note else "waiting for data"
         return _make(x, _K.KEEP_RUNNING, f"Keep running: {why}; {held}.", reasons)
-    have = ", ".join(f"{v} {units(plan.observed.get(v, 0))}/{units(n)}" for v, n in plan.planned.items())
-    when = f", about {days:.1f} days at {plan.traffic_per_day:,.0f} units/day" if days is not None else ""
+    have = ", ".join(f"{v} {units(plan.observed.get(v, 0))} of {units(n)}" for v, n in plan.planned.items())
+    when = ""
+    if days is not None and plan.traffic_per_day:
+        when = f", about {duration(days)} at the current {plan.traffic_per_day:,.0f} units/day"
     so_far = ""
     seq = [c for c in x.primary if c.sequential is not None and c.result is not None]
     if seq:
@@ -147,7 +149,7 @@ def _keep_running(x: DecisionInputs, reasons: list[str], held: str) -> Decision:
             f"; so far {c.metric} {num(c.result.treatment_mean)} vs {num(c.result.control_mean)} "
             f"(always-valid {pval(c.sequential.p_value)})"
         )
-    needed = f"{units(plan.sample_needed)} more units per arm needed (have {have})"
+    needed = f"planned sample not reached ({have} units); up to {units(plan.sample_needed)} more per arm"
     summary = f"Keep running: {needed}{when}{so_far}; {held}."
     return _make(x, _K.KEEP_RUNNING, summary, reasons, sample_needed=plan.sample_needed, days_remaining=days)
 

@@ -51,12 +51,12 @@ def _keep(looks: tuple[Look, ...]) -> tuple[Look, ...]:
 
 
 def _traffic(obs: ObservationStore, experiment: str, units: int) -> float | None:
-    """Units per day: units seen over the observations' time span (None under a minute of data)."""
+    """Units per day: units seen over the observations' time span (None under 10 seconds of data)."""
     span = obs.time_span(experiment)
     if span is None or units < 2:
         return None
     seconds = span[1] - span[0]
-    return units / seconds * 86_400.0 if seconds >= 60.0 else None
+    return units / seconds * 86_400.0 if seconds >= 10.0 else None
 
 
 def _primary(

@@ -156,7 +156,8 @@ def _check(
             c, t, alpha=alpha, scale="relative", horizon_units=horizon, previous=previous.get(key + ":ratio")
         )
         if ratio_test.relative_ci_low is not None and ratio_test.relative_ci_high is not None:
-            low, high = 1.0 + ratio_test.relative_ci_low, 1.0 + ratio_test.relative_ci_high
+            low = max(0.0, 1.0 + ratio_test.relative_ci_low)  # a ratio of non-negative values is ≥ 0
+            high = max(0.0, 1.0 + ratio_test.relative_ci_high)
     result = GuardrailResult(
         variant=key.rsplit(":", 1)[1], control_value=c.mean if c is not None else None, test_value=t.mean,
         ratio=ratio, breached=_verdict(side, test.absolute_effect, test), enough_sample=enough,

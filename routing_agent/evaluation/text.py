@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ci", "num", "pct", "pval", "signed", "units"]
+__all__ = ["ci", "duration", "num", "pcell", "pct", "pval", "signed", "units"]
 
 import math
 
@@ -44,6 +44,11 @@ def pval(p: float | None) -> str:
     return f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}"
 
 
+def pcell(p: float | None) -> str:
+    """A p-value for a table cell: ``0.052``, ``< 0.001``, ``—``."""
+    return pval(p).removeprefix("p = ").removeprefix("p ")
+
+
 def ci(low: float | None, high: float | None, *, sign: bool = True, digits: int = 3) -> str:
     """``[−0.024, +0.000]``; infinite bounds of one-sided intervals as ``−∞`` / ``+∞``."""
 
@@ -60,3 +65,16 @@ def ci(low: float | None, high: float | None, *, sign: bool = True, digits: int 
 def units(n: int | None) -> str:
     """``3,600``."""
     return "—" if n is None else f"{n:,}"
+
+
+def duration(days: float | None) -> str:
+    """``2.3 days``, ``5.1 hours``, ``12 minutes``, ``40 seconds``."""
+    if days is None or not math.isfinite(days):
+        return "—"
+    if days >= 1:
+        return f"{days:,.1f} days"
+    hours = days * 24
+    if hours >= 1:
+        return f"{hours:.1f} hours"
+    minutes = hours * 60
+    return f"{minutes:.0f} minutes" if minutes >= 1 else f"{minutes * 60:.0f} seconds"
