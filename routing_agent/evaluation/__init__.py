@@ -1,1 +1,47 @@
-"""evaluation."""
+"""Evaluation: read an experiment's observations the playbook's way and decide, with a report people trust.
+
+Usage::
+
+    from routing_agent.evaluation import evaluate, write_report
+
+    evaluation = evaluate(spec, observations="redis://redis:6379/0", assignments=store, timeline=True)
+    evaluation.decision.kind        # ship | keep_running | rollback | no_difference | invalid | segmentation
+    evaluation.decision.summary     # the decision in one sentence with its evidence
+    write_report(evaluation, "report.html")     # or .md / .json (schema: report --schema)
+
+    # inside the watch loop (routing-agent watch uses it by default): looks are chained, so the always-valid
+    # tests stay valid however often it looks
+    Watcher(spec, store, WatchEvaluator(observations, store), every_s=30).run()
+
+Reading order (``decide``): guardrails (always-valid breach test, ``min_sample``) → validity (SRM, invalid
+judge verdicts, unpriced calls) → the primary metric's significance (fixed horizon at the planned sample,
+early only when the always-valid test is conclusive; Holm across arms; non-inferiority honoured) → effect vs
+the MDE (no difference → the significantly cheaper variant, else control) → segments (a win that loses on a
+declared segment is a ``segmentation`` decision). Statistics come from ``routing_agent.stats``; the stores
+aggregate per unit where the data lives (``routing_agent.evaluation.metrics``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AsyncWatchEvaluator",
+    "Decision",
+    "DecisionKind",
+    "Evaluation",
+    "EvaluationSettings",
+    "GuardrailResult",
+    "WatchEvaluator",
+    "aevaluate",
+    "evaluate",
+    "load_schema",
+    "render",
+    "validate_report",
+    "write_report",
+]
+
+from routing_agent.evaluation.decision import Decision, DecisionKind, GuardrailResult
+from routing_agent.evaluation.evaluator import aevaluate, evaluate
+from routing_agent.evaluation.records import Evaluation
+from routing_agent.evaluation.report import load_schema, render, validate_report, write_report
+from routing_agent.evaluation.settings import EvaluationSettings
+from routing_agent.evaluation.watching import AsyncWatchEvaluator, WatchEvaluator
