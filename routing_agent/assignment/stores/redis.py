@@ -152,12 +152,14 @@ class RedisStore:
 
         def build_sync() -> redis.Redis | redis.RedisCluster:
             if cluster:
-                return _redis.RedisCluster.from_url(url, **kwargs)
+                # RedisCluster's own default is 10 attempts with back-off: ~0.4 s on a node that stalls.
+                # One immediate retry (after its topology refresh) keeps a decision within ~2 timeouts.
+                return _redis.RedisCluster.from_url(url, retry=Retry(NoBackoff(), 1), **kwargs)
             return _redis.Redis.from_url(url, retry=sync_retry, **kwargs)
 
         def build_async() -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
             if cluster:
-                return _aredis.RedisCluster.from_url(url, **kwargs)
+                return _aredis.RedisCluster.from_url(url, retry=AsyncRetry(NoBackoff(), 1), **kwargs)
             async_retry = AsyncRetry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
             return _aredis.Redis.from_url(url, retry=async_retry, **kwargs)
 

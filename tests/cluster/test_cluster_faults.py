@@ -1,0 +1,72 @@
+"""A stalled Redis Cluster node (``CLIENT PAUSE`` past the 50 ms timeout) costs a routing decision at most two
+timeouts — redis-py's cluster client would otherwise retry ten times with back-off (~0.4 s) — and the
+units routed meanwhile are written back without a flip when the node answers again."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+
+import redis
+
+from routing_agent.assignment.stores import open_store
+from tests.assignment.redis_cluster import RedisCluster3
+from tests.faults.support import hashed_variant
+from tests.graph.conftest import build_graph
+from tests.graph.test_routing_node import make_config
+
+
+def owner_of(cluster: RedisCluster3, prefix: str) -> int:
+    for port in cluster.ports:
+        node = redis.Redis(port=port)
+        try:
+            if node.keys(f"{prefix}*"):
+                return port
+        finally:
+            node.close()
+    raise AssertionError("the experiment's keys are on no node")
+
+
+def pause(port: int, ms: int) -> None:
+    client = redis.Redis(port=port)
+    try:
+        client.execute_command("CLIENT", "PAUSE", ms, "ALL")
+    finally:
+        client.close()
+
+
+def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster: RedisCluster3) -> None:
+    prefix = f"pause-{uuid.uuid4().hex[:8]}"
+    store = open_store(f"{cluster.url}?cluster=true&prefix={prefix}")  # the 50 ms production timeout
+    graph, node = build_graph(make_config(), store, state_refresh_s=3600)
+    graph.invoke({"session_id": "warm", "seen": []})
+    port = owner_of(cluster, prefix)
+
+    def timed(sid: str, use_async: bool) -> tuple[float, dict]:
+        start = time.perf_counter()
+        state = {"session_id": sid, "seen": []}
+        out = asyncio.run(graph.ainvoke(state)) if use_async else graph.invoke(state)
+        return time.perf_counter() - start, out
+
+    during: dict[str, str] = {}
+    for round_, use_async in enumerate((False, True)):
+        node.assigner.guard._retry_at = 0.0  # probe at once (the back-off is tested elsewhere)
+        threading.Thread(target=pause, args=(port, 600)).start()
+        time.sleep(0.05)
+        elapsed, out = timed(f"p{round_}", use_async)
+        record = out["routing"]["exp"]
+        assert record["reason"] == "store_unavailable"
+        assert record["variant"] == hashed_variant(f"p{round_}")
+        assert len({s["model_id"] for s in out["seen"]}) == 1
+        assert elapsed < 0.3, f"{'async' if use_async else 'sync'} routing took {elapsed:.3f} s"
+        during[f"p{round_}"] = record["variant"]
+        time.sleep(0.7)  # the pause ends
+    time.sleep(node.assigner.guard._backoff_max + 0.1)
+    assert graph.invoke({"session_id": "after", "seen": []})["routing"]["exp"]["reason"] == "hashed"
+    assert node.assigner.guard.wait_flushed(10)
+    assert node.stats()["events"]["writeback"] == 2
+    for sid, variant in during.items():
+        assert store.get("exp", sid) == variant
+    store.close()
