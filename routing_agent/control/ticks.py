@@ -62,7 +62,8 @@ class WatchTick:
         if self.review is not None:
             parts.append(f"review {self.review.id} ({self.review.status.value})")
         text = "  ".join(parts)
-        detail = self.message or (self.decision.summary if self.decision is not None else "")
+        summary = self.decision.summary if self.decision is not None else ""
+        detail = "  · ".join(d for d in (summary, self.message) if d)
         return f"{text}  — {detail}" if detail else text
 
     @property
