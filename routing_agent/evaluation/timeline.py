@@ -2,9 +2,10 @@
 
 A ``watch`` process keeps each evaluation's ``Look``; a one-off report has only the present look. For stores
 that keep raw rows (``RAW_ROWS``: memory, SQLite) this module replays the primary metric's observations in
-storage order and takes ``points`` looks at evenly spaced row counts: per-unit running sums are updated row by
-row (``O(units)`` memory for this report-only path), and at each look the always-valid test is run on the
-cumulative aggregates, chained with ``previous`` exactly as ``watch`` would have run it.
+time order (``Observation.ts``) and takes ``points`` looks at evenly spaced row counts: per-unit running sums
+are updated row by row, and at each look the always-valid test is run on the cumulative aggregates, chained
+with ``previous`` exactly as ``watch`` would have run it. This report-only path holds the primary metric's
+rows (one per unit for a per-session outcome) in memory to sort them; the decision path never does.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def replay_timeline(
         or not arms
     ):
         return []
-    total = sum(a.n_obs for a in overall.aggregates.values())
+    total = sum(a.n_obs for v, a in overall.aggregates.items() if v in (control, *arms))
     if total == 0:
         return []
     cuts = {max(1, round(total * i / points)) for i in range(1, points + 1)}
@@ -72,13 +73,16 @@ def replay_timeline(
     running = _Running()
     previous: SequentialResult | None = None
     looks: list[Look] = []
+    rows = sorted(
+        (obs.ts, obs.variant, obs.unit_id, obs.value)
+        for obs in store.observations(spec.id, m.name)
+        if (m.agent is None or obs.agent == m.agent) and obs.variant in (control, *arms)
+    )
     seen, last_ts = 0, 0.0
-    for obs in store.observations(spec.id, m.name):
-        if (m.agent is not None and obs.agent != m.agent) or obs.variant not in (control, *arms):
-            continue
-        running.add(obs.variant, obs.unit_id, obs.value)
+    for ts, variant, unit, value in rows:
+        running.add(variant, unit, value)
         seen += 1
-        last_ts = max(last_ts, obs.ts)
+        last_ts = ts
         if seen not in cuts:
             continue
         data = replace(overall, aggregates=running.aggregates())

@@ -204,21 +204,23 @@ def sample_plot(data: dict[str, Any]) -> str:
     size, unit = _elapsed(points[-1]["at"] - t0)
     top = max([*planned.values(), *(p["units"].get(v, 0) for p in points for v in variants), 1])
     f = Frame(height=280)
-    sx = Scale(0.0, max((points[-1]["at"] - t0) / size, 1e-9), f.x0, f.x1)
+    sx = Scale(0.0, max((points[-1]["at"] - t0) / size, 1.0), f.x0, f.x1)
     sy = Scale(0.0, top * 1.08, f.y0, f.y1)
     out = _x_axis(f, sx, nice_ticks(0.0, sx.hi, 6), lambda t: f"{t:g}", f"time since the first look ({unit})")
     out += _y_axis(f, sy, nice_ticks(0.0, top * 1.08, 5), lambda t: f"{t:,.0f}", "units")
-    for v in variants:
+    same = len(set(planned.values())) == 1
+    for i, v in enumerate(variants):
         color = colors.get(v, PALETTE[2])
-        if v in planned:
+        if v in planned and (not same or i == 0):
             y = sy(planned[v])
-            label = f"planned {v} {planned[v]:,}"
+            label = f"planned per arm {planned[v]:,}" if same else f"planned {v} {planned[v]:,}"
             out += [
-                line(f.x0, y, f.x1, y, color=color, width=1.5, dash="6,4"),
-                text(f.x1 - 4, y - 4, label, anchor="end", size=10, color=color),
+                line(f.x0, y, f.x1, y, color="#57606a" if same else color, width=1.5, dash="6,4"),
+                text(f.x1 - 4, y - 4, label, anchor="end", size=10, color="#57606a" if same else color),
             ]
         pts = [(sx((p["at"] - t0) / size), sy(p["units"].get(v, 0))) for p in points]
-        out.append(path(pts, color, width=2.5) if len(pts) > 1 else circle(*pts[0], 5, color))
+        width = max(4.5 - 1.5 * i, 1.5)  # earlier arms drawn wider: equal arms stay visible under each other
+        out.append(path(pts, color, width=width) if len(pts) > 1 else circle(*pts[0], 5, color))
     out += _legend(f, [(v, colors.get(v, PALETTE[2])) for v in variants])
     return document(f, "Cumulative sample against the required sample", out)
 
@@ -235,7 +237,7 @@ def pvalue_plot(data: dict[str, Any]) -> str:
     t0 = points[0]["at"]
     size, unit = _elapsed(points[-1]["at"] - t0)
     f = Frame(height=260)
-    sx = Scale(0.0, max((points[-1]["at"] - t0) / size, 1e-9), f.x0, f.x1)
+    sx = Scale(0.0, max((points[-1]["at"] - t0) / size, 1.0), f.x0, f.x1)
     sy = Scale(low, 1.0, f.y0, f.y1, log=True)
     out = _x_axis(f, sx, nice_ticks(0.0, sx.hi, 6), lambda t: f"{t:g}", f"time since the first look ({unit})")
     out += _y_axis(f, sy, log_ticks(low, 1.0), lambda t: f"{t:g}", "always-valid p-value (log)")
