@@ -232,9 +232,8 @@ def report_command(  # noqa: PLR0917 (one parameter per CLI option)
             f"cannot write '{out}': {exc.strerror or exc}. Fix: choose a writable --out path"
         ) from None
     kind = evaluation.decision.kind.value
-    Console(stderr=True, highlight=False).print(
-        Text(f"{kind.upper()}", style=_STYLE.get(kind, "bold")), Text(f" report written to {os.fspath(path)}")
-    )
+    line = Text.assemble((kind.upper(), _STYLE.get(kind, "bold")), f" report written to {os.fspath(path)}")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(line)
 
 
 def register(app: typer.Typer) -> None:
