@@ -91,8 +91,9 @@ class BufferedObservationWriter:
         """Buffer observations (never blocks, never raises).
 
         The sequence is kept as one group and iterated on the writer thread, so a lazy sequence (see
-        ``routing_agent.telemetry.calls``) builds its ``Observation`` objects off the caller's thread.
-        Do not mutate it after handing it over."""
+        ``routing_agent.telemetry.call_observations``) builds its ``Observation`` objects off the caller's
+        thread; one with a ``checked() -> (storable observations, first problem or None)`` method validates
+        itself there. Do not mutate it after handing it over."""
         overflow = 0
         full = False
         with self._lock:
@@ -146,25 +147,38 @@ class BufferedObservationWriter:
                     taken += len(group)
                 self._buffered -= taken
                 self._in_flight = taken
-            batch = self._valid([obs for group in groups for obs in group])
+            batch = self._valid(groups)
             if batch:
                 self._write(batch)
             with self._lock:
                 self._in_flight = 0
 
-    def _valid(self, batch: list[Observation]) -> list[Observation]:
+    def _valid(self, groups: list[Sequence[Observation]]) -> list[Observation]:
         # An observation no store can keep (NaN value, lone surrogate in an id) is dropped and counted on
-        # its own, so it cannot fail the batch of good observations it travels with.
+        # its own, so it cannot fail the batch of good observations it travels with. A group that can
+        # check itself (``checked()``: the observations of one call, which share most fields) does.
         good: list[Observation] = []
         first: str | None = None
-        for obs in batch:
-            problem = observation_problem(obs)
-            if problem is None:
-                good.append(obs)
-            elif first is None:
-                first = problem
-        if first is not None:
-            self._drop(len(batch) - len(good), "invalid", ValueError(first))
+        bad = 0
+        for group in groups:
+            checked = getattr(group, "checked", None)
+            if checked is not None:
+                kept, problem = checked()
+                good.extend(kept)
+                bad += len(group) - len(kept)
+                if first is None:
+                    first = problem
+                continue
+            for obs in group:
+                problem = observation_problem(obs)
+                if problem is None:
+                    good.append(obs)
+                else:
+                    bad += 1
+                    if first is None:
+                        first = problem
+        if bad:
+            self._drop(bad, "invalid", ValueError(first))
         return good
 
     def _write(self, batch: list[Observation]) -> None:
