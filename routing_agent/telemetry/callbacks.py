@@ -22,8 +22,8 @@ __all__ = ["RoutingTelemetry"]
 
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -37,9 +37,9 @@ from opentelemetry.trace import Span, SpanKind, TracerProvider
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.telemetry import semconv as sc
-from routing_agent.telemetry.calls import CallRecorder, LLMRun, ObservationSink
+from routing_agent.telemetry.calls import CallRecorder, LLMCall, ObservationSink
 from routing_agent.telemetry.citations import CITATIONS_KEY, citation_set
-from routing_agent.telemetry.content import capture_enabled, input_messages_json
+from routing_agent.telemetry.content import capture_enabled
 from routing_agent.telemetry.instruments import Instruments, TelemetryFailures
 from routing_agent.telemetry.pricing import Pricer
 from routing_agent.telemetry.spans import assignment_attributes, is_control_flow, mark_error, serialized_name
@@ -76,7 +76,6 @@ class _Run:
     root: _Run | None = None  # the workflow run
     node: str | None = None
     routed: bool = False  # agent span already carries routing attributes
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class RoutingTelemetry(BaseCallbackHandler):
@@ -93,6 +92,19 @@ class RoutingTelemetry(BaseCallbackHandler):
 
     run_inline = True  # called in the caller's thread/task: timestamps are taken where events happen
     raise_error = False
+
+    # events this handler has no use for: LangChain then does not dispatch them to it at all
+    @property
+    def ignore_agent(self) -> bool:
+        return True
+
+    @property
+    def ignore_retry(self) -> bool:
+        return True
+
+    @property
+    def ignore_custom_event(self) -> bool:
+        return True
 
     def __init__(
         self,
@@ -113,9 +125,10 @@ class RoutingTelemetry(BaseCallbackHandler):
         )
         self.sink: ObservationSink | None = _as_sink(observations)
         self.recorder = CallRecorder(
-            self.instruments, pricer or Pricer(config), self.sink, self.capture_content
+            self.tracer, self.instruments, pricer or Pricer(config), self.sink, self.capture_content
         )
-        self._runs: dict[UUID, _Run] = {}
+        self._runs: dict[UUID, _Run] = {}  # open chain/tool/retriever runs
+        self._calls: dict[UUID, LLMCall] = {}  # open chat-model calls
 
     # -- chains: workflow and agent spans -----------------------------------------------------------
 
@@ -220,7 +233,8 @@ class RoutingTelemetry(BaseCallbackHandler):
 
     # -- chat models --------------------------------------------------------------------------------
 
-    @_safe
+    # hot path: no decorator layer; the same failure handling as ``_safe``, inline
+
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -232,9 +246,11 @@ class RoutingTelemetry(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._start_llm(run_id, parent_run_id, metadata, kwargs, messages, sc.OP_CHAT)
+        try:
+            self._start_llm(run_id, parent_run_id, metadata, kwargs, messages, sc.OP_CHAT)
+        except Exception as exc:
+            self.failures.record("on_chat_model_start", exc)
 
-    @_safe
     def on_llm_start(
         self,
         serialized: dict[str, Any] | None,
@@ -246,25 +262,32 @@ class RoutingTelemetry(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._start_llm(run_id, parent_run_id, metadata, kwargs, None, "text_completion")
+        try:
+            self._start_llm(run_id, parent_run_id, metadata, kwargs, None, "text_completion")
+        except Exception as exc:
+            self.failures.record("on_llm_start", exc)
 
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         """First streamed chunk: the TTFT timestamp. Kept minimal (called once per chunk)."""
-        run = self._runs.get(run_id)
-        if run is not None and run.extra.get("first") is None:
-            run.extra["first"] = time.perf_counter()
+        call = self._calls.get(run_id)
+        if call is not None and call.first is None:
+            call.first = time.perf_counter()
 
-    @_safe
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self._runs.pop(run_id, None)
-        if run is not None and run.span is not None:
-            self.recorder.finish(run.extra["llm"], run.span, response, None, run.extra.get("first"))
+        try:
+            call = self._calls.pop(run_id, None)
+            if call is not None:
+                self.recorder.finish(call, response, None)
+        except Exception as exc:
+            self.failures.record("on_llm_end", exc)
 
-    @_safe
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self._runs.pop(run_id, None)
-        if run is not None and run.span is not None:
-            self.recorder.finish(run.extra["llm"], run.span, None, error, run.extra.get("first"))
+        try:
+            call = self._calls.pop(run_id, None)
+            if call is not None:
+                self.recorder.finish(call, None, error)
+        except Exception as exc:
+            self.failures.record("on_llm_error", exc)
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -274,38 +297,36 @@ class RoutingTelemetry(BaseCallbackHandler):
         parent_run_id: UUID | None,
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
-        messages: Sequence[Sequence[BaseMessage]] | None,
+        messages: list[list[BaseMessage]] | None,
         operation: str,
     ) -> None:
-        md = metadata or {}
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-        llm = LLMRun.from_metadata(md, kwargs.get("invocation_params") or {}, operation)
-        llm.run_key = run_id.hex
-        attrs = self.recorder.start_attributes(llm)
-        if self.capture_content and messages is not None:
-            attrs[sc.GEN_AI_INPUT_MESSAGES] = input_messages_json(messages)
-        span = self.tracer.start_span(
-            llm.span_name,
-            context=parent.ctx if parent is not None else None,
-            kind=SpanKind.CLIENT,
-            attributes=attrs,
+        call = self.recorder.start(
+            metadata,
+            kwargs.get("invocation_params"),
+            operation,
+            run_id,
+            parent.ctx if parent is not None else None,
+            messages,
         )
         if parent is not None and parent.agent is not None and not parent.agent.routed:
-            self._tag_agent(parent.agent, llm)
-        run = _Run(span, None, None)
-        run.extra["llm"] = llm
-        self._put(run_id, run)
+            self._tag_agent(parent.agent, call)
+        if len(self._calls) >= _MAX_OPEN_RUNS:  # calls that never ended (abandoned generators): drop oldest
+            self._calls.pop(next(iter(self._calls))).span.end()
+            self.failures.record("open_runs", OverflowError(f"more than {_MAX_OPEN_RUNS} open calls"))
+        self._calls[run_id] = call
 
-    def _tag_agent(self, agent: _Run, llm: LLMRun) -> None:
+    def _tag_agent(self, agent: _Run, call: LLMCall) -> None:
         span = agent.span
         if span is None:
             return
         agent.routed = True
-        span.set_attribute(sc.GEN_AI_PROVIDER_NAME, llm.provider)
-        if llm.request_model:
-            span.set_attribute(sc.GEN_AI_REQUEST_MODEL, llm.request_model)
-        for key, value in llm.routing_attributes().items():
-            span.set_attribute(key, value)
+        identity = call.identity
+        attrs = {sc.GEN_AI_PROVIDER_NAME: identity.provider}
+        if identity.request_model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = identity.request_model
+        attrs.update(call.routing_attributes())
+        span.set_attributes(attrs)
 
     def _node_outputs(self, run: _Run, outputs: Mapping[str, Any]) -> None:
         span = run.span

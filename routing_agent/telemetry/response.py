@@ -90,35 +90,43 @@ def read_response(response: LLMResult) -> ResponseInfo:
     """Read an ``LLMResult`` of one chat-model run (the first prompt's generations)."""
     generations = response.generations[0] if response.generations else []
     first = generations[0] if generations else None
-    message = getattr(first, "message", None) if first is not None else None
-    meta: Mapping[str, Any] = message.response_metadata if isinstance(message, BaseMessage) else {}
+    message = getattr(first, "message", None)
+    if not isinstance(message, BaseMessage):
+        message = None
+    meta: Mapping[str, Any] = message.response_metadata if message is not None else {}
     llm_output = response.llm_output or {}
     usage, reasoning = _usage(message, llm_output)
 
     reasons: list[str] = []
+    refusal = False
     for gen in generations:
         gen_meta = getattr(getattr(gen, "message", None), "response_metadata", None) or {}
-        info = gen.generation_info or {}
-        reason = gen_meta.get("finish_reason") or gen_meta.get("stop_reason") or info.get("finish_reason")
+        reason = gen_meta.get("finish_reason") or gen_meta.get("stop_reason")
+        if not reason and gen.generation_info:
+            reason = gen.generation_info.get("finish_reason")
         if reason:
-            reasons.append(str(reason))
-
-    refusal = any(r in _REFUSAL_REASONS for r in reasons) or bool(meta.get("refusal"))
-    if isinstance(message, AIMessage) and message.additional_kwargs.get("refusal"):
+            reason = str(reason)
+            reasons.append(reason)
+            refusal = refusal or reason in _REFUSAL_REASONS
+    if meta.get("refusal") or (isinstance(message, AIMessage) and message.additional_kwargs.get("refusal")):
         refusal = True
     model = meta.get("model_name") or meta.get("model") or llm_output.get("model_name")
     response_id = getattr(message, "id", None) if meta.get("id") is None else meta.get("id")
+    if response_id:
+        response_id = str(response_id)
+        if response_id.startswith(("run-", "lc_run-")):
+            response_id = None
+    latency = meta.get(REPORTED_LATENCY_KEY)
+    ttft = meta.get(REPORTED_TTFT_KEY)
     return ResponseInfo(
-        message=message if isinstance(message, BaseMessage) else None,
+        message=message,
         usage=usage,
         reasoning_tokens=reasoning or None,
         response_model=str(model) if model else None,
-        response_id=str(response_id)
-        if response_id and not str(response_id).startswith(("run-", "lc_run-"))
-        else None,
+        response_id=response_id or None,
         finish_reasons=tuple(reasons),
         refusal=refusal,
-        citations=extract_citations(message if isinstance(message, BaseMessage) else None),
-        reported_latency_s=_number(meta.get(REPORTED_LATENCY_KEY)),
-        reported_ttft_s=_number(meta.get(REPORTED_TTFT_KEY)),
+        citations=extract_citations(message),
+        reported_latency_s=None if latency is None else _number(latency),
+        reported_ttft_s=None if ttft is None else _number(ttft),
     )

@@ -1,0 +1,204 @@
+"""The observations of one chat-model call, handed to the writer as one compact record.
+
+The caller's thread stores the raw facts of the call (identity, unit, measured values, span context) in a
+``CallObservations`` and appends it to the observation writer; the writer thread expands it into
+``Observation`` objects (``checked()``), validating the fields the call's observations share once instead of
+once per observation. Metrics emitted, always in this order: ``calls`` (1.0), ``latency_s``, ``error``,
+``ttft_s`` (streamed calls only), and when the call returned a response: ``refusal``, ``input_tokens`` and
+``output_tokens`` (when usage was reported), ``unpriced``, ``cost_usd`` (when priced).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CallObservations"]
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from routing_agent.observations.record import MAX_ABS_VALUE, Metric, Observation, observation_problem
+from routing_agent.telemetry.identity import CallIdentity
+
+_FIELDS: tuple[str, ...] = (
+    *("experiment", "variant", "unit_id", "metric", "value", "agent", "segments", "ts", "trace_id"),
+    *("span_id", "id"),
+)
+
+
+def _fast_builder() -> Any:
+    """Observations built through the slot descriptors (a third of the dataclass ``__init__``'s cost).
+
+    Used only while ``Observation`` is exactly the frozen slots dataclass of these fields with no
+    ``__post_init__``; otherwise None and the regular constructor is used."""
+    try:
+        names = tuple(f.name for f in dataclasses.fields(Observation))
+        if names != _FIELDS or hasattr(Observation, "__post_init__") or not hasattr(Observation, "__slots__"):
+            return None
+        setters = [Observation.__dict__[name].__set__ for name in names]
+    except Exception:  # pragma: no cover - a changed Observation: use its constructor
+        return None
+    new = object.__new__
+    exp_, var_, unit_, metric_, value_, agent_, seg_, ts_, trace_, span_, id_ = setters
+
+    def build(  # noqa: PLR0917
+        experiment: str,
+        variant: str,
+        unit_id: str,
+        metric: str,
+        value: float,
+        agent: str | None,
+        segments: Mapping[str, str],
+        ts: float,
+        trace_id: str | None,
+        span_id: str | None,
+        id: str | None,
+    ) -> Observation:
+        obs: Observation = new(Observation)
+        exp_(obs, experiment)
+        var_(obs, variant)
+        unit_(obs, unit_id)
+        metric_(obs, metric)
+        value_(obs, value)
+        agent_(obs, agent)
+        seg_(obs, segments)
+        ts_(obs, ts)
+        trace_(obs, trace_id)
+        span_(obs, span_id)
+        id_(obs, id)
+        return obs
+
+    return build
+
+
+_build: Any = _fast_builder() or Observation
+_CALLS, _LATENCY, _ERROR, _TTFT = (
+    str(Metric.CALLS),
+    str(Metric.LATENCY_S),
+    str(Metric.ERROR),
+    str(Metric.TTFT_S),
+)
+_REFUSAL, _IN, _OUT = str(Metric.REFUSAL), str(Metric.INPUT_TOKENS), str(Metric.OUTPUT_TOKENS)
+_UNPRICED, _COST = str(Metric.UNPRICED), str(Metric.COST_USD)
+
+
+class CallObservations(Sequence[Observation]):
+    """The observations of one call, built lazily (on the writer thread) from the call's raw facts."""
+
+    __slots__ = (
+        "_cost",
+        "_failed",
+        "_identity",
+        "_latency",
+        "_n",
+        "_refusal",
+        "_run_id",
+        "_segments",
+        "_span_id",
+        "_tokens",
+        "_trace_id",
+        "_ts",
+        "_ttft",
+        "_unit_id",
+    )
+
+    def __init__(  # noqa: PLR0917
+        self,
+        identity: CallIdentity,
+        unit_id: str,
+        segments: Mapping[str, str],
+        run_id: UUID | None,
+        ts: float,
+        trace_id: int,
+        span_id: int,
+        latency: float,
+        failed: bool,
+        ttft: float | None,
+        refusal: bool | None,
+        tokens: tuple[int, int] | None,
+        cost: float | None,
+    ) -> None:
+        self._identity = identity
+        self._unit_id = unit_id
+        self._segments = segments
+        self._run_id = run_id
+        self._ts = ts
+        self._trace_id = trace_id
+        self._span_id = span_id
+        self._latency = latency
+        self._failed = failed
+        self._ttft = ttft
+        self._refusal = refusal  # None: no response (the call failed)
+        self._tokens = tokens
+        self._cost = cost
+        n = 3 if ttft is None else 4
+        if refusal is not None:
+            n += 2 + (2 if tokens is not None else 0) + (1 if cost is not None else 0)
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(self)[index]
+
+    def __iter__(self) -> Iterator[Observation]:
+        return iter(self.checked()[0])
+
+    def _values(self) -> list[tuple[str, float]]:
+        values = [(_CALLS, 1.0), (_LATENCY, self._latency), (_ERROR, 1.0 if self._failed else 0.0)]
+        if self._ttft is not None:
+            values.append((_TTFT, self._ttft))
+        if self._refusal is not None:
+            values.append((_REFUSAL, 1.0 if self._refusal else 0.0))
+            if self._tokens is not None:
+                values.append((_IN, float(self._tokens[0])))
+                values.append((_OUT, float(self._tokens[1])))
+            values.append((_UNPRICED, 0.0 if self._cost is not None else 1.0))
+            if self._cost is not None:
+                values.append((_COST, self._cost))
+        return values
+
+    def checked(self) -> tuple[list[Observation], str | None]:
+        """The storable observations and the first problem of those that are not (see
+        ``observation_problem``). The fields every observation of the call shares are validated once,
+        on the first one (``calls``, value 1.0); the others only need their value checked."""
+        ident = self._identity
+        trace_id = format(self._trace_id, "032x") if self._trace_id else None
+        span_id = format(self._span_id, "016x") if self._span_id else None
+        key = self._run_id.hex if self._run_id is not None else (span_id or f"{id(self):x}")
+        segments = dict(self._segments)
+        build, experiment, variant, agent = _build, ident.experiment, ident.variant, ident.agent
+        unit_id, ts = self._unit_id, self._ts
+        out = [
+            build(
+                experiment,
+                variant,
+                unit_id,
+                name,
+                value,
+                agent,
+                segments,
+                ts,
+                trace_id,
+                span_id,
+                f"{key}:{name}",
+            )
+            for name, value in self._values()
+        ]
+        problem = observation_problem(out[0])
+        if problem is not None:
+            return [], problem
+        good = [out[0]]
+        for obs in out[1:]:
+            value = obs.value
+            if isinstance(value, float) and math.isfinite(value) and abs(value) <= MAX_ABS_VALUE:
+                good.append(obs)
+                continue
+            found = observation_problem(obs)  # not a plain finite float: the full check decides
+            if found is None:
+                good.append(obs)
+            elif problem is None:
+                problem = found
+        return good, problem
