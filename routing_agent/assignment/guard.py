@@ -5,7 +5,9 @@ When a store call fails (down, slow past its client timeout, read-only, any exce
 * returns ``None`` so the assigner falls back to the deterministic hash (reason ``store_unavailable``);
 * logs once per outage and counts the outage and every fallback;
 * stops calling the store for a back-off period (0.5 s doubling to 5 s) so a dead store does not add its
-  timeout to every request, then lets one call probe it;
+  timeout to every request, then lets one call probe it (only one: calls arriving while the probe is in
+  flight fall back at once, so a store that is slow rather than down costs one timeout per back-off period,
+  not one per concurrent request);
 * remembers the units assigned during the outage (bounded; overflow is counted) and writes them back with
   ``get_or_set`` from a background thread once the store answers again. The hash is deterministic, so the
   written-back variant is the one the unit already had: nothing flips.
@@ -32,6 +34,7 @@ logger = logging.getLogger("routing_agent.assignment")
 
 T = TypeVar("T")
 _MISSING = object()
+_CALL, _PROBE, _SKIP = "call", "probe", "skip"
 
 
 class GuardedStore:
@@ -57,6 +60,7 @@ class GuardedStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._down = False
+        self._probing = False
         self._backoff = backoff_s
         self._retry_at = 0.0
         self._pending: OrderedDict[tuple[str, str], tuple[str, float | None]] = OrderedDict()
@@ -70,11 +74,22 @@ class GuardedStore:
         """False while the store is considered down."""
         return not self._down
 
-    def _may_call(self) -> bool:
-        return not self._down or self._clock() >= self._retry_at
+    def _enter(self) -> str:
+        """``"call"`` (store up), ``"probe"`` (down, back-off over: this call alone probes) or ``"skip"``."""
+        if not self._down:
+            return _CALL
+        with self._lock:  # half-open: one probe at a time
+            if self._probing or self._clock() < self._retry_at:
+                return _SKIP
+            self._probing = True
+            return _PROBE
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, *, probe: bool = False) -> None:
         with self._lock:
+            if probe:
+                self._probing = False
+            elif self._down:
+                return  # a call that started before the outage was noticed: the back-off stands
             now = self._clock()
             if not self._down:
                 self._down = True
@@ -89,10 +104,11 @@ class GuardedStore:
                 self._backoff = min(self._backoff * 2, self._backoff_max)
             self._retry_at = now + self._backoff
 
-    def _succeeded(self) -> None:
-        if not self._down:
-            return
+    def _succeeded(self, mode: str) -> None:
+        if not self._down or mode is not _PROBE:
+            return  # up already, or a call that started before the outage: says nothing about now
         with self._lock:
+            self._probing = False
             if not self._down:
                 return
             self._down = False
@@ -101,26 +117,39 @@ class GuardedStore:
         self._start_flush()
 
     def _guard(self, call: Callable[[], T]) -> T | object:
-        if not self._may_call():
+        mode = self._enter()
+        if mode is _SKIP:
             return _MISSING
         try:
             result = call()
         except Exception as exc:
-            self._failed(exc)
+            self._failed(exc, probe=mode is _PROBE)
             return _MISSING
-        self._succeeded()
+        except BaseException:
+            self._abandon(mode)
+            raise
+        self._succeeded(mode)
         return result
 
     async def _aguard(self, call: Callable[[], Awaitable[T]]) -> T | object:
-        if not self._may_call():
+        mode = self._enter()
+        if mode is _SKIP:
             return _MISSING
         try:
             result = await call()
         except Exception as exc:
-            self._failed(exc)
+            self._failed(exc, probe=mode is _PROBE)
             return _MISSING
-        self._succeeded()
+        except BaseException:  # cancelled mid-probe: let the next call probe
+            self._abandon(mode)
+            raise
+        self._succeeded(mode)
         return result
+
+    def _abandon(self, mode: str) -> None:
+        if mode is _PROBE:
+            with self._lock:
+                self._probing = False
 
     # -- assignments ----------------------------------------------------------------------------------
 
