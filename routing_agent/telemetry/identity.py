@@ -154,13 +154,12 @@ class IdentityCache:
 
     def get(self, md: Mapping[str, Any], params: Mapping[str, Any], operation: str) -> CallIdentity:
         """The identity of a call with run metadata ``md`` and invocation ``params``."""
-        get = md.get
         key = (
             operation,
             params.get("_type"),
             params.get("model"),
             params.get("model_name"),
-            *[get(k) for k in _KEYS],
+            *map(md.get, _KEYS),
         )
         try:
             return self._cache[key]
