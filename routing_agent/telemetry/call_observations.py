@@ -13,7 +13,6 @@ from __future__ import annotations
 __all__ = ["CallObservations"]
 
 import dataclasses
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -147,7 +146,8 @@ class CallObservations(Sequence[Observation]):
         return iter(self.checked()[0])
 
     def _values(self) -> list[tuple[str, float]]:
-        values = [(_CALLS, 1.0), (_LATENCY, self._latency), (_ERROR, 1.0 if self._failed else 0.0)]
+        """``(metric, value)`` of every observation after the first (``calls``, 1.0)."""
+        values = [(_LATENCY, self._latency), (_ERROR, 1.0 if self._failed else 0.0)]
         if self._ttft is not None:
             values.append((_TTFT, self._ttft))
         if self._refusal is not None:
@@ -168,11 +168,19 @@ class CallObservations(Sequence[Observation]):
         trace_id = format(self._trace_id, "032x") if self._trace_id else None
         span_id = format(self._span_id, "016x") if self._span_id else None
         key = self._run_id.hex if self._run_id is not None else (span_id or f"{id(self):x}")
+        prefix = f"{key}:"
         segments = dict(self._segments)
         build, experiment, variant, agent = _build, ident.experiment, ident.variant, ident.agent
         unit_id, ts = self._unit_id, self._ts
-        out = [
-            build(
+        first = build(
+            experiment, variant, unit_id, _CALLS, 1.0, agent, segments, ts, trace_id, span_id, prefix + _CALLS
+        )
+        problem = observation_problem(first)
+        if problem is not None:  # a shared field no store can keep: none of the call's observations
+            return [], problem
+        good = [first]
+        for name, value in self._values():
+            obs = build(
                 experiment,
                 variant,
                 unit_id,
@@ -183,17 +191,9 @@ class CallObservations(Sequence[Observation]):
                 ts,
                 trace_id,
                 span_id,
-                f"{key}:{name}",
+                prefix + name,
             )
-            for name, value in self._values()
-        ]
-        problem = observation_problem(out[0])
-        if problem is not None:
-            return [], problem
-        good = [out[0]]
-        for obs in out[1:]:
-            value = obs.value
-            if isinstance(value, float) and math.isfinite(value) and abs(value) <= MAX_ABS_VALUE:
+            if type(value) is float and -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # False for NaN and inf
                 good.append(obs)
                 continue
             found = observation_problem(obs)  # not a plain finite float: the full check decides
