@@ -34,6 +34,7 @@ from routing_agent.evaluation.records import ArmInfo, Distribution, Evaluation, 
 from routing_agent.evaluation.segments import analyze_primary_segments
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.timeline import replay_timeline
+from routing_agent.observations.aggregates import LogHistogram
 from routing_agent.observations.base import ObservationStore
 from routing_agent.observations.open import open_observation_store
 
@@ -166,9 +167,10 @@ def _evaluate(  # noqa: PLR0917 (the public function's arguments, resolved)
             early_stopping=False, previous=previous,
         )  # fmt: skip
     horizon = plan.horizon_units if plan is not None else 5000
+    histograms: dict[tuple[str, str | None], dict[str, LogHistogram]] = {}
     guardrails = check_guardrails(
         spec, obs, control=control, arms=arms, alpha=settings.guardrail_alpha, horizon_units=horizon,
-        previous=previous,
+        previous=previous, histograms=histograms,
     )  # fmt: skip
     cost_data = load_metric(obs, spec.id, settings.cost_metric)
     cost = compare_costs(
@@ -184,12 +186,12 @@ def _evaluate(  # noqa: PLR0917 (the public function's arguments, resolved)
             primary=primary, plan=plan, cost=cost, segments=segments, evaluated_at=at,
         )
     )  # fmt: skip
-    histograms = obs.histogram(spec.id, settings.latency_metric)
-    distributions = tuple(
-        Distribution(settings.latency_metric, v.name, histograms[v.name])
-        for v in spec.variants
-        if v.name in histograms
-    )
+    latency = histograms.get((settings.latency_metric, None))
+    if latency is None:
+        latency = obs.histogram(spec.id, settings.latency_metric)
+    metric = settings.latency_metric
+    names = [v.name for v in spec.variants if v.name in latency]
+    distributions = tuple(Distribution(metric, name, latency[name]) for name in names)
     first = next((c for c in primary if c.sequential is not None), None)
     look = Look(
         at=at,

@@ -34,6 +34,7 @@ from typing import Literal
 from routing_agent.config.spec import ExperimentSpec, GuardrailSpec
 from routing_agent.evaluation.decision import GuardrailResult
 from routing_agent.evaluation.metrics import MetricData, load_metric, load_quantiles
+from routing_agent.observations.aggregates import LogHistogram
 from routing_agent.observations.base import ObservationStore
 from routing_agent.stats import SequentialResult, sequential_test
 from routing_agent.stats.results import ArmEstimate
@@ -76,15 +77,22 @@ def _label(g: GuardrailSpec, kind: Kind, side: Side, limit: float, per_unit: boo
 
 
 def _arms(
-    g: GuardrailSpec, store: ObservationStore, experiment: str, variants: list[str], alpha: float
+    g: GuardrailSpec,
+    store: ObservationStore,
+    experiment: str,
+    variants: list[str],
+    *,
+    alpha: float,
+    cache: dict[tuple[str, str | None], dict[str, LogHistogram]],
 ) -> tuple[dict[str, ArmEstimate], dict[str, list[str]], bool]:
     """Each variant's estimate of the guardrail's statistic, its warnings, and whether it is per unit."""
     if g.statistic == "mean":
         data: MetricData = load_metric(store, experiment, g.metric, agent=g.agent)
         arms = {v: data.arm(v) for v in variants if data.has(v)}
         return arms, {}, data.shape == "per_unit_total"
+    q = _QUANTILES[g.statistic]
     estimates = load_quantiles(
-        store, experiment, g.metric, _QUANTILES[g.statistic], variants, agent=g.agent, alpha=alpha
+        store, experiment, g.metric, q, variants, agent=g.agent, alpha=alpha, cache=cache
     )
     return (
         {v: e.arm() for v, e in estimates.items()},
@@ -178,11 +186,16 @@ def check_guardrails(
     alpha: float,
     horizon_units: int,
     previous: Mapping[str, SequentialResult] | None = None,
+    histograms: dict[tuple[str, str | None], dict[str, LogHistogram]] | None = None,
 ) -> list[GuardrailCheck]:
-    """Every bound of every guardrail for every test arm (see the module docstring)."""
+    """Every bound of every guardrail for every test arm (see the module docstring).
+
+    ``histograms`` caches the quantile guardrails' histograms per (metric, agent) for the caller.
+    """
     checks: list[GuardrailCheck] = []
+    cache = {} if histograms is None else histograms
     for index, g in enumerate(spec.guardrails):
-        estimates, notes, per_unit = _arms(g, store, spec.id, [control, *arms], alpha)
+        estimates, notes, per_unit = _arms(g, store, spec.id, [control, *arms], alpha=alpha, cache=cache)
         for kind, side, limit in _bounds(g):
             bound = _label(g, kind, side, limit, per_unit)
             for arm in arms:

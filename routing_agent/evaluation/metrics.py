@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from routing_agent.evaluation.settings import ADDITIVE_METRICS
-from routing_agent.observations.aggregates import UnitAggregate
+from routing_agent.observations.aggregates import LogHistogram, UnitAggregate
 from routing_agent.observations.base import ObservationStore, Segment
 from routing_agent.stats import (
     CovariateSummary,
@@ -209,9 +209,16 @@ def load_quantiles(
     *,
     agent: str | None = None,
     alpha: float = 0.05,
+    cache: dict[tuple[str, str | None], dict[str, LogHistogram]] | None = None,
 ) -> dict[str, QuantileEstimate]:
-    """Each variant's q-quantile with a unit-clustered interval: histogram, then tail counts at it."""
-    histograms = store.histogram(experiment, metric, agent=agent)
+    """Each variant's q-quantile with a unit-clustered interval: histogram, then tail counts at it.
+
+    ``cache`` keeps the histograms read per (metric, agent) for the rest of one evaluation.
+    """
+    cache = {} if cache is None else cache
+    if (metric, agent) not in cache:
+        cache[(metric, agent)] = store.histogram(experiment, metric, agent=agent)
+    histograms = cache[(metric, agent)]
     present = {v: h for v, h in histograms.items() if v in variants and h.count > 0}
     thresholds = {v: h.quantile(q) for v, h in present.items()}
     tails = store.tail_aggregates(experiment, metric, thresholds, agent=agent)

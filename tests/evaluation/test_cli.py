@@ -58,7 +58,9 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, 
     for variant, seed, rate, cost in (("control", 1, 0.87, 0.04), ("candidate", 2, 0.91, 0.01)):
         for i in range(2000):
             store.get_or_set("exp", f"{variant}-{i}", variant)
-        obs.add(arm(variant, 2000, seed=seed, rate=rate, cost=cost, calls=2))
+        rows = arm(variant, 2000, seed=seed, rate=rate, cost=cost, calls=2)
+        for start in range(0, len(rows), 2000):  # batches the size the buffered writer sends
+            obs.add(rows[start : start + 2000])
     store.close()
     obs.close()
     yield store_url, obs_url
