@@ -130,3 +130,21 @@ def test_errors_say_what_is_wrong_and_exit_2(tmp_path: Path, redis_url: str, red
         assert code == 2, (args, code, out, err)
         assert message in err, (args, err)
         assert "Traceback" not in out + err
+
+
+def test_watch_uses_the_built_in_evaluator_by_default(tmp_path: Path) -> None:
+    """``routing-agent watch`` without ``--evaluator`` runs this evaluator (SRM from the assignment store)."""
+    config = tmp_path / "exp.yaml"
+    config.write_text(YAML)
+    store, obs_url = str(tmp_path / "assignments.sqlite3"), f"sqlite:///{tmp_path / 'obs.sqlite3'}"
+    assignments, obs = open_store(store), open_observation_store(obs_url)
+    for variant, seed, latency in (("control", 1, 1.0), ("candidate", 2, 2.5)):
+        for i in range(400):
+            assignments.get_or_set("exp", f"{variant}-{i}", variant)
+        obs.add(arm(variant, 400, seed=seed, latency=latency, calls=3))
+    assignments.close()
+    obs.close()
+    code, out, err = run("watch", "-c", str(config), "--store", store, "--observations", obs_url, "-e", "exp",
+                         "--once")  # fmt: skip
+    assert code == 0, err
+    assert "rollback" in out and "rolled_back" in out and "p95 latency_s ≤ 1.3× control [candidate]" in out

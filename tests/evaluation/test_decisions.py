@@ -251,3 +251,12 @@ def test_absolute_guardrail_on_the_test_arm() -> None:
     (result,) = evaluate(make_spec(guardrails=g), observations=obs).decision.guardrails
     assert result.kind == "absolute" and result.test_value == pytest.approx(0.8)
     assert result.breached and result.ci_high is not None and result.ci_high < 0.9
+
+
+async def test_async_twin_gives_the_same_decision() -> None:
+    from routing_agent.evaluation import aevaluate
+
+    obs = store_with(arm("control", 3000, seed=1, rate=0.87), arm("candidate", 3000, seed=2, rate=0.87))
+    spec = make_spec()
+    sync, async_ = evaluate(spec, observations=obs, now=1.0), await aevaluate(spec, observations=obs, now=1.0)
+    assert async_.decision.to_json() == sync.decision.to_json()
