@@ -1,7 +1,8 @@
 """Per-call overhead of routing-agent telemetry vs OpenInference and OpenLLMetry, measured in one run.
 
 Every contender traces the same fake chat model (LangChain's ``GenericFakeChatModel`` answering a fixed
-message with token usage) and exports to the real OTel SDK's in-memory span exporter and metric reader.
+message with token usage, finish reason and citations; streamed, its last chunk carries them, as real
+providers' streams do) and exports to the real OTel SDK's in-memory span exporter and metric reader.
 Overhead = median per-call CPU time with instrumentation − median without, each contender in fresh processes
 (``--passes``), the contenders' processes interleaved so machine noise hits them alike. Ours records more per
 call: cost (genai-prices), experiment/variant/unit, TTFT when streamed, citations, GenAI metrics, and eight
@@ -28,18 +29,18 @@ import itertools
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
 
 from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
@@ -55,17 +56,37 @@ ROUTING = {
 }
 
 
+REPLY = AIMessage(
+    "The refund was approved [doc-1].",
+    usage_metadata={"input_tokens": 420, "output_tokens": 36, "total_tokens": 456},
+    response_metadata={"model_name": "gpt-4o-2024-08-06", "finish_reason": "stop", "citations": ["doc-1"]},
+)
+
+
+class FakeChatModel(GenericFakeChatModel):
+    """LangChain's ``GenericFakeChatModel``, whose stream ends the way provider integrations' streams do
+    (OpenAI's final usage chunk): a last chunk with the usage and response metadata, so a streamed call
+    reports what an invoked one does (the stock fake drops both when streaming)."""
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+        last = AIMessageChunk(
+            content="", usage_metadata=REPLY.usage_metadata, response_metadata=REPLY.response_metadata
+        )
+        chunk = ChatGenerationChunk(message=last)
+        if run_manager:
+            run_manager.on_llm_new_token("", chunk=chunk)
+        yield chunk
+
+
 def make_model() -> GenericFakeChatModel:
-    reply = AIMessage(
-        "The refund was approved [doc-1].",
-        usage_metadata={"input_tokens": 420, "output_tokens": 36, "total_tokens": 456},
-        response_metadata={
-            "model_name": "gpt-4o-2024-08-06",
-            "finish_reason": "stop",
-            "citations": ["doc-1"],
-        },
-    )
-    return GenericFakeChatModel(messages=itertools.repeat(reply), metadata=dict(ROUTING))
+    return FakeChatModel(messages=itertools.repeat(REPLY), metadata=dict(ROUTING))
 
 
 def time_calls(call: Callable[[], Any], n: int, settle: Callable[[], Any] = lambda: None) -> float:
@@ -224,105 +245,6 @@ def worker(name: str, calls: int, rounds: int, stream: bool, content: bool) -> d
     }
 
 
-class _Ladder(BaseCallbackHandler):
-    """A bare tracer for the breakdown: one CLIENT span per call with the given attributes and histograms."""
-
-    def __init__(self, c: Contender, attrs: dict[str, Any] | None = None, hist: bool = False) -> None:
-        self.tracer = c.tracer_provider.get_tracer("ladder")
-        self.attrs = attrs
-        self.open: dict[Any, Any] = {}
-        meter = c.meter_provider.get_meter("ladder")
-        self.hist = [meter.create_histogram(n) for n in ("duration", "tokens")] if hist else []
-
-    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any, **kwargs: Any) -> None:
-        self.open[run_id] = self.tracer.start_span("chat gpt-4o", kind=SpanKind.CLIENT, attributes=self.attrs)
-
-    def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
-        self.open.pop(run_id).end()
-        if self.hist:
-            duration, tokens = self.hist
-            duration.record(0.1, _METRIC)
-            tokens.record(420, _TOKENS_IN)
-            tokens.record(36, _TOKENS_OUT)
-
-
-_METRIC = {
-    "gen_ai.operation.name": "chat",
-    "gen_ai.provider.name": "openai",
-    "gen_ai.request.model": "gpt-4o",
-    "routing_agent.experiment": "bench",
-    "routing_agent.variant": "candidate",
-}  # our metric attribute sets (as cached per model and variant)
-_TOKENS_IN = {**_METRIC, "gen_ai.token.type": "input"}
-_TOKENS_OUT = {**_METRIC, "gen_ai.token.type": "output"}
-
-
-class _NullStore(MemoryObservationStore):
-    """Takes every batch and keeps nothing: our observation path without the store's own work."""
-
-    def add(self, observations: Any) -> int:
-        return sum(1 for _ in observations)
-
-
-def breakdown(calls: int, rounds: int, stream: bool) -> None:
-    """Where our per-call overhead goes, as a ladder of handlers in one process, rounds interleaved.
-
-    The first five rungs are floors any tracer recording what we record pays: LangChain's dispatch to a
-    handler, one OTel span (in-memory export), our chat span's attribute set, our three histogram records."""
-    probe = Ours()
-    make_model().invoke("hi", probe.config)
-    [span] = probe.exporter.get_finished_spans()
-    ours_attrs = dict(span.attributes or {})
-    ladder: list[tuple[str, Contender, dict[str, Any]]] = []
-    for label, attrs, hist in (
-        ("LangChain dispatch (empty handler)", None, None),
-        ("+ one OTel span, no attributes", {}, False),
-        (f"+ our chat span's {len(ours_attrs)} attributes", ours_attrs, False),
-        ("+ our 3 histogram records", ours_attrs, True),
-    ):
-        c = Contender(label)
-        handler = BaseCallbackHandler() if attrs is None else _Ladder(c, attrs, bool(hist))
-        c.config = {"callbacks": [handler]}
-        ladder.append((label, c, c.config))
-    no_obs = Contender("routing-agent, no observations")
-    no_obs.config = {
-        "callbacks": [
-            RoutingTelemetry(tracer_provider=no_obs.tracer_provider, meter_provider=no_obs.meter_provider)
-        ]
-    }
-    ladder.append((no_obs.name, no_obs, no_obs.config))
-    null_store = Ours()
-    null_store.writer.store = _NullStore()
-    ladder.append(("routing-agent, observations to a null store", null_store, null_store.config))
-    full = Ours()
-    ladder.append(("routing-agent, full (memory store)", full, full.config))
-    base = Contender("baseline")
-    rows = [("no handler", base, {}), *ladder]
-    model = make_model()
-
-    def run(config: dict[str, Any]) -> Callable[[], Any]:
-        return (lambda: list(model.stream("hi", config))) if stream else (lambda: model.invoke("hi", config))
-
-    for _, c, config in rows:
-        time_calls(run(config), 300, c.settle)
-        c.between_rounds()
-    times: dict[str, list[float]] = {label: [] for label, _, _ in rows}
-    for _ in range(rounds):
-        for label, c, config in rows:
-            times[label].append(time_calls(run(config), calls, c.settle))
-            c.between_rounds()
-    mode = "stream" if stream else "invoke"
-    print(f"\nbreakdown, {rounds} interleaved rounds x {calls} calls ({mode}); µs per call, medians (min)")
-    print(f"{'':<46}{'total':>9}{'overhead':>10}{'step':>8}{'step (min)':>12}")
-    first = statistics.median(times["no handler"])
-    prev, prev_min = first, min(times["no handler"])
-    for label, _, _ in rows:
-        med, low = statistics.median(times[label]), min(times[label])
-        steps = f"{(med - first) * 1e6:>10.1f}{(med - prev) * 1e6:>8.1f}{(low - prev_min) * 1e6:>12.1f}"
-        print(f"{label:<46}{med * 1e6:>9.1f}{steps}")
-        prev, prev_min = med, low
-
-
 def main() -> None:
     import json
     import subprocess
@@ -341,6 +263,8 @@ def main() -> None:
     args = parser.parse_args()
     content = args.content == "on"
     if args.breakdown:
+        from benchmarks.telemetry_breakdown import breakdown
+
         breakdown(args.calls, args.rounds, args.stream)
         return
     if args.worker:
