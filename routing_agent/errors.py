@@ -108,8 +108,6 @@ class MissingDependency(RoutingAgentError, ImportError):
     """An optional dependency is missing; the message carries the install hint."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is not installed. Install it with: pip install 'routing-agent[{extra}]'"
-        )
+        super().__init__(f"{package} is not installed. Install it with: pip install 'routing-agent[{extra}]'")
         self.package = package
         self.extra = extra
