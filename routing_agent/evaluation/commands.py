@@ -146,7 +146,7 @@ def _print(console: Console, evaluation: Evaluation) -> None:
         table = Table(title="primary metric", title_justify="left")
         for h in ("arm", "control", "test", "difference", "CI", "p (adj.)", "always-valid p", "verdict"):
             table.add_column(h)
-        from routing_agent.evaluation.text import ci, num, pval, signed
+        from routing_agent.evaluation.text import ci, num, pcell, signed
 
         for c in evaluation.primary:
             r = c.result
@@ -155,8 +155,8 @@ def _print(console: Console, evaluation: Evaluation) -> None:
                 continue
             table.add_row(
                 c.variant, num(r.control_mean), num(r.treatment_mean), signed(r.absolute_effect),
-                ci(r.ci_low, r.ci_high), pval(c.adjusted_p_value),
-                pval(c.sequential.p_value) if c.sequential else "—", c.verdict,
+                ci(r.ci_low, r.ci_high), pcell(c.adjusted_p_value),
+                pcell(c.sequential.p_value) if c.sequential else "—", c.verdict,
             )  # fmt: skip
         console.print(table)
 

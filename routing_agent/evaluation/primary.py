@@ -161,9 +161,13 @@ def compare_metric(
         else:
             results[arm] = data.compare(control, arm, alpha=m.alpha)
         relative = m.test == "non_inferiority" and m.margin_relative
+        null = 0.0  # superiority: H0 "no difference"; non-inferiority: H0 "worse by exactly the margin"
+        if m.test == "non_inferiority" and m.margin is not None:
+            null = -m.margin if m.direction == "increase" else m.margin
         sequences[arm] = data.sequential(
             control, arm, alpha=m.alpha / k, horizon_units=horizon_units,
             previous=previous.get(f"{role}:{m.name}:{arm}"), scale="relative" if relative else "absolute",
+            null_value=null,
         )  # fmt: skip
     tested = list(results)
     adjusted = adjust_p_values([results[a].p_value for a in tested], method=correction, alpha=m.alpha)
