@@ -74,6 +74,19 @@ def _guardrail_line(g: GuardrailResult) -> str:
     return f"{g.bound} [{g.variant}]: {seen}{interval} — {state}"
 
 
+def _breach_sentence(g: GuardrailResult) -> str:
+    what = f"{g.variant}'s {g.statistic} {g.metric}" + (f" ({g.agent})" if g.agent else "")
+    sign = "≤" if g.side == "max" else "≥"
+    interval = f"always-valid CI {ci(g.ci_low, g.ci_high, sign=False)}, {pval(g.p_value)}"
+    if g.kind == "relative":
+        seen, bound = f"{num(g.ratio)}× control's", f"bound {sign} {g.limit:g}×"
+        sample = f"{units(g.n_test)} and {units(g.n_control)} units"
+    else:
+        seen, bound = num(g.test_value), f"bound {sign} {g.limit:g}"
+        sample = f"{units(g.n_test)} units"
+    return f"{what} is {seen} ({bound}; {interval}; {sample})"
+
+
 def _held(guardrails: list[GuardrailResult]) -> str:
     if not guardrails:
         return "no guardrails declared"
@@ -161,7 +174,7 @@ def decide(x: DecisionInputs) -> Decision:
     stops = [g for g in x.guardrails if g.stops]
     if stops:
         g = max(stops, key=lambda g: (g.p_value is not None, -(g.p_value or 0.0)))
-        summary = f"Roll back: {_guardrail_line(g)} after {units(g.n_test)} units in {g.variant}"
+        summary = f"Roll back: {_breach_sentence(g)}"
         others = len(stops) - 1
         summary += f" (and {others} more breach{'es' if others > 1 else ''})." if others else "."
         return _make(x, _K.ROLLBACK, summary, reasons)

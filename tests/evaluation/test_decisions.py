@@ -211,7 +211,7 @@ def test_guardrail_breach_rolls_back_even_when_the_primary_wins_and_the_data_is_
     assert p95.metric == "latency_s" and p95.statistic == "p95" and p95.ratio is not None
     assert 1.8 < p95.ratio < 2.2 and p95.ci_low is not None and p95.ci_low > 1.3
     assert p95.p_value is not None and p95.p_value < 0.05
-    assert d.summary.startswith("Roll back: p95 latency_s ≤ 1.3× control [candidate]")
+    assert d.summary.startswith("Roll back: candidate's p95 latency_s is ") and "(bound ≤ 1.3×;" in d.summary
 
 
 def test_no_breach_before_the_minimum_sample_and_alerts_do_not_stop() -> None:
