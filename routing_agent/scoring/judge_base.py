@@ -12,8 +12,12 @@ from __future__ import annotations
 __all__ = ["JudgeBase", "JudgeOptions", "judge_model"]
 
 import asyncio
+import contextvars
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -52,7 +56,8 @@ class JudgeOptions(StrictModel):
     """Longest question/reference/answer text sent; longer text is cut (and marked as cut)."""
     retries: int = Field(default=1, ge=0, le=3)
     timeout_s: float | None = Field(default=60.0, gt=0)
-    """Per-call timeout for async scoring (sync calls rely on the model's own ``timeout`` param)."""
+    """Per-call timeout: async calls are cancelled after it; sync calls (an inline ``ScoringNode``) run in a
+    worker thread and are abandoned after it, so a hung judge never holds the user's graph longer."""
     concurrency: int = Field(default=8, ge=1, le=256)
     """Judge calls in flight at most during async batch scoring."""
 
@@ -157,7 +162,7 @@ class JudgeBase:
                 messages = self._follow_up(messages, reply, reading)
             self.counts["calls"] += 1
             try:
-                reply = self.llm.invoke(messages, config=self._config).text
+                reply = self._call(messages).text
             except Exception as exc:
                 reply, reading = None, Reading(None, error=self._failed(exc))
                 continue
@@ -185,6 +190,18 @@ class JudgeBase:
             if reading.value is not None:
                 break
         return self._count(reading)
+
+    def _call(self, messages: list[BaseMessage]) -> BaseMessage:
+        timeout = self.options.timeout_s
+        if not timeout:
+            return self.llm.invoke(messages, config=self._config)
+        context = contextvars.copy_context()  # the caller's run context: judge spans nest where they belong
+        future = _judge_pool().submit(context.run, self.llm.invoke, messages, config=self._config)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()  # not started yet: never runs; running: abandoned, its result ignored
+            raise TimeoutError(f"the judge did not answer within {timeout:g} s (timeout_s)") from None
 
     async def _acall(self, messages: list[BaseMessage]) -> AIMessage:
         call = self.llm.ainvoke(messages, config=self._config)
@@ -240,6 +257,16 @@ class JudgeBase:
 
 
 _T = TypeVar("_T")
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _judge_pool() -> ThreadPoolExecutor:
+    """Worker threads for sync judge calls (created on first use, shared by every judge)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=32, thread_name_prefix="routing-agent-judge"))
+        return _POOL[0]
 
 
 async def _limited(limit: asyncio.Semaphore | None, aw: Awaitable[_T]) -> _T:
