@@ -216,8 +216,9 @@ class ProfileRegistry:
                 return
             text = resources.files("routing_agent.providers").joinpath("profiles.yaml").read_text("utf-8")
             data = yaml.safe_load(text) or {}
+            self._add_many(data.get("profiles", {}), source="routing_agent/providers/profiles.yaml")
+            # Only now: ``get`` reads without the lock once this flag is set.
             self._builtin_loaded = True
-            self.register_many(data.get("profiles", {}), source="routing_agent/providers/profiles.yaml")
 
     def get(self, name: str) -> SimulatedProfile:
         """The profile called ``name``; ``ModelResolutionError`` names the known ones otherwise."""
@@ -246,6 +247,9 @@ class ProfileRegistry:
     def register_many(self, specs: Mapping[str, Mapping[str, Any]], *, source: str = "<config>") -> None:
         """Validate and add profiles given as YAML mappings (``extends:`` resolves against any profile)."""
         self._ensure_builtin()
+        self._add_many(specs, source=source)
+
+    def _add_many(self, specs: Mapping[str, Mapping[str, Any]], *, source: str) -> None:
         issues: list[ConfigIssue] = []
         with self._lock:
             pending = dict(specs)
