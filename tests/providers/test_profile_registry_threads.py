@@ -13,7 +13,11 @@ def test_first_lookups_from_many_threads_all_find_the_shipped_profiles() -> None
         barrier = threading.Barrier(8)
         errors: list[BaseException] = []
 
-        def lookup(reg: ProfileRegistry = registry, gate: threading.Barrier = barrier) -> None:
+        def lookup(
+            reg: ProfileRegistry = registry,
+            gate: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
             gate.wait()
             try:
                 for name in ("strong-expensive", "fast-cheap", "regressed", "slow-candidate", "judge"):
