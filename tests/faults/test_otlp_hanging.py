@@ -1,0 +1,69 @@
+"""An OTLP collector that accepts connections and never answers (the nastier sibling of the unreachable
+endpoint tested in ``tests/telemetry/test_failures.py``): traces and metrics export on background threads,
+so the graph runs at its normal speed; flushing is bounded by its timeout; the CLI still finishes."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from routing_agent.telemetry import RoutingTelemetry, configure_exporters
+from tests.faults.support import SilentServer
+from tests.telemetry.support import build_graph, experiments, scripted_catalog
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentServer]:
+    with SilentServer() as server:
+        yield server
+
+
+def timed_runs(handler: RoutingTelemetry, n: int) -> list[float]:
+    graph = build_graph(experiments(), scripted_catalog())
+    out = []
+    for i in range(n):
+        started = time.perf_counter()
+        state = graph.invoke({"session_id": f"s{i}", "tier": "gold"}, {"callbacks": [handler]})
+        out.append(time.perf_counter() - started)
+        assert state["answer"] == "the answer is 42"
+    return out
+
+
+def test_a_hanging_collector_never_slows_the_graph(silent: SilentServer) -> None:
+    baseline = timed_runs(RoutingTelemetry(tracer_provider=configure_exporters().tracer_provider), 150)
+    setup = configure_exporters(otlp=silent.url, otlp_metrics=True, timeout_s=1.0)
+    handler = RoutingTelemetry(tracer_provider=setup.tracer_provider, meter_provider=setup.meter_provider)
+    hanging = timed_runs(handler, 150)
+    assert max(hanging) < 1.0  # no invocation ever waited for the collector's 1 s export timeout
+    assert statistics.median(hanging) < 3 * statistics.median(baseline) + 0.005
+    deadline = time.monotonic() + 10
+    while silent.received == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the batch processor exports after its schedule delay
+    assert silent.received > 0  # the exporter really tried
+    started = time.perf_counter()
+    setup.force_flush(2000)
+    assert time.perf_counter() - started < 2.0 + 1.5  # bounded by the flush timeout (+ one export attempt)
+    started = time.perf_counter()
+    setup.shutdown()
+    assert time.perf_counter() - started < 35.0  # the SDK's own bound: 30 s for what is still queued
+
+
+@pytest.mark.slow
+def test_the_demo_finishes_with_a_hanging_collector(silent: SilentServer, tmp_path: Path) -> None:
+    """At exit the CLI waits for the collector at most its flush (10 s) and shutdown (30 s) bounds."""
+    started = time.perf_counter()
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "routing-agent"), "demo", "--sessions", "200",
+         "--workdir", str(tmp_path), "--otlp", silent.url],
+        check=False, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert time.perf_counter() - started < 60
+    assert "Traceback" not in run.stderr
+    assert (tmp_path / "report.html").exists()
