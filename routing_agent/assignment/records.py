@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Assignment", "ExperimentState", "ModelChoice", "Reason"]
+__all__ = ["NOT_RANDOMIZED", "Assignment", "ExperimentState", "ModelChoice", "Reason"]
 
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,6 +27,11 @@ class Reason(StrEnum):
     NO_UNIT_ID = "no_unit_id"  # the state had no unit id: default model
     ERROR = "error"  # an unexpected error inside routing (counted, logged once): default model
     SHADOW = "shadow"  # pinned by the shadow/replay runner (routing_agent.scoring.shadow), off the books
+
+
+NOT_RANDOMIZED = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value})
+"""Reasons that put a unit in a variant without randomization: its calls are traced but never observed,
+so an evaluation after a rollback or a ship cannot mix non-randomized units into an arm."""
 
 
 class ModelChoice(TypedDict):

@@ -23,6 +23,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 
+from routing_agent.assignment.records import NOT_RANDOMIZED
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.graph.state import ROUTING_KEY
 from routing_agent.observations.record import Observation
@@ -80,6 +81,9 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
         record = routing.get(self.experiment.id)
         if record is None or record.get("variant") is None:
             self.counters.count("node", "not_enrolled")
+            return None
+        if record.get("reason") in NOT_RANDOMIZED:  # rolled back / shipped: not part of the comparison
+            self.counters.count("node", "not_randomized")
             return None
         context = trace.get_current_span().get_span_context()
         trace_id = format(context.trace_id, "032x") if context.is_valid else None

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from routing_agent.assignment.records import NOT_RANDOMIZED
 from routing_agent.graph import metadata as meta
 from routing_agent.telemetry import semconv as sc
 from routing_agent.telemetry.pricing import ModelPrice
@@ -77,8 +78,13 @@ class CallIdentity:
         self.temperature = float(temperature) if isinstance(temperature, int | float) else None
         self.max_tokens = int(max_tokens) if isinstance(max_tokens, int) else None
         self.span_name = f"{operation} {self.request_model}" if self.request_model else operation
-        # shadow/replay runs are traced, never counted as traffic
-        self.live = bool(self.experiment and self.variant and self.role != sc.ROLE_SHADOW)
+        # shadow/replay runs, and units placed by a rollback or a ship, are traced, never counted as traffic
+        self.live = bool(
+            self.experiment
+            and self.variant
+            and self.role != sc.ROLE_SHADOW
+            and not (isinstance(self.reason, str) and self.reason in NOT_RANDOMIZED)
+        )
         self.price: ModelPrice | None = _UNRESOLVED
 
         common: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: self.provider}
