@@ -29,9 +29,19 @@ __all__ = [
     "StateTransitionError",
     "StoreError",
     "StoreUnavailable",
+    "printable",
 ]
 
+import re
 from dataclasses import dataclass
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ANSI escapes included) and bidirectional overrides
+    from user data are shown as ``\\xNN`` / ``\\uNNNN`` instead of acting on the operator's screen."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class RoutingAgentError(Exception):
@@ -59,7 +69,7 @@ class ConfigIssue:
         text = ", ".join(parts) + f": {self.message}"
         if self.fix:
             text += f" Fix: {self.fix}"
-        return text
+        return printable(text)
 
 
 class ConfigError(RoutingAgentError, ValueError):

@@ -265,7 +265,8 @@ _SHAPE = "the file must be a mapping with an 'experiments:' list (or a list of e
 
 def _label(base: Path, item: Any) -> str:
     if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"].strip():
-        return str(item["id"]).strip()
+        label = str(item["id"]).strip()
+        return label if len(label) <= 80 else label[:77] + "..."
     return format_path(("experiments", base[-1])) if base else "experiment"
 
 

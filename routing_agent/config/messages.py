@@ -266,7 +266,8 @@ def _structure_fix(field: str, hint: str | None, shape: str) -> str:
 
 
 def _pattern(value: str, pattern: str, field: str, at_key: bool) -> tuple[str, str]:
-    what = f"key '{value}'" if at_key else f"'{value}'"
+    shown = value if len(value) < 60 else value[:57] + "..."
+    what = f"key '{shown}'" if at_key else f"'{shown}'"
     if pattern == SLUG_PATTERN:
         slug = re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_")[:64] or "my-experiment"
         return (
@@ -277,7 +278,7 @@ def _pattern(value: str, pattern: str, field: str, at_key: bool) -> tuple[str, s
     if pattern == MODEL_ID_PATTERN:
         return (
             f"{what} is not a model id of the form provider:model",
-            f"add the provider in front, e.g. openai:{value} or simulated:{value}"
+            f"add the provider in front, e.g. openai:{shown} or simulated:{shown}"
             if value and ":" not in value and " " not in value
             else "write e.g. simulated:fast-cheap or openai:gpt-5 (no spaces)",
         )

@@ -49,11 +49,12 @@ def as_fraction(value: float) -> str:
 
 def rescaled(weights: Sequence[float | None]) -> str:
     """Weights rescaled to whole percentages summing to 100, as a fix suggestion ("89/11 (sum 100)")."""
-    total = math.fsum(w or 0.0 for w in weights)
-    if total <= 0:
-        share = [100 // len(weights)] * len(weights)
-    else:
-        share = [round(100 * (w or 0.0) / total) for w in weights]
+    top = max((w or 0.0) for w in weights)
+    scaled = (
+        [(w or 0.0) / top for w in weights] if top > 0 else [0.0] * len(weights)
+    )  # 1e308s do not overflow
+    total = math.fsum(scaled)
+    share = [100 // len(weights)] * len(weights) if total <= 0 else [round(100 * w / total) for w in scaled]
     share[-1] += 100 - sum(share)
     return "/".join(str(s) for s in share) + " (sum 100)"
 

@@ -172,7 +172,10 @@ class ExperimentSpec(StrictModel):
                 if v.weight is None
             )
         else:
-            total = math.fsum(w for w in weights if w is not None)
+            try:
+                total = math.fsum(w for w in weights if w is not None)
+            except OverflowError:  # e.g. 1e308 + 1e308
+                total = math.inf
             if math.isclose(total, 100.0, abs_tol=1e-4):
                 scale = 100.0
             elif not math.isclose(total, 1.0, abs_tol=1e-6):
@@ -294,6 +297,22 @@ class ExperimentsConfig(StrictModel):
     telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
     simulated_profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Extra simulated-provider profiles (see ``routing_agent.providers.simulated``)."""
+
+    @field_validator("simulated_profiles")
+    @classmethod
+    def _check_profiles(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # A dry run when the config loads: ``validate`` catches what ``RoutingNode`` would refuse.
+        if value:
+            from routing_agent.providers.profiles import profiles
+
+            SpecProblem.raise_all(
+                [
+                    SpecProblem(issue.message, fix=issue.fix, loc=tuple((issue.field or "").split(".")[1:]))
+                    for issue in profiles.check(value)
+                ]
+            )
+        return value
+
     experiments: tuple[ExperimentSpec, ...] = ()
     sources: tuple[str, ...] = ()
     """Files these specs were loaded from (filled by the loader)."""

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from routing_agent.config.loader import ConfigCheck, check_experiments
-from routing_agent.errors import ConfigIssue
+from routing_agent.errors import ConfigIssue, printable
 
 
 def run_validate(
@@ -111,16 +111,16 @@ def check_to_json(check: ConfigCheck) -> dict[str, Any]:
 
 
 def _issue_line(issue: ConfigIssue) -> Text:
-    where = issue.file + (f":{issue.line}" if issue.line is not None else "")
+    where = printable(issue.file + (f":{issue.line}" if issue.line is not None else ""))
     return Text.assemble(
         (where, "bold"),
         "  ",
-        (issue.experiment or "-", "cyan"),
+        (printable(issue.experiment or "-"), "cyan"),
         "  ",
-        (issue.field or "-", "yellow"),
+        (printable(issue.field or "-"), "yellow"),
         "  ",
-        (issue.message, "red"),
-        *(("  ", ("fix: " + issue.fix, "green")) if issue.fix else ()),
+        (printable(issue.message), "red"),
+        *(("  ", ("fix: " + printable(issue.fix), "green")) if issue.fix else ()),
     )
 
 

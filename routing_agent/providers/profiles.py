@@ -249,6 +249,19 @@ class ProfileRegistry:
         self._ensure_builtin()
         self._add_many(specs, source=source)
 
+    def check(self, specs: Mapping[str, Mapping[str, Any]], *, source: str = "<config>") -> list[ConfigIssue]:
+        """The problems ``register_many(specs)`` would raise, without registering anything."""
+        self._ensure_builtin()
+        trial = ProfileRegistry()
+        with self._lock:
+            trial._profiles, trial._raw = dict(self._profiles), dict(self._raw)
+        trial._builtin_loaded = True
+        try:
+            trial._add_many(specs, source=source)
+        except ConfigError as exc:
+            return list(exc.issues)
+        return []
+
     def _add_many(self, specs: Mapping[str, Mapping[str, Any]], *, source: str) -> None:
         issues: list[ConfigIssue] = []
         with self._lock:
