@@ -1,4 +1,5 @@
-"""A corpus of malformed and hostile experiment configs: hand-written cases and seeded mutations of a valid one.
+"""A corpus of malformed and hostile experiment configs: hand-written cases and seeded mutations of a valid
+one.
 
 ``HAND_WRITTEN`` maps a case name to YAML bytes; ``mutations(n)`` yields ``n`` deterministic (name, YAML)
 cases, each replacing one value of ``tests.config.support.VALID`` with a hostile one. Each case must give
@@ -216,7 +217,8 @@ HAND_WRITTEN: dict[str, str | bytes] = {
 
 
 HOSTILE_VALUES: list[Any] = [
-    None, True, False, 0, -1, 10**30, -(10**30), 1e308, -1e308, float("inf"), float("-inf"), float("nan"), 1e-320,
+    None, True, False, 0, -1, 10**30, -(10**30), 1e308, -1e308, float("inf"), float("-inf"), float("nan"),
+    1e-320,
     "", " ", "x" * 10_000, "🙂" * 50, "\u202eevil", "a\x00b", "\x1b[31mred", "[bold]markup[/bold]", "../../x",
     "${HOME}", "{{7*7}}", "%s%n", "2026-13-45", "!!python/object:os.system", "yes", "null", "~",
     [], {}, [[[]]], {"a": {"b": 1}}, [None], ["a", 1, None], {"": ""},
