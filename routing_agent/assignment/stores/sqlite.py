@@ -104,6 +104,7 @@ class SQLiteStore:
         self.busy_timeout_ms = int(busy_timeout_ms)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
         try:
@@ -167,16 +168,26 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._errors():
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        # Threads of this process queue on a lock instead of SQLite's busy handler: the handler polls, is not
+        # fair, and under many threads a writer could starve past busy_timeout while the GIL slows every
+        # holder. Other processes still wait through busy_timeout.
+        if not self._write_lock.acquire(timeout=self.busy_timeout_ms / 1000):
+            raise StoreUnavailable(
+                f"SQLite store {self.path}: no write slot within {self.busy_timeout_ms} ms (threads queued)"
+            )
+        try:
+            with self._errors():
+                conn = self._conn()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            self._write_lock.release()
 
     # -- assignments -------------------------------------------------------------------------------------
 
