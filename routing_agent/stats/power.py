@@ -202,7 +202,8 @@ class SampleSizePlan:
             "two-sided alpha 0.05, power 80%)",
         ]
         if self.days is not None and self.traffic_per_day:
-            lines.append(f"  duration:       {self.days:.1f} days at {self.traffic_per_day:,g} units/day")
+            days = f"{self.days:.1f} days" if self.days >= 0.1 else f"{self.days * 24:.2g} hours"
+            lines.append(f"  duration:       {days} at {self.traffic_per_day:,.0f} units/day")
         return lines
 
     @property
