@@ -35,6 +35,7 @@ from routing_agent.config.fields import (
     UNIT_KEY_DEFAULTS,
     AgentName,
     ModelId,
+    ModelParams,
     Slug,
     StrictModel,
 )
@@ -70,7 +71,7 @@ class VariantSpec(StrictModel):
 
     name: Slug
     model: ModelId
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: ModelParams = Field(default_factory=dict)
     weight: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     control: bool = False
     agent_models: dict[AgentName, ModelId] = Field(default_factory=dict)
@@ -120,7 +121,7 @@ class AgentModelSpec(StrictModel):
     """The model an agent uses when no experiment applies to it."""
 
     model: ModelId
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: ModelParams = Field(default_factory=dict)
 
 
 class ExperimentSpec(StrictModel):

@@ -13,6 +13,7 @@ __all__ = ["open_observation_store"]
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from routing_agent.assignment.stores.url import redact_url
 from routing_agent.observations.base import ObservationStore
 
 _OURS = frozenset({"prefix", "password_env", "cluster", "timeout"})
@@ -62,5 +63,5 @@ def open_observation_store(target: ObservationStore | str | os.PathLike[str]) ->
             cluster=ours.get("cluster", "").lower() in {"1", "true", "yes", "on"},
         )
     raise ValueError(
-        f"unknown observation store {text!r}: use memory://, a file path, sqlite:///…, redis://…"
+        f"unknown observation store {redact_url(text)!r}: use memory://, a file path, sqlite:///…, redis://…"
     )

@@ -6,6 +6,10 @@ itself) are built by their factory; any other provider goes through LangChain's 
 provider's LangChain package plus its API key in the environment.
 
 Built models are cached per (model id, params): a chat model is a client, not a conversation.
+
+Secrets never sit in params (the config refuses them): a param ``<name>_env: VAR`` is passed to the model as
+``<name>`` = the value of ``$VAR`` when the model is built (e.g. ``api_key_env: VLLM_KEY`` for a second
+OpenAI-compatible endpoint); a missing variable is a ``ModelResolutionError`` naming it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ __all__ = ["ModelCatalog", "ModelFactory", "catalog"]
 
 import importlib
 import json
+import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -94,9 +100,28 @@ class ModelCatalog:
             # Offline providers register themselves in the process-wide catalog on import.
             importlib.import_module(_SELF_REGISTERING[provider])
             factory = self._factories.get(provider) or catalog._factories.get(provider)
+        params = _from_environment(model_id, params)
         if factory is not None:
             return factory(name, params)
         return _init_chat_model(provider, name, params)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _from_environment(model_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``<name>_env: VAR`` params replaced by ``<name>: $VAR``."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key.endswith("_env") and len(key) > 4 and isinstance(value, str) and _ENV_NAME.fullmatch(value):
+            if value not in os.environ:
+                raise ModelResolutionError(
+                    f"model '{model_id}': environment variable ${value} (named by '{key}') is not set"
+                )
+            out[key[: -len("_env")]] = os.environ[value]
+        else:
+            out[key] = value
+    return out
 
 
 def _init_chat_model(provider: str, name: str, params: dict[str, Any]) -> BaseChatModel:

@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import Field
 
-from routing_agent.config.fields import ModelId, StrictModel
+from routing_agent.config.fields import ModelId, ModelParams, StrictModel
 from routing_agent.graph import metadata as meta
 from routing_agent.providers.catalog import ModelCatalog, catalog
 from routing_agent.scoring.base import Score, Status
@@ -45,7 +45,7 @@ class JudgeOptions(StrictModel):
     judge_model: ModelId
     """The trusted judge: any catalog model id (``openai:gpt-5-mini``; ``simulated:judge`` or
     ``simjudge:fair`` offline)."""
-    judge_params: dict[str, Any] = Field(default_factory=dict)
+    judge_params: ModelParams = Field(default_factory=dict)
     """Params of the judge model (e.g. ``temperature: 0``, ``timeout: 30``)."""
     prompt_version: str = "v1"
     input_field: str | None = None

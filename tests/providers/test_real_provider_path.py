@@ -80,8 +80,14 @@ def openai_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _test_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RA_TEST_OPENAI_KEY", "sk-test")
+
+
 def _params(url: str) -> dict[str, Any]:
-    return {"base_url": url, "api_key": "sk-test", "max_retries": 0, "timeout": 5}
+    # Secrets are referenced by environment variable name (the config refuses an api_key param).
+    return {"base_url": url, "api_key_env": "RA_TEST_OPENAI_KEY", "max_retries": 0, "timeout": 5}
 
 
 def test_openai_id_builds_langchains_chatopenai(openai_server: tuple[str, list[dict[str, Any]]]) -> None:

@@ -17,7 +17,7 @@ SQLite URLs take ``busy_timeout_ms``.
 
 from __future__ import annotations
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "redact_url"]
 
 import os
 from typing import Any
@@ -27,6 +27,20 @@ from routing_agent.assignment.stores.base import AssignmentStore
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _TRUE = {"1", "true", "yes", "on"}
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: safe for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparseable URL>"
+    if not password:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit((parts.scheme, f"{user}:***@{netloc[1]}", parts.path, parts.query, parts.fragment))
 
 
 def open_store(
@@ -63,7 +77,7 @@ def open_store(
     if scheme in _REDIS_SCHEMES:
         return _open_redis(text, prefix=prefix, password_env=password_env, timeout_s=timeout_s)
     raise ValueError(
-        f"unknown assignment store {text!r}: use memory://, a file path or sqlite:///path, "
+        f"unknown assignment store {redact_url(text)!r}: use memory://, a file path or sqlite:///path, "
         "redis://host:6379/0 or rediss://…"
     )
 
