@@ -103,16 +103,18 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
     console_traces: Annotated[bool, typer.Option(help="Print spans to stderr.")] = False,
 ) -> None:
     """Run the main job offline: support triage, control vs candidate, SQLite store, simulated models."""
+    from routing_agent.control.cli_support import cli_errors
     from routing_agent.evaluation.simulation import add_evaluation
     from routing_agent.simulation.demo import demo as run_demo
     from routing_agent.simulation.steps import default_pipeline
     from routing_agent.telemetry.simulation import add_telemetry
 
-    run_demo(
-        sessions=sessions, workdir=workdir, config_path=config, workers=workers, seed=seed,
-        time_scale=time_scale,
-        pipeline=add_evaluation(add_telemetry(default_pipeline(), otlp=otlp, console=console_traces)),
-    )  # fmt: skip
+    with cli_errors():  # a bad config or store: one clear line, no traceback
+        run_demo(
+            sessions=sessions, workdir=workdir, config_path=config, workers=workers, seed=seed,
+            time_scale=time_scale,
+            pipeline=add_evaluation(add_telemetry(default_pipeline(), otlp=otlp, console=console_traces)),
+        )  # fmt: skip
 
 
 @app.command()
@@ -136,12 +138,14 @@ def simulate(  # noqa: PLR0917 (one parameter per CLI option)
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the default store file first.")] = False,
 ) -> None:
     """Run any reference workflow under a config, concurrently, against any store."""
+    from routing_agent.control.cli_support import cli_errors
     from routing_agent.simulation.demo import simulate as run_simulate
 
-    run_simulate(
-        config, workflow=workflow, sessions=sessions, workers=workers, store=store, workdir=workdir,
-        seed=seed, time_scale=time_scale, fresh=fresh,
-    )  # fmt: skip
+    with cli_errors(store):  # a bad config or store: one clear line, no traceback
+        run_simulate(
+            config, workflow=workflow, sessions=sessions, workers=workers, store=store, workdir=workdir,
+            seed=seed, time_scale=time_scale, fresh=fresh,
+        )  # fmt: skip
 
 
 # Operator commands (status, rollback, pause, resume, stop, review …, watch): control/commands.py
