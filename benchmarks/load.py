@@ -5,8 +5,8 @@ simulated provider, a routing node on a shared Redis (or Redis Cluster) store, O
 buffered observation writer to the same Redis. Units come from a window of ids that slides with time, so a
 new unit is hit by several processes at once. Afterwards the run is checked, not just timed:
 
-* split units — a unit whose LLM calls saw two variants (must be 0), and units whose stored variant is not
-  the one their calls used;
+* split units — a unit whose LLM calls saw two variants (must be 0), units whose stored variant is not the
+  one their calls used, and per-variant assignment counts in the store that differ from the units seen;
 * lost observations — accepted by the writer but neither in the store nor counted as dropped (must be 0);
   and routed LLM calls made vs ``calls`` observations stored, per experiment;
 * SRM — distinct units per variant vs the configured weights (chi-square, flagged at p < 0.001);
@@ -61,6 +61,8 @@ class LoadReport:
     units: dict[str, int] = field(default_factory=dict)
     split: list[tuple[str, str, set[str]]] = field(default_factory=list)
     store_mismatch: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    count_mismatch: dict[str, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
+    """Experiment → (assignments the store counted per variant, units seen per variant) when they differ."""
     calls_made: dict[str, int] = field(default_factory=dict)
     calls_observed: dict[str, int] = field(default_factory=dict)
     accepted: int = 0
@@ -96,6 +98,8 @@ class LoadReport:
             out.append(f"{len(self.split)} unit(s) saw two variants, e.g. {self.split[:3]}")
         if self.store_mismatch:
             out.append(f"{len(self.store_mismatch)} unit(s) hold another variant: {self.store_mismatch[:3]}")
+        for experiment, (stored, seen) in self.count_mismatch.items():
+            out.append(f"{experiment}: the store counted {stored} assignments, the calls saw units {seen}")
         if self.lost:
             out.append(f"{self.lost} observation(s) lost (accepted {self.accepted}, stored {self.stored}, "
                        f"dropped {self.dropped})")  # fmt: skip
@@ -239,6 +243,9 @@ def check(
             held = store.get(experiment, unit)
             if held is None or {held} != variants:
                 report.store_mismatch.append((experiment, unit, held, ",".join(sorted(variants))))
+        for experiment, counts in per_variant.items():
+            if specs[experiment].unit is not Unit.REQUEST and store.counts(experiment) != dict(counts):
+                report.count_mismatch[experiment] = (store.counts(experiment), dict(counts))
     finally:
         store.close()
     observations = open_observation_store(obs_url)

@@ -4,6 +4,7 @@ lives in one slot on one node, and the experiments spread over the three primari
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -55,6 +56,7 @@ def test_load_on_a_redis_cluster(cluster: RedisCluster3) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("RA_LONG_TESTS") != "1", reason="2 min: RA_LONG_TESTS=1 pytest -m slow")
 def test_long_load_on_a_redis_cluster(cluster: RedisCluster3) -> None:
     prefix = f"cl-{uuid.uuid4().hex[:8]}"
     url = f"{cluster.url}?prefix={prefix}&cluster=true"

