@@ -51,7 +51,9 @@ def make_read_only(client: redis.Redis) -> Callable[[], None]:
     return lambda: client.execute_command("REPLICAOF", "NO", "ONE")
 
 
-@pytest.mark.parametrize(("fault", "words"), [(make_full, "OutOfMemoryError"), (make_read_only, "read only replica")])
+@pytest.mark.parametrize(
+    ("fault", "words"), [(make_full, "OutOfMemoryError"), (make_read_only, "read only replica")]
+)
 def test_writes_refused_reads_answered(
     fault: Callable[[redis.Redis], Callable[[], None]],
     words: str,
