@@ -69,7 +69,9 @@ class RedisServer:
                     time.sleep(0.05)
         finally:
             client.close()
-        raise RuntimeError(f"redis-server on port {self.port} did not start: {self.log()}")
+        log = self.log()
+        self.kill()  # never leave a server running that nobody will stop
+        raise RuntimeError(f"redis-server on port {self.port} did not start: {log}")
 
     def log(self) -> str:
         path = self.dir / "redis.log"
