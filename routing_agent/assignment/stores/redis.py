@@ -6,7 +6,8 @@ Key layout and scripts: ``_redis_layout`` (one hash tag per experiment, so it wo
 the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server). Experiment state changes
 go through a compare-and-set script that writes the state and appends the history together.
 
-Clients default to 50 ms socket and connect timeouts and one immediate retry on a broken connection (not on a
+Sync clients default to 50 ms socket and connect timeouts (asyncio clients to 250 ms: a busy event loop reads
+replies late) and one immediate retry on a broken connection (not on a
 timeout). Every Redis or socket error is raised as ``StoreUnavailable``; the routing node degrades on it.
 """
 
@@ -57,6 +58,9 @@ T = TypeVar("T")
 
 DEFAULT_PREFIX = "routing_agent"
 DEFAULT_TIMEOUT_S = 0.05
+DEFAULT_ASYNC_TIMEOUT_S = 0.25
+"""asyncio clients wait longer by default: on a busy event loop the reply is read late even when Redis is fast
+(in the load test, 50 ms made a healthy server look down for a third of the decisions; 250 ms for none)."""
 _ERRORS: tuple[type[BaseException], ...] = (
     (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
 )
@@ -125,24 +129,35 @@ class RedisStore:
         url: str,
         *,
         prefix: str = DEFAULT_PREFIX,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = None,
+        async_timeout_s: float | None = None,
         password: str | None = None,
         cluster: bool = False,
         **client_kwargs: Any,
     ) -> RedisStore:
         """Build sync and (per event loop) async clients from a ``redis://`` / ``rediss://`` URL.
 
-        ``timeout_s`` sets socket and connect timeouts unless the URL's query sets them; ``password``
+        ``timeout_s`` sets socket and connect timeouts (default 50 ms for the sync client and, when
+        ``async_timeout_s`` is not given, for the async one too; the async default is 250 ms). ``password``
         overrides the URL's; ``cluster`` uses ``RedisCluster``. Extra keyword arguments go to redis-py.
         """
         _require_redis()
+        sync_timeout = timeout_s if timeout_s is not None else DEFAULT_TIMEOUT_S
+        if async_timeout_s is None:
+            async_timeout_s = timeout_s if timeout_s is not None else DEFAULT_ASYNC_TIMEOUT_S
         kwargs: dict[str, Any] = {
-            "socket_timeout": timeout_s,
-            "socket_connect_timeout": timeout_s,
+            "socket_timeout": sync_timeout,
+            "socket_connect_timeout": sync_timeout,
+            **client_kwargs,
+        }
+        async_kwargs: dict[str, Any] = {
+            "socket_timeout": async_timeout_s,
+            "socket_connect_timeout": async_timeout_s,
             **client_kwargs,
         }
         if password is not None:
             kwargs["password"] = password
+            async_kwargs["password"] = password
         from redis.asyncio.retry import Retry as AsyncRetry
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -159,9 +174,9 @@ class RedisStore:
 
         def build_async() -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
             if cluster:
-                return _aredis.RedisCluster.from_url(url, retry=AsyncRetry(NoBackoff(), 1), **kwargs)
+                return _aredis.RedisCluster.from_url(url, retry=AsyncRetry(NoBackoff(), 1), **async_kwargs)
             async_retry = AsyncRetry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
-            return _aredis.Redis.from_url(url, retry=async_retry, **kwargs)
+            return _aredis.Redis.from_url(url, retry=async_retry, **async_kwargs)
 
         client = None if cluster else build_sync()  # a plain client connects lazily by itself
         store = cls(client, prefix=prefix, async_factory=build_async, client_factory=build_sync)

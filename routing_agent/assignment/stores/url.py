@@ -11,7 +11,8 @@
 Query parameters understood on Redis URLs (the rest go to redis-py, e.g. ``ssl_ca_certs``,
 ``ssl_cert_reqs``, ``socket_timeout``): ``prefix`` (key prefix, default ``routing_agent``),
 ``password_env`` (name of an environment variable holding the password, so it stays out of configs),
-``cluster=true`` (Redis Cluster), ``timeout`` (seconds, socket and connect; default 0.05).
+``cluster=true`` (Redis Cluster), ``timeout`` (seconds, socket and connect; default 0.05, and 0.25 for the
+asyncio client), ``async_timeout`` (seconds, the asyncio client only).
 SQLite URLs take ``busy_timeout_ms``.
 """
 
@@ -103,11 +104,11 @@ def _open_sqlite(url: str) -> AssignmentStore:
 def _open_redis(
     url: str, *, prefix: str | None, password_env: str | None, timeout_s: float | None
 ) -> AssignmentStore:
-    from routing_agent.assignment.stores.redis import DEFAULT_PREFIX, DEFAULT_TIMEOUT_S, RedisStore
+    from routing_agent.assignment.stores.redis import DEFAULT_PREFIX, RedisStore
 
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {k: v for k, v in query if k in {"prefix", "password_env", "cluster", "timeout"}}
+    ours = {k: v for k, v in query if k in {"prefix", "password_env", "cluster", "timeout", "async_timeout"}}
     rest = [(k, v) for k, v in query if k not in ours]
     clean = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
     env_name = password_env or ours.get("password_env")
@@ -117,11 +118,16 @@ def _open_redis(
         if password is None:
             raise ValueError(f"Redis password variable ${env_name} is not set (named by password_env)")
         kwargs["password"] = password
-    timeout = timeout_s if timeout_s is not None else float(ours.get("timeout", DEFAULT_TIMEOUT_S))
+    timeout = timeout_s if timeout_s is not None else _seconds(ours.get("timeout"))
     return RedisStore.from_url(
         clean,
         prefix=prefix or ours.get("prefix") or DEFAULT_PREFIX,
         timeout_s=timeout,
+        async_timeout_s=_seconds(ours.get("async_timeout")),
         cluster=ours.get("cluster", "").lower() in _TRUE,
         **kwargs,
     )
+
+
+def _seconds(value: str | None) -> float | None:
+    return float(value) if value is not None else None
