@@ -19,7 +19,7 @@ def hashed_variant(unit_id: str) -> str:
 def test_killing_redis_mid_run_raises_nothing_and_writes_back_without_flip() -> None:
     server = RedisServer().start()
     try:
-        store = open_store(server.url, prefix="outage")
+        store = open_store(server.url, prefix="outage", timeout_s=0.5)  # a killed server refuses at once
         graph, node = build_graph(make_config(), store)
         before = {}
         for i in range(50):
