@@ -12,7 +12,9 @@ When a store call fails (down, slow past its client timeout, read-only, any exce
   ``get_or_set`` from a background thread once the store answers again. The hash is deterministic, so the
   written-back variant is the one the unit already had: nothing flips.
 
-Experiment state is cached for ``state_refresh_s``; when the store cannot be read the last known state stays.
+Units the store has answered for are remembered (``RecentAssignments``) and answered from memory: a returning
+unit costs no round trip and keeps its variant through an outage. Experiment state is cached for
+``state_refresh_s``; when the store cannot be read the last known state stays.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from routing_agent.assignment.counters import RoutingCounters
+from routing_agent.assignment.recent import RecentAssignments
 from routing_agent.assignment.records import ExperimentState
 from routing_agent.assignment.stores.base import AssignmentStore
 
@@ -49,9 +52,11 @@ class GuardedStore:
         backoff_s: float = 0.5,
         max_backoff_s: float = 5.0,
         max_pending: int = 100_000,
+        recent: RecentAssignments | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        self.recent = recent if recent is not None else RecentAssignments()
         self.counters = counters
         self.state_refresh_s = state_refresh_s
         self._backoff_initial = backoff_s
@@ -156,35 +161,56 @@ class GuardedStore:
     def get_or_set(
         self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
     ) -> tuple[str, bool] | None:
-        """The store's ``get_or_set``, or None (and the unit queued for write-back) when unavailable."""
+        """The store's ``get_or_set``, or None (and the unit queued for write-back) when unavailable.
+
+        A unit the store already answered for recently is answered from memory (no round trip).
+        """
+        known = self.recent.get(experiment, unit_id)
+        if known is not None:
+            return known, False
         result = self._guard(lambda: self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
         if result is _MISSING:
             self._queue(experiment, unit_id, variant, ttl_s)
             return None
+        self.recent.put(experiment, unit_id, result[0], ttl_s)  # type: ignore[index]
         return result  # type: ignore[return-value]
 
     async def aget_or_set(
         self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
     ) -> tuple[str, bool] | None:
         """Async twin of ``get_or_set``."""
+        known = self.recent.get(experiment, unit_id)
+        if known is not None:
+            return known, False
         result = await self._aguard(lambda: self.store.aget_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
         if result is _MISSING:
             self._queue(experiment, unit_id, variant, ttl_s)
             return None
+        self.recent.put(experiment, unit_id, result[0], ttl_s)  # type: ignore[index]
         return result  # type: ignore[return-value]
 
     def get(self, experiment: str, unit_id: str) -> tuple[bool, str | None]:
         """``(answered, variant)``: answered is False when the store is unavailable."""
+        known = self.recent.get(experiment, unit_id)
+        if known is not None:
+            return True, known
         result = self._guard(lambda: self.store.get(experiment, unit_id))
         if result is _MISSING:
             return False, None
+        if result is not None:
+            self.recent.put(experiment, unit_id, result)  # type: ignore[arg-type]
         return True, result  # type: ignore[return-value]
 
     async def aget(self, experiment: str, unit_id: str) -> tuple[bool, str | None]:
         """Async twin of ``get``."""
+        known = self.recent.get(experiment, unit_id)
+        if known is not None:
+            return True, known
         result = await self._aguard(lambda: self.store.aget(experiment, unit_id))
         if result is _MISSING:
             return False, None
+        if result is not None:
+            self.recent.put(experiment, unit_id, result)  # type: ignore[arg-type]
         return True, result  # type: ignore[return-value]
 
     # -- experiment state -------------------------------------------------------------------------
