@@ -37,7 +37,7 @@ from routing_agent.errors import (
     StoreUnavailable,
 )
 from routing_agent.evaluation import Decision, DecisionKind, Evaluation, evaluate, write_report
-from routing_agent.graph import RoutingNode, RoutingState, routed_model
+from routing_agent.graph import ReloadResult, RoutingNode, RoutingState, routed_model
 from routing_agent.observations import Observation, ObservationStore, open_observation_store
 from routing_agent.providers.catalog import catalog
 from routing_agent.scoring import ScoringNode, ShadowRunner, build_scorers, score_records
@@ -67,6 +67,7 @@ __all__ = [
     "Observation",
     "ObservationStore",
     "Reason",
+    "ReloadResult",
     "ReviewQueue",
     "Rollout",
     "RoutingAgentError",

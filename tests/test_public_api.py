@@ -20,6 +20,7 @@ PUBLIC = [
     "Observation",
     "ObservationStore",
     "Reason",
+    "ReloadResult",
     "ReviewQueue",
     "Rollout",
     "RoutingAgentError",
