@@ -6,9 +6,9 @@ Key layout and scripts: ``_redis_layout`` (one hash tag per experiment, so it wo
 the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server). Experiment state changes
 go through a compare-and-set script that writes the state and appends the history together.
 
-Sync clients default to 50 ms socket and connect timeouts (asyncio clients to 250 ms: a busy event loop reads
-replies late) and one immediate retry on a broken connection (not on a
-timeout). Every Redis or socket error is raised as ``StoreUnavailable``; the routing node degrades on it.
+Clients (``_redis_clients``) default to 50 ms socket and connect timeouts (asyncio clients to 250 ms: a busy
+event loop reads replies late) and one immediate retry on a broken connection (not on a timeout). Every Redis
+or socket error is raised as ``StoreUnavailable``; the routing node degrades on it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from routing_agent.assignment.stores._common import (
     encode_state,
     new_state,
 )
+from routing_agent.assignment.stores._redis_clients import DEFAULT_TIMEOUT_S, client_factories
 from routing_agent.assignment.stores._redis_layout import (
     GET_OR_SET,
     GET_OR_SET_SHA,
@@ -57,10 +58,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 T = TypeVar("T")
 
 DEFAULT_PREFIX = "routing_agent"
-DEFAULT_TIMEOUT_S = 0.05
-DEFAULT_ASYNC_TIMEOUT_S = 0.25
-"""asyncio clients wait longer by default: on a busy event loop the reply is read late even when Redis is fast
-(in the load test, 50 ms made a healthy server look down for a third of the decisions; 250 ms for none)."""
 _ERRORS: tuple[type[BaseException], ...] = (
     (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
 )
@@ -142,42 +139,14 @@ class RedisStore:
         overrides the URL's; ``cluster`` uses ``RedisCluster``. Extra keyword arguments go to redis-py.
         """
         _require_redis()
-        sync_timeout = timeout_s if timeout_s is not None else DEFAULT_TIMEOUT_S
-        if async_timeout_s is None:
-            async_timeout_s = timeout_s if timeout_s is not None else DEFAULT_ASYNC_TIMEOUT_S
-        kwargs: dict[str, Any] = {
-            "socket_timeout": sync_timeout,
-            "socket_connect_timeout": sync_timeout,
-            **client_kwargs,
-        }
-        async_kwargs: dict[str, Any] = {
-            "socket_timeout": async_timeout_s,
-            "socket_connect_timeout": async_timeout_s,
-            **client_kwargs,
-        }
-        if password is not None:
-            kwargs["password"] = password
-            async_kwargs["password"] = password
-        from redis.asyncio.retry import Retry as AsyncRetry
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        # One immediate retry on a broken connection (e.g. after a server restart), none on a timeout.
-        sync_retry = Retry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
-
-        def build_sync() -> redis.Redis | redis.RedisCluster:
-            if cluster:
-                # RedisCluster's own default is 10 attempts with back-off: ~0.4 s on a node that stalls.
-                # One immediate retry (after its topology refresh) keeps a decision within ~2 timeouts.
-                return _redis.RedisCluster.from_url(url, retry=Retry(NoBackoff(), 1), **kwargs)
-            return _redis.Redis.from_url(url, retry=sync_retry, **kwargs)
-
-        def build_async() -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
-            if cluster:
-                return _aredis.RedisCluster.from_url(url, retry=AsyncRetry(NoBackoff(), 1), **async_kwargs)
-            async_retry = AsyncRetry(NoBackoff(), 1, supported_errors=(_redis.ConnectionError,))
-            return _aredis.Redis.from_url(url, retry=async_retry, **async_kwargs)
-
+        build_sync, build_async = client_factories(
+            url,
+            timeout_s=timeout_s,
+            async_timeout_s=async_timeout_s,
+            password=password,
+            cluster=cluster,
+            client_kwargs=client_kwargs,
+        )
         client = None if cluster else build_sync()  # a plain client connects lazily by itself
         store = cls(client, prefix=prefix, async_factory=build_async, client_factory=build_sync)
         store._owns_clients = True
