@@ -11,18 +11,24 @@ The OTLP endpoint is the flag's URL, else ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
 
 from __future__ import annotations
 
-__all__ = ["ExporterSetup", "configure_exporters", "otlp_traces_endpoint"]
+__all__ = ["ExporterSetup", "JsonLinesSpanExporter", "configure_exporters", "otlp_traces_endpoint"]
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+    SpanExportResult,
+)
 
 from routing_agent.errors import MissingDependency
 
@@ -64,6 +70,24 @@ class ExporterSetup:
         self.tracer_provider.shutdown()
         if self.meter_provider is not None:
             self.meter_provider.shutdown()
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Finished spans appended to a file, one JSON object per line (the demo's ``traces.jsonl``)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by shutdown()
+        self._console = ConsoleSpanExporter(out=self._file, formatter=lambda s: s.to_json(indent=None) + "\n")
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Write the batch and flush it to the file."""
+        return self._console.export(spans)
+
+    def shutdown(self) -> None:
+        """Close the file (idempotent)."""
+        if not self._file.closed:
+            self._file.close()
 
 
 def _otlp_span_exporter(endpoint: str, timeout_s: float) -> SpanExporter:

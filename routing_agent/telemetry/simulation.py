@@ -1,8 +1,10 @@
 """Telemetry for ``routing-agent demo`` / ``simulate``: a pipeline step that traces every session.
 
-``add_telemetry(pipeline, otlp=URL, console=False)`` inserts ``telemetry`` before ``run`` (exporters, a
-``RoutingTelemetry`` handler appended to ``ctx.callbacks``, per-call observations into the observation store)
-and ``telemetry_flush`` after it (writes buffered observations, flushes and stops the exporters).
+``add_telemetry(pipeline, otlp=URL, console=False)`` inserts ``telemetry`` before ``run`` and
+``telemetry_flush`` after it. ``telemetry`` builds the exporters (always ``<workdir>/traces.jsonl``, one span
+per line, plus OTLP and the console when asked), appends a ``RoutingTelemetry`` handler to ``ctx.callbacks``
+and sends per-call observations to the observation store; ``telemetry_flush`` writes buffered observations and
+flushes and stops the exporters.
 
 The observation store is ``ctx.extras["observation_store"]`` when a step put one there, else
 ``<workdir>/observations.sqlite3``; its URL is left in ``ctx.extras["observations_url"]`` for the evaluator.
@@ -10,17 +12,18 @@ The observation store is ``ctx.extras["observation_store"]`` when a step put one
 
 from __future__ import annotations
 
-__all__ = ["OBSERVATIONS_FILE", "add_telemetry"]
+__all__ = ["OBSERVATIONS_FILE", "TRACES_FILE", "add_telemetry"]
 
 from typing import TYPE_CHECKING, Any
 
 from routing_agent.telemetry.callbacks import RoutingTelemetry
-from routing_agent.telemetry.exporters import configure_exporters
+from routing_agent.telemetry.exporters import JsonLinesSpanExporter, configure_exporters
 
 if TYPE_CHECKING:
     from routing_agent.simulation.pipeline import Pipeline, SimulationContext
 
 OBSERVATIONS_FILE = "observations.sqlite3"
+TRACES_FILE = "traces.jsonl"
 
 
 def add_telemetry(
@@ -38,9 +41,15 @@ def add_telemetry(
         from routing_agent.observations import BufferedObservationWriter, open_observation_store
 
         name = getattr(ctx.workflow, "name", None) or "workflow"
+        traces = ctx.workdir / TRACES_FILE
+        traces.unlink(missing_ok=True)
         exporters = configure_exporters(
-            console=console, otlp=otlp, project=project or f"routing-agent-{name}"
+            console=console,
+            otlp=otlp,
+            project=project or f"routing-agent-{name}",
+            extra_span_exporters=(JsonLinesSpanExporter(traces),),
         )
+        ctx.outputs["traces (OTel spans, JSON Lines)"] = traces
         target = observations or ctx.extras.get("observation_store")
         if target is None:
             target = f"sqlite:///{ctx.workdir / OBSERVATIONS_FILE}"
