@@ -12,6 +12,8 @@ from __future__ import annotations
 __all__ = ["register", "review_app"]
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +27,7 @@ from routing_agent.control.cli_support import (
     resolve_specs,
 )
 from routing_agent.control.render import print_change, print_review, print_reviews, print_status
-from routing_agent.control.review import ReviewQueue
+from routing_agent.control.review import ReviewOutcome, ReviewQueue
 from routing_agent.control.review_store import ReviewStatus, review_store_for
 from routing_agent.control.rollout import Action, Rollout, cli_actor
 from routing_agent.control.status import experiment_status
@@ -66,12 +68,9 @@ def status(
     with cli_errors(store):
         cfg = load_config(config)
         targets = resolve_specs(cfg, experiment, many=True)
-        assignments = open_control_store(store)
-        try:
+        with closing(open_control_store(store)) as assignments:
             reviews = review_store_for(assignments)
             snaps = [experiment_status(assignments, t, reviews=reviews) for t in targets]
-        finally:
-            assignments.close()
     if json_output:
         _out([s.to_json() for s in snaps] if len(snaps) > 1 else snaps[0].to_json(), console)
         return
@@ -87,65 +86,56 @@ def _change(
     console = _console()
     with cli_errors(store):
         (target,) = resolve_specs(load_config(config), experiment)
-        assignments = open_control_store(store)
-        try:
+        with closing(open_control_store(store)) as assignments:
             change = Rollout(assignments, target).apply(
                 action, actor=cli_actor(actor), reason=reason, evidence={"source": "cli"}
             )
-        finally:
-            assignments.close()
     print_change(change, console)
 
 
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why (recorded in the history).")]
 
 
-def rollback(
-    store: Store,
-    reason: Reason,
-    experiment: Experiment = None,
-    config: ConfigPath = None,
-    actor: Actor = None,
-) -> None:
-    """Send every unit to control now (every worker follows on its next state read). Idempotent."""
-    _change(Action.ROLLBACK, store, experiment, config, reason=reason, actor=actor)
+def _change_command(action: Action, doc: str) -> Callable[..., None]:
+    """The typer command for one state change: the same options for every action, its own help."""
+
+    def command(
+        store: Store,
+        reason: Reason,
+        experiment: Experiment = None,
+        config: ConfigPath = None,
+        actor: Actor = None,
+    ) -> None:
+        _change(action, store, experiment, config, reason=reason, actor=actor)
+
+    command.__name__ = command.__qualname__ = action.value
+    command.__doc__ = doc
+    return command
 
 
-def pause(
-    store: Store,
-    reason: Reason,
-    experiment: Experiment = None,
-    config: ConfigPath = None,
-    actor: Actor = None,
-) -> None:
-    """Stop enrolling new units; units already assigned keep their variant."""
-    _change(Action.PAUSE, store, experiment, config, reason=reason, actor=actor)
+rollback = _change_command(
+    Action.ROLLBACK,
+    "Send every unit to control now (every worker follows on its next state read). Idempotent.",
+)
+pause = _change_command(Action.PAUSE, "Stop enrolling new units; units already assigned keep their variant.")
+resume = _change_command(
+    Action.RESUME, "Back to running (from paused, or explicitly from rolled back / stopped)."
+)
+stop = _change_command(
+    Action.STOP, "End the experiment: nobody is enrolled; every agent uses its default model."
+)
 
 
-def resume(
-    store: Store,
-    reason: Reason,
-    experiment: Experiment = None,
-    config: ConfigPath = None,
-    actor: Actor = None,
-) -> None:
-    """Back to running (from paused, or explicitly from rolled back / stopped)."""
-    _change(Action.RESUME, store, experiment, config, reason=reason, actor=actor)
+@contextmanager
+def _queue(store: str, config: Path | None) -> Iterator[ReviewQueue]:
+    """The review queue on ``store`` for the block (errors become exits via ``cli_errors``); closed after."""
+    with cli_errors(store):
+        queue = ReviewQueue(open_control_store(store), config=load_config(config))
+        with closing(queue.store):
+            yield queue
 
 
-def stop(
-    store: Store,
-    reason: Reason,
-    experiment: Experiment = None,
-    config: ConfigPath = None,
-    actor: Actor = None,
-) -> None:
-    """End the experiment: nobody is enrolled; every agent uses its default model."""
-    _change(Action.STOP, store, experiment, config, reason=reason, actor=actor)
-
-
-def _queue(store: str, config: Path | None) -> ReviewQueue:
-    return ReviewQueue(open_control_store(store), config=load_config(config))
+ReviewId = Annotated[str, typer.Argument(help="Review id (<experiment>:<hex>).")]
 
 
 @review_app.command("list")
@@ -157,15 +147,9 @@ def review_list(
 ) -> None:
     """Review items waiting for a person (``--all``: every item), oldest first."""
     console = _console()
-    with cli_errors(store):
-        queue = _queue(store, None)
-        try:
-            items = queue.items(experiment, None if show_all else ReviewStatus.PENDING)
-            stale = {
-                i.id: r for i in items if i.status is ReviewStatus.PENDING and (r := queue.stale_reason(i))
-            }
-        finally:
-            queue.store.close()
+    with _queue(store, None) as queue:
+        items = queue.items(experiment, None if show_all else ReviewStatus.PENDING)
+        stale = {i.id: r for i in items if i.status is ReviewStatus.PENDING and (r := queue.stale_reason(i))}
     if json_output:
         _out([{**i.to_json(), "stale": stale.get(i.id)} for i in items], console)
     else:
@@ -173,20 +157,12 @@ def review_list(
 
 
 @review_app.command("show")
-def review_show(
-    review_id: Annotated[str, typer.Argument(help="Review id (<experiment>:<hex>).")],
-    store: Store,
-    json_output: Json = False,
-) -> None:
+def review_show(review_id: ReviewId, store: Store, json_output: Json = False) -> None:
     """One review item: the proposal, its evidence and the verdict."""
     console = _console()
-    with cli_errors(store):
-        queue = _queue(store, None)
-        try:
-            item = queue.get(review_id)
-            stale = queue.stale_reason(item) if item.status is ReviewStatus.PENDING else None
-        finally:
-            queue.store.close()
+    with _queue(store, None) as queue:
+        item = queue.get(review_id)
+        stale = queue.stale_reason(item) if item.status is ReviewStatus.PENDING else None
     if json_output:
         _out({**item.to_json(), "stale": stale}, console)
     else:
@@ -196,30 +172,29 @@ def review_show(
 Note = Annotated[str, typer.Option("--note", "-n", help="The reviewer's note (recorded).")]
 
 
+def _print_verdict(verdict: str, review_id: str, outcome: ReviewOutcome, console: Console) -> None:
+    console.print(f"{verdict} {review_id} by {outcome.item.reviewer}")
+    if outcome.change is not None:
+        print_change(outcome.change, console)
+
+
 @review_app.command("approve")
 def review_approve(
-    review_id: Annotated[str, typer.Argument(help="Review id (<experiment>:<hex>).")],
+    review_id: ReviewId,
     store: Store,
     note: Note = "",
     actor: Actor = None,
     config: ConfigPath = None,
 ) -> None:
     """Approve: ship the proposed winner (everyone gets it). Refused when the item is stale."""
-    console = _console()
-    with cli_errors(store):
-        queue = _queue(store, config)
-        try:
-            outcome = queue.approve(review_id, reviewer=cli_actor(actor), note=note)
-        finally:
-            queue.store.close()
-    console.print(f"approved {review_id} by {outcome.item.reviewer}")
-    if outcome.change is not None:
-        print_change(outcome.change, console)
+    with _queue(store, config) as queue:
+        outcome = queue.approve(review_id, reviewer=cli_actor(actor), note=note)
+    _print_verdict("approved", review_id, outcome, _console())
 
 
 @review_app.command("reject")
 def review_reject(  # noqa: PLR0917 (one parameter per CLI option)
-    review_id: Annotated[str, typer.Argument(help="Review id (<experiment>:<hex>).")],
+    review_id: ReviewId,
     store: Store,
     note: Note = "",
     actor: Actor = None,
@@ -227,16 +202,9 @@ def review_reject(  # noqa: PLR0917 (one parameter per CLI option)
     config: ConfigPath = None,
 ) -> None:
     """Reject: record the verdict; the experiment keeps running (``--stop`` stops it)."""
-    console = _console()
-    with cli_errors(store):
-        queue = _queue(store, config)
-        try:
-            outcome = queue.reject(review_id, reviewer=cli_actor(actor), note=note, stop=stop_experiment)
-        finally:
-            queue.store.close()
-    console.print(f"rejected {review_id} by {outcome.item.reviewer}")
-    if outcome.change is not None:
-        print_change(outcome.change, console)
+    with _queue(store, config) as queue:
+        outcome = queue.reject(review_id, reviewer=cli_actor(actor), note=note, stop=stop_experiment)
+    _print_verdict("rejected", review_id, outcome, _console())
 
 
 def register(app: typer.Typer) -> None:
