@@ -11,13 +11,13 @@ from __future__ import annotations
 __all__ = ["SQLiteObservationStore"]
 
 import json
-import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from routing_agent._sqlite import connect, sqlite_errors
 from routing_agent.errors import StoreUnavailable
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.observations.base import ObservationCapability, Segment
@@ -70,17 +70,10 @@ class SQLiteObservationStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_ms / 1000
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._label = f"SQLite observation store {self.path}"
+        with sqlite_errors(self._label):
+            self._conn = connect(self.path, busy_timeout_ms, wal=self.path != ":memory:")
             self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
         self._closed = False
 
     def __repr__(self) -> str:
@@ -89,11 +82,9 @@ class SQLiteObservationStore:
     def _query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._lock:
             if self._closed:
-                raise StoreUnavailable(f"SQLite observation store {self.path} is closed")
-            try:
+                raise StoreUnavailable(f"{self._label} is closed")
+            with sqlite_errors(self._label):
                 return list(self._conn.execute(sql, args))
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
 
     def add(self, observations: Sequence[Observation]) -> int:
         """Insert a batch in one transaction; rows whose id exists are skipped.
@@ -119,8 +110,8 @@ class SQLiteObservationStore:
         ]
         with self._lock:
             if self._closed:
-                raise StoreUnavailable(f"SQLite observation store {self.path} is closed")
-            try:
+                raise StoreUnavailable(f"{self._label} is closed")
+            with sqlite_errors(self._label):
                 before = self._conn.total_changes
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -133,8 +124,6 @@ class SQLiteObservationStore:
                     self._conn.execute("ROLLBACK")
                     raise
                 return int(self._conn.total_changes - before)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"SQLite observation store {self.path}: {exc}") from exc
 
     async def aadd(self, observations: Sequence[Observation]) -> int:
         """Async twin of ``add`` (runs in a worker thread)."""

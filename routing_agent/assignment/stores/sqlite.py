@@ -16,17 +16,17 @@ from __future__ import annotations
 __all__ = ["SQLiteStore"]
 
 import asyncio
-import contextlib
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from routing_agent._sqlite import ThreadConnections, immediate, sqlite_errors
 from routing_agent.assignment.records import ExperimentState
 from routing_agent.assignment.stores._common import (
     cas_conflict,
@@ -102,15 +102,11 @@ class SQLiteStore:
             raise ValueError("SQLiteStore needs a file shared by threads and processes; use MemoryStore")
         self.path = Path(text).expanduser()
         self.busy_timeout_ms = int(busy_timeout_ms)
-        self._local = threading.local()
-        self._lock = threading.Lock()
+        self._label = f"SQLite store {self.path}"
         self._write_lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._closed = False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot create the folder of SQLite store {self.path}: {exc}") from exc
+        self._connections = ThreadConnections(
+            self.path, self.busy_timeout_ms, owner="SQLiteStore", require_wal=True
+        )
         with self._errors():
             conn = self._conn()
             have = conn.execute(
@@ -135,36 +131,10 @@ class SQLiteStore:
     # -- connections and errors --------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            return conn
-        if self._closed:
-            raise StoreUnavailable(f"SQLiteStore {self.path} is closed")
-        conn = sqlite3.connect(
-            self.path,
-            timeout=self.busy_timeout_ms / 1000,
-            isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE … COMMIT
-            check_same_thread=False,  # closed from close(), which may run on another thread
-        )
-        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        if mode is None or str(mode[0]).lower() != "wal":
-            conn.close()
-            raise StoreUnavailable(f"SQLite store {self.path}: WAL journal mode unavailable (got {mode!r})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        local.conn = conn
-        local.pid = os.getpid()
-        with self._lock:
-            self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+    def _errors(self) -> AbstractContextManager[None]:
+        return sqlite_errors(self._label)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -176,16 +146,8 @@ class SQLiteStore:
                 f"SQLite store {self.path}: no write slot within {self.busy_timeout_ms} ms (threads queued)"
             )
         try:
-            with self._errors():
-                conn = self._conn()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+            with self._errors(), immediate(self._conn()) as conn:
+                yield conn
         finally:
             self._write_lock.release()
 
@@ -302,10 +264,4 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close every connection this store opened; later calls raise ``StoreUnavailable``."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+        self._connections.close()

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 __all__ = ["SQLiteReviewStore"]
 
-import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from routing_agent._sqlite import ThreadConnections, immediate, sqlite_errors
 from routing_agent.assignment.stores.base import Capability
 from routing_agent.control.review_store.base import ReviewItem, ReviewStatus, decode_item, encode_item
-from routing_agent.errors import StoreUnavailable
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ra_reviews (id TEXT PRIMARY KEY, experiment TEXT NOT NULL, "
@@ -41,14 +39,8 @@ class SQLiteReviewStore:
         """Open (creating if needed) the review table in the database at ``path``."""
         self.path = Path(os.fspath(path)).expanduser()
         self.busy_timeout_ms = int(busy_timeout_ms)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._closed = False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot create the folder of SQLite store {self.path}: {exc}") from exc
+        self._label = f"SQLite review store {self.path}"
+        self._connections = ThreadConnections(self.path, self.busy_timeout_ms, owner="SQLiteReviewStore")
         with self._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -57,42 +49,15 @@ class SQLiteReviewStore:
         return f"SQLiteReviewStore({str(self.path)!r})"
 
     def _conn(self) -> sqlite3.Connection:
-        local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            return conn
-        if self._closed:
-            raise StoreUnavailable(f"SQLiteReviewStore {self.path} is closed")
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        local.conn, local.pid = conn, os.getpid()
-        with self._lock:
-            self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite review store {self.path}: {exc}") from exc
+    def _errors(self) -> AbstractContextManager[None]:
+        return sqlite_errors(self._label)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._errors():
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._errors(), immediate(self._conn()) as conn:
+            yield conn
 
     def submit(self, item: ReviewItem) -> tuple[ReviewItem, bool]:
         """Store ``item`` unless its experiment has a pending item; returns ``(pending item, created)``."""
@@ -152,10 +117,4 @@ class SQLiteReviewStore:
 
     def close(self) -> None:
         """Close every connection; later calls raise ``StoreUnavailable``."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+        self._connections.close()

@@ -1,0 +1,111 @@
+"""SQLite plumbing shared by the embedded stores (assignments, reviews, observations).
+
+* ``connect``: an autocommit connection (transactions are explicit ``BEGIN IMMEDIATE … COMMIT``) usable from
+  any thread, that waits up to ``busy_timeout_ms`` for another process's write lock; WAL journal (readers
+  never block the writer) and ``synchronous=NORMAL``.
+* ``ThreadConnections``: one such connection per thread (and per process after a fork), all closed at once.
+* ``immediate``: a ``BEGIN IMMEDIATE`` transaction, committed at the end of the block, rolled back on error.
+* ``sqlite_errors``: any ``sqlite3`` error (locked past the busy timeout, disk I/O, not a database) becomes
+  ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ThreadConnections", "connect", "immediate", "sqlite_errors"]
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from routing_agent.errors import StoreUnavailable
+
+
+def connect(
+    path: str | os.PathLike[str], busy_timeout_ms: float, *, wal: bool = True, require_wal: bool = False
+) -> sqlite3.Connection:
+    """Open ``path`` (see the module docstring); ``require_wal``: a file that refuses WAL is an error."""
+    conn = sqlite3.connect(
+        path,
+        timeout=busy_timeout_ms / 1000,
+        isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE … COMMIT
+        check_same_thread=False,  # closed from close(), which may run on another thread
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    if wal:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if require_wal and (mode is None or str(mode[0]).lower() != "wal"):
+            conn.close()
+            raise StoreUnavailable(f"SQLite store {path}: WAL journal mode unavailable (got {mode!r})")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class ThreadConnections:
+    """One connection to ``path`` per thread (and per process after a fork); ``close()`` closes them all.
+
+    Creating it creates the file's folder. ``owner`` names the store in the error raised after ``close()``.
+    """
+
+    def __init__(self, path: Path, busy_timeout_ms: int, *, owner: str, require_wal: bool = False) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.owner = owner
+        self.require_wal = require_wal
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the folder of SQLite store {path}: {exc}") from exc
+
+    def get(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use); ``StoreUnavailable`` once closed."""
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        if self._closed:
+            raise StoreUnavailable(f"{self.owner} {self.path} is closed")
+        conn = connect(self.path, self.busy_timeout_ms, require_wal=self.require_wal)
+        local.conn, local.pid = conn, os.getpid()
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection opened so far; later ``get()`` calls raise ``StoreUnavailable``."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def sqlite_errors(label: str) -> Iterator[None]:
+    """Re-raise any ``sqlite3.Error`` of the block as ``StoreUnavailable("<label>: <error>")``."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"{label}: {exc}") from exc
