@@ -1,8 +1,9 @@
-"""What every reference workflow shares: its descriptor, safe agent calls, prompt sections, datasets.
+"""What every reference workflow shares: its descriptor, safe agent calls, prompt sections, datasets, graph.
 
 An agent never lets an LLM failure crash the graph: ``ask`` catches the provider's exception (LangChain's
 ``ModelError`` family, output-parsing errors, refusals) and returns it as data, which the node records in
-``state["errors"]`` / ``state["refusals"]`` before it continues or ends the session with an error outcome.
+``state["errors"]`` / ``state["refusals"]`` before it continues or ends the session with
+an error outcome. Every reference graph is ``route → agents… → record`` (``pipeline_graph``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ __all__ = [
     "ask",
     "load_jsonl",
     "parse_sections",
+    "pipeline_graph",
     "render_sections",
 ]
 
@@ -22,15 +24,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypedDict
 
 from langchain_core.exceptions import ModelRefusalError, OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
 
 from routing_agent.errors import RoutingAgentError
-from routing_agent.graph import routed_model
+from routing_agent.graph import RoutingNode, routed_model
 from routing_agent.providers.refusal import is_refusal
 
 logger = logging.getLogger("workflows")
@@ -159,3 +163,38 @@ class WorkflowSpec:
     """The agent (node) names that call ``routed_model``."""
     headline: tuple[str, ...] = ()
     """Outcome metrics a summary shows first."""
+
+
+def pipeline_graph(
+    state: type[Any],
+    routing: RoutingNode,
+    agents: Sequence[tuple[str, Callable[..., Any]]],
+    *,
+    skip_last_unless: str,
+    outcome: Callable[[Any], dict[str, Any]],
+) -> Any:
+    """``route → agents… → record``, compiled: the agents run in order, except that the last one is skipped
+    when the one before left ``state[skip_last_unless]`` empty; ``record`` stores ``outcome(state)`` under
+    ``"outcome"``."""
+    names = [name for name, _ in agents]
+    last = names[-1]
+
+    def after(state: Mapping[str, Any]) -> str:
+        return last if state.get(skip_last_unless) else "record"
+
+    def record(state: Mapping[str, Any]) -> dict[str, Any]:
+        return {"outcome": outcome(state)}
+
+    graph = StateGraph(state)
+    graph.add_node("route", routing)
+    for name, agent in agents:
+        graph.add_node(name, agent)
+    graph.add_node("record", record)
+    graph.add_edge(START, "route")
+    chain = ["route", *names[:-1]]
+    for source, target in pairwise(chain):
+        graph.add_edge(source, target)
+    graph.add_conditional_edges(chain[-1], after, [last, "record"])
+    graph.add_edge(last, "record")
+    graph.add_edge("record", END)
+    return graph.compile()

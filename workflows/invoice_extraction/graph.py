@@ -15,11 +15,9 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from langgraph.graph import END, START, StateGraph
-
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
-from workflows.base import AgentError
+from workflows.base import AgentError, pipeline_graph
 from workflows.invoice_extraction import agents, prompts
 
 
@@ -90,26 +88,12 @@ def outcome(state: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _record(state: InvoiceState) -> dict[str, Any]:
-    return {"outcome": outcome(state)}
-
-
-def _after_extract(state: InvoiceState) -> str:
-    return "validator" if state.get("extracted") else "record"
-
-
 def build_graph(config: ExperimentsConfig, store: Any = None, *, routing: RoutingNode | None = None) -> Any:
     """The compiled graph. ``store``: an assignment store or URL (ignored when ``routing`` is given)."""
-    graph = StateGraph(InvoiceState)
-    graph.add_node("route", routing or RoutingNode(config, store=store))
-    graph.add_node("parser", agents.parser)
-    graph.add_node("extractor", agents.extractor)
-    graph.add_node("validator", agents.validator)
-    graph.add_node("record", _record)
-    graph.add_edge(START, "route")
-    graph.add_edge("route", "parser")
-    graph.add_edge("parser", "extractor")
-    graph.add_conditional_edges("extractor", _after_extract, ["validator", "record"])
-    graph.add_edge("validator", "record")
-    graph.add_edge("record", END)
-    return graph.compile()
+    return pipeline_graph(
+        InvoiceState,
+        routing or RoutingNode(config, store=store),
+        [("parser", agents.parser), ("extractor", agents.extractor), ("validator", agents.validator)],
+        skip_last_unless="extracted",
+        outcome=outcome,
+    )

@@ -14,11 +14,9 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from langgraph.graph import END, START, StateGraph
-
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
-from workflows.base import AgentError
+from workflows.base import AgentError, pipeline_graph
 from workflows.rag_qa import agents
 
 
@@ -65,26 +63,12 @@ def outcome(state: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _record(state: RagState) -> dict[str, Any]:
-    return {"outcome": outcome(state)}
-
-
-def _after_answer(state: RagState) -> str:
-    return "citer" if state.get("answer") else "record"
-
-
 def build_graph(config: ExperimentsConfig, store: Any = None, *, routing: RoutingNode | None = None) -> Any:
     """The compiled graph. ``store``: an assignment store or URL (ignored when ``routing`` is given)."""
-    graph = StateGraph(RagState)
-    graph.add_node("route", routing or RoutingNode(config, store=store))
-    graph.add_node("retriever", agents.retriever)
-    graph.add_node("answerer", agents.answerer)
-    graph.add_node("citer", agents.citer)
-    graph.add_node("record", _record)
-    graph.add_edge(START, "route")
-    graph.add_edge("route", "retriever")
-    graph.add_edge("retriever", "answerer")
-    graph.add_conditional_edges("answerer", _after_answer, ["citer", "record"])
-    graph.add_edge("citer", "record")
-    graph.add_edge("record", END)
-    return graph.compile()
+    return pipeline_graph(
+        RagState,
+        routing or RoutingNode(config, store=store),
+        [("retriever", agents.retriever), ("answerer", agents.answerer), ("citer", agents.citer)],
+        skip_last_unless="answer",
+        outcome=outcome,
+    )

@@ -13,11 +13,9 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from langgraph.graph import END, START, StateGraph
-
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
-from workflows.base import AgentError
+from workflows.base import AgentError, pipeline_graph
 from workflows.support_triage import agents
 from workflows.support_triage.oracle import draft_resolves
 
@@ -64,28 +62,17 @@ def outcome(state: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _record(state: SupportState) -> dict[str, Any]:
-    return {"outcome": outcome(state)}
-
-
-def _after_draft(state: SupportState) -> str:
-    return "resolver" if state.get("draft") else "record"
-
-
 def build_graph(config: ExperimentsConfig, store: Any = None, *, routing: RoutingNode | None = None) -> Any:
     """The compiled graph. ``store``: an assignment store or URL (ignored when ``routing`` is given)."""
-    graph = StateGraph(SupportState)
-    graph.add_node("route", routing or RoutingNode(config, store=store))
-    graph.add_node("classifier", agents.classifier)
-    graph.add_node("retriever", agents.retriever)
-    graph.add_node("drafter", agents.drafter)
-    graph.add_node("resolver", agents.resolver)
-    graph.add_node("record", _record)
-    graph.add_edge(START, "route")
-    graph.add_edge("route", "classifier")
-    graph.add_edge("classifier", "retriever")
-    graph.add_edge("retriever", "drafter")
-    graph.add_conditional_edges("drafter", _after_draft, ["resolver", "record"])
-    graph.add_edge("resolver", "record")
-    graph.add_edge("record", END)
-    return graph.compile()
+    return pipeline_graph(
+        SupportState,
+        routing or RoutingNode(config, store=store),
+        [
+            ("classifier", agents.classifier),
+            ("retriever", agents.retriever),
+            ("drafter", agents.drafter),
+            ("resolver", agents.resolver),
+        ],
+        skip_last_unless="draft",
+        outcome=outcome,
+    )
