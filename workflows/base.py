@@ -16,7 +16,10 @@ __all__ = [
     "load_jsonl",
     "parse_sections",
     "pipeline_graph",
+    "recorded_outcome",
+    "register_oracle_once",
     "render_sections",
+    "with_oracle",
 ]
 
 import json
@@ -36,6 +39,7 @@ from langgraph.graph import END, START, StateGraph
 from routing_agent.errors import RoutingAgentError
 from routing_agent.graph import RoutingNode, routed_model
 from routing_agent.providers.refusal import is_refusal
+from routing_agent.providers.tasks import oracles
 
 logger = logging.getLogger("workflows")
 
@@ -198,3 +202,24 @@ def pipeline_graph(
     graph.add_edge(last, "record")
     graph.add_edge("record", END)
     return graph.compile()
+
+
+def register_oracle_once(name: str, make: Callable[[], Any]) -> None:
+    """Let simulated models answer a workflow's prompts: ``make()`` becomes oracle ``name`` unless one is."""
+    if name not in oracles.names():
+        oracles.register(name, make())
+
+
+def with_oracle(build_graph: Callable[..., Any], register_oracle: Callable[[], None]) -> Callable[..., Any]:
+    """``build_graph(config, store=None, **kwargs)`` that first calls ``register_oracle()``."""
+
+    def build(config: Any, store: Any = None, **kwargs: Any) -> Any:
+        register_oracle()
+        return build_graph(config, store, **kwargs)
+
+    return build
+
+
+def recorded_outcome(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The metrics ``record`` stored in a session's final state (``{}`` when there are none)."""
+    return dict(state.get("outcome") or {})

@@ -11,8 +11,7 @@ __all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
 from collections.abc import Mapping
 from typing import Any
 
-from routing_agent.providers.tasks import oracles
-from workflows.base import REPO_ROOT, WorkflowSpec
+from workflows.base import REPO_ROOT, WorkflowSpec, recorded_outcome, register_oracle_once, with_oracle
 from workflows.invoice_extraction.data import invoices
 from workflows.invoice_extraction.graph import build_graph
 from workflows.invoice_extraction.oracle import InvoiceOracle
@@ -20,8 +19,7 @@ from workflows.invoice_extraction.oracle import InvoiceOracle
 
 def register_oracle() -> None:
     """Let simulated models answer invoice prompts (idempotent)."""
-    if "invoice_extraction" not in oracles.names():
-        oracles.register("invoice_extraction", InvoiceOracle())
+    register_oracle_once("invoice_extraction", InvoiceOracle)
 
 
 def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
@@ -43,20 +41,15 @@ def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
     }
 
 
-def _build(config: Any, store: Any = None, **kwargs: Any) -> Any:
-    register_oracle()
-    return build_graph(config, store, **kwargs)
-
-
 WORKFLOW = WorkflowSpec(
     name="invoice",
     description="invoice extraction: parser → extractor (JSON) → validator (primary metric: field_accuracy)",
     default_config=REPO_ROOT / "configs" / "invoice.yaml",
     unit_key="invoice_id",
-    build=_build,
+    build=with_oracle(build_graph, register_oracle),
     items=invoices,
     session_input=session_input,
-    outcome=lambda state: dict(state.get("outcome") or {}),
+    outcome=recorded_outcome,
     register_oracle=register_oracle,
     agents=("parser", "extractor", "validator"),
     headline=("field_accuracy", "json_valid", "dates_iso", "terms_correct", "error"),

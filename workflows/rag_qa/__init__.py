@@ -11,8 +11,7 @@ __all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
 from collections.abc import Mapping
 from typing import Any
 
-from routing_agent.providers.tasks import oracles
-from workflows.base import REPO_ROOT, WorkflowSpec
+from workflows.base import REPO_ROOT, WorkflowSpec, recorded_outcome, register_oracle_once, with_oracle
 from workflows.rag_qa.data import questions
 from workflows.rag_qa.graph import build_graph
 from workflows.rag_qa.oracle import RagOracle
@@ -20,8 +19,7 @@ from workflows.rag_qa.oracle import RagOracle
 
 def register_oracle() -> None:
     """Let simulated models answer RAG prompts (idempotent)."""
-    if "rag_qa" not in oracles.names():
-        oracles.register("rag_qa", RagOracle())
+    register_oracle_once("rag_qa", RagOracle)
 
 
 def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
@@ -39,20 +37,15 @@ def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
     }
 
 
-def _build(config: Any, store: Any = None, **kwargs: Any) -> Any:
-    register_oracle()
-    return build_graph(config, store, **kwargs)
-
-
 WORKFLOW = WorkflowSpec(
     name="rag",
     description="RAG Q&A: retriever → answerer → citer (metric that matters: citation stability)",
     default_config=REPO_ROOT / "configs" / "rag.yaml",
     unit_key="session_id",
-    build=_build,
+    build=with_oracle(build_graph, register_oracle),
     items=questions,
     session_input=session_input,
-    outcome=lambda state: dict(state.get("outcome") or {}),
+    outcome=recorded_outcome,
     register_oracle=register_oracle,
     agents=("retriever", "answerer", "citer"),
     headline=("answer_correct", "citations_exact", "citation_precision", "error", "refusal"),

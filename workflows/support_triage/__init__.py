@@ -10,8 +10,7 @@ __all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
 from collections.abc import Mapping
 from typing import Any
 
-from routing_agent.providers.tasks import oracles
-from workflows.base import REPO_ROOT, WorkflowSpec
+from workflows.base import REPO_ROOT, WorkflowSpec, recorded_outcome, register_oracle_once, with_oracle
 from workflows.support_triage.data import tickets
 from workflows.support_triage.graph import build_graph
 from workflows.support_triage.oracle import SupportOracle
@@ -19,8 +18,7 @@ from workflows.support_triage.oracle import SupportOracle
 
 def register_oracle() -> None:
     """Let simulated models answer support prompts (idempotent)."""
-    if "support_triage" not in oracles.names():
-        oracles.register("support_triage", SupportOracle())
+    register_oracle_once("support_triage", SupportOracle)
 
 
 def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
@@ -43,20 +41,15 @@ def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
     }
 
 
-def _build(config: Any, store: Any = None, **kwargs: Any) -> Any:
-    register_oracle()
-    return build_graph(config, store, **kwargs)
-
-
 WORKFLOW = WorkflowSpec(
     name="support",
     description="support triage: classifier → retriever → drafter → resolver (primary metric: resolved)",
     default_config=REPO_ROOT / "configs" / "support.yaml",
     unit_key="session_id",
-    build=_build,
+    build=with_oracle(build_graph, register_oracle),
     items=tickets,
     session_input=session_input,
-    outcome=lambda state: dict(state.get("outcome") or {}),
+    outcome=recorded_outcome,
     register_oracle=register_oracle,
     agents=("classifier", "retriever", "drafter", "resolver"),
     headline=("resolved", "answer_correct", "category_correct", "error", "refusal"),
