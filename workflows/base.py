@@ -2,7 +2,7 @@
 
 An agent never lets an LLM failure crash the graph: ``ask`` catches the provider's exception (LangChain's
 ``ModelError`` family, output-parsing errors, refusals) and returns it as data, which the node records in
-``state["errors"]`` / ``state["refusals"]`` before it continues or ends the session with
+``state["errors"]`` / ``state["refusals"]`` (``failure_update``) before it continues or ends the session with
 an error outcome. Every reference graph is ``route → agents… → record`` (``pipeline_graph``).
 """
 
@@ -13,6 +13,7 @@ __all__ = [
     "Reply",
     "WorkflowSpec",
     "ask",
+    "failure_update",
     "load_jsonl",
     "parse_sections",
     "pipeline_graph",
@@ -110,6 +111,13 @@ def _error(agent: str, exc: Exception) -> AgentError:
         message=str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__,
         retryable=bool(getattr(exc, "is_retryable", False)),
     )
+
+
+def failure_update(reply: Reply, agent: str) -> dict[str, Any]:
+    """The state update recording ``agent``'s failed or refused call (empty when the call succeeded)."""
+    if reply.error is not None:
+        return {"errors": [reply.error]}
+    return {"refusals": [agent]} if reply.refused else {}
 
 
 def render_sections(sections: Mapping[str, str]) -> str:

@@ -15,14 +15,8 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from workflows.base import Reply, ask, render_sections
+from workflows.base import ask, failure_update, render_sections
 from workflows.invoice_extraction import prompts
-
-
-def _failure(reply: Reply, agent: str) -> dict[str, Any]:
-    if reply.error is not None:
-        return {"errors": [reply.error]}
-    return {"refusals": [agent]} if reply.refused else {}
 
 
 def _header(state: dict[str, Any]) -> str:
@@ -35,7 +29,7 @@ def parser(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.PARSER_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "parser", messages, schema=prompts.ParsedHeader)
     if not reply.ok:
-        return {"header": None, **_failure(reply, "parser")}
+        return {"header": None, **failure_update(reply, "parser")}
     return {"header": reply.parsed.model_dump()}
 
 
@@ -45,7 +39,7 @@ def extractor(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.EXTRACTOR_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "extractor", messages)
     if not reply.ok:
-        return {"extracted_text": None, "extracted": None, **_failure(reply, "extractor")}
+        return {"extracted_text": None, "extracted": None, **failure_update(reply, "extractor")}
     return {"extracted_text": reply.text, "extracted": prompts.parse_json_tolerant(reply.text)}
 
 
@@ -59,6 +53,6 @@ def validator(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.VALIDATOR_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "validator", messages, schema=prompts.Validation)
     if not reply.ok:
-        return {"validation": None, "approved": False, **_failure(reply, "validator")}
+        return {"validation": None, "approved": False, **failure_update(reply, "validator")}
     validation = reply.parsed.model_dump()
     return {"validation": validation, "approved": bool(validation["approve"])}

@@ -13,18 +13,12 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from workflows.base import Reply, ask, render_sections
+from workflows.base import ask, failure_update, render_sections
 from workflows.rag_qa import prompts
 from workflows.rag_qa.data import corpus, corpus_index
 
 SEARCH_K = 6
 MAX_PASSAGES = 3
-
-
-def _failure(reply: Reply, agent: str) -> dict[str, Any]:
-    if reply.error is not None:
-        return {"errors": [reply.error]}
-    return {"refusals": [agent]} if reply.refused else {}
 
 
 def _request(state: dict[str, Any]) -> str:
@@ -42,7 +36,7 @@ def retriever(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.RETRIEVER_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "retriever", messages)
     if not reply.ok:
-        return {"hits": hits, "passages": hits[:MAX_PASSAGES], **_failure(reply, "retriever")}
+        return {"hits": hits, "passages": hits[:MAX_PASSAGES], **failure_update(reply, "retriever")}
     chosen = prompts.parse_doc_ids(reply.text, hits)
     ranked = chosen + [doc for doc in hits if doc not in chosen]  # reranked: the model's picks first
     return {"hits": hits, "passages": ranked[:MAX_PASSAGES]}
@@ -58,7 +52,7 @@ def answerer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.ANSWERER_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "answerer", messages)
     if not reply.ok:
-        return {"answer": None, "answer_citations": [], **_failure(reply, "answerer")}
+        return {"answer": None, "answer_citations": [], **failure_update(reply, "answerer")}
     return {"answer": reply.text, "answer_citations": prompts.parse_citations(reply.text)}
 
 
@@ -74,5 +68,5 @@ def citer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.CITER_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "citer", messages)
     if not reply.ok:
-        return {"citations": list(state.get("answer_citations") or []), **_failure(reply, "citer")}
+        return {"citations": list(state.get("answer_citations") or []), **failure_update(reply, "citer")}
     return {"citations": prompts.parse_doc_ids(reply.text, passages)}

@@ -14,15 +14,9 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from workflows.base import Reply, ask, render_sections
+from workflows.base import ask, failure_update, render_sections
 from workflows.support_triage import prompts
 from workflows.support_triage.data import policies, policy_index
-
-
-def _failure(reply: Reply, agent: str) -> dict[str, Any]:
-    if reply.error is not None:
-        return {"errors": [reply.error]}
-    return {"refusals": [agent]} if reply.refused else {}
 
 
 def candidate_policies(category: str | None, ticket: str, *, keyword_k: int = 3) -> list[str]:
@@ -43,7 +37,7 @@ def classifier(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     ]
     reply = ask(state, config, "classifier", messages, schema=prompts.TicketCategory)
     if not reply.ok:
-        return {"category": None, **_failure(reply, "classifier")}
+        return {"category": None, **failure_update(reply, "classifier")}
     return {"category": reply.parsed.category}
 
 
@@ -57,7 +51,7 @@ def retriever(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.RETRIEVER_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "retriever", messages)
     if not reply.ok:
-        return {"candidates": candidates, "policies": candidates[:2], **_failure(reply, "retriever")}
+        return {"candidates": candidates, "policies": candidates[:2], **failure_update(reply, "retriever")}
     return {"candidates": candidates, "policies": prompts.parse_policy_ids(reply.text, candidates)}
 
 
@@ -70,7 +64,7 @@ def drafter(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     messages = [SystemMessage(prompts.DRAFTER_SYSTEM), HumanMessage(render_sections(sections))]
     reply = ask(state, config, "drafter", messages)
     if not reply.ok:
-        return {"draft": None, "citations": [], **_failure(reply, "drafter")}
+        return {"draft": None, "citations": [], **failure_update(reply, "drafter")}
     return {"draft": reply.text, "citations": prompts.parse_citations(reply.text)}
 
 
@@ -83,6 +77,6 @@ def resolver(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         return {
             "resolved": False,
             "resolution_reason": "escalated: resolver failed",
-            **_failure(reply, "resolver"),
+            **failure_update(reply, "resolver"),
         }
     return {"resolved": bool(reply.parsed.resolved), "resolution_reason": reply.parsed.reason}
