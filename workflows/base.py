@@ -14,6 +14,7 @@ __all__ = [
     "WorkflowSpec",
     "ask",
     "failure_update",
+    "first_mentions",
     "load_jsonl",
     "parse_sections",
     "pipeline_graph",
@@ -25,6 +26,7 @@ __all__ = [
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -118,6 +120,15 @@ def failure_update(reply: Reply, agent: str) -> dict[str, Any]:
     if reply.error is not None:
         return {"errors": [reply.error]}
     return {"refusals": [agent]} if reply.refused else {}
+
+
+def first_mentions(pattern: re.Pattern[str], text: str, allowed: Sequence[str] | None = None) -> list[str]:
+    """Matches of ``pattern`` in ``text`` (only those in ``allowed``, when given), each once, in order."""
+    out: list[str] = []
+    for found in pattern.findall(text):
+        if (allowed is None or found in allowed) and found not in out:
+            out.append(found)
+    return out
 
 
 def render_sections(sections: Mapping[str, str]) -> str:

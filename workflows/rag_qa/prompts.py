@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from workflows.base import first_mentions
+
 RETRIEVER_SYSTEM = (
     "You rerank search results for a question about the Nimbus documentation. Reply with the ids of the "
     "passages needed to answer it, most relevant first, comma-separated, or 'none'."
@@ -39,17 +41,9 @@ def passage_block(ids: Sequence[str], corpus: Mapping[str, Mapping[str, Any]]) -
 
 def parse_doc_ids(text: str, allowed: Sequence[str]) -> list[str]:
     """Document ids named in ``text`` that are among ``allowed``, in order of first mention."""
-    out: list[str] = []
-    for doc in _DOC_ID.findall(text):
-        if doc in allowed and doc not in out:
-            out.append(doc)
-    return out
+    return first_mentions(_DOC_ID, text, allowed)
 
 
 def parse_citations(text: str) -> list[str]:
     """``[doc-…]`` citations in an answer, in order of first mention."""
-    out: list[str] = []
-    for doc in _CITATION.findall(text):
-        if doc not in out:
-            out.append(doc)
-    return out
+    return first_mentions(_CITATION, text)

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows.base import first_mentions
+
 CATEGORIES = ("billing", "shipping", "returns", "account", "technical", "cancellation")
 
 CLASSIFIER_SYSTEM = (
@@ -78,17 +80,9 @@ def policy_block(ids: Sequence[str], policies: Mapping[str, Mapping[str, Any]]) 
 
 def parse_policy_ids(text: str, allowed: Sequence[str]) -> list[str]:
     """Policy ids named in ``text`` that are among ``allowed``, in order of first mention."""
-    seen: list[str] = []
-    for pid in _POLICY_ID.findall(text):
-        if pid in allowed and pid not in seen:
-            seen.append(pid)
-    return seen
+    return first_mentions(_POLICY_ID, text, allowed)
 
 
 def parse_citations(text: str) -> list[str]:
     """``[POL-…]`` citations in a draft, in order of first mention."""
-    out: list[str] = []
-    for pid in _CITATION.findall(text):
-        if pid not in out:
-            out.append(pid)
-    return out
+    return first_mentions(_CITATION, text)
