@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
-
-from routing_agent import ExperimentStatus, RoutingNode, RoutingState, routed_model
-from routing_agent.config.spec import ExperimentsConfig
-from routing_agent.testing import MemoryStore, capture_telemetry, echo_catalog
-
-CONFIG = ExperimentsConfig.model_validate(
-    {
-        "experiments": [
-            {
-                "id": "exp",
-                "variants": [
-                    {"name": "control", "model": "echo:big", "control": True},
-                    {"name": "candidate", "model": "echo:small"},
-                ],
-            }
-        ]
-    }
-)
-
-
-class State(RoutingState, total=False):
-    session_id: str
-    answer: str
-
-
-def build(store: MemoryStore) -> Any:
-    models = echo_catalog()
-
-    def agent(state: State, config: RunnableConfig) -> dict[str, Any]:
-        return {"answer": routed_model(state, config, models=models).invoke("hi").content}
-
-    g = StateGraph(State)
-    g.add_node("route", RoutingNode(CONFIG, store=store, state_refresh_s=0.0))
-    g.add_node("agent", agent)
-    g.add_edge(START, "route")
-    g.add_edge("route", "agent")
-    g.add_edge("agent", END)
-    return g.compile()
+from routing_agent import ExperimentStatus
+from routing_agent.testing import MemoryStore, capture_telemetry
+from tests.support.echo_graph import CONFIG, build
 
 
 def test_rolled_back_and_shipped_units_are_traced_but_not_observed() -> None:
     store = MemoryStore()
-    graph = build(store)
+    graph = build(store, state_refresh_s=0.0)
     with capture_telemetry(config=CONFIG) as telemetry:
         for i in range(10):
             graph.invoke({"session_id": f"before-{i}"})
