@@ -6,6 +6,7 @@
   a test can see which model an agent was given: ``routed_model(state, config, models=echo_catalog())``.
 * ``capture_telemetry()`` — the real OpenTelemetry SDK with in-memory span and metric exporters, wired to
   routing-agent's handler for the ``with`` block, plus the observations the calls produced.
+* ``metric_points(reader, name)`` — the data points an ``InMemoryMetricReader`` holds for one metric.
 
 Example::
 
@@ -23,6 +24,7 @@ __all__ = [
     "SimulatedChatModel",
     "capture_telemetry",
     "echo_catalog",
+    "metric_points",
     "variants_seen",
 ]
 
@@ -60,6 +62,20 @@ def variants_seen(outputs: Iterable[Mapping[str, Any]], experiment: str) -> set[
     return {(out.get(ROUTING_KEY) or {}).get(experiment, {}).get("variant") for out in outputs}
 
 
+def metric_points(reader: InMemoryMetricReader, name: str) -> list[Any]:
+    """Data points of the metric called ``name`` that ``reader`` has collected."""
+    data = reader.get_metrics_data()
+    points: list[Any] = []
+    if data is None:
+        return points
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == name:
+                    points.extend(metric.data.data_points)
+    return points
+
+
 @dataclass
 class CapturedTelemetry:
     """What ``capture_telemetry`` recorded: finished spans, metric points and observations."""
@@ -78,16 +94,7 @@ class CapturedTelemetry:
 
     def metric_points(self, name: str) -> list[Any]:
         """Data points of the metric called ``name``."""
-        data = self.reader.get_metrics_data()
-        points: list[Any] = []
-        if data is None:
-            return points
-        for resource in data.resource_metrics:
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    if metric.name == name:
-                        points.extend(metric.data.data_points)
-        return points
+        return metric_points(self.reader, name)
 
     def observed(self, experiment: str, metric: str | None = None) -> list[Observation]:
         """Observations of ``experiment`` written so far (flushes the buffer first)."""

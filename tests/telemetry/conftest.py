@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
+from routing_agent.testing import metric_points
 
 
 @dataclass
@@ -28,16 +29,7 @@ class Otel:
         return list(self.spans_exporter.get_finished_spans())
 
     def metric_points(self, name: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        points: list[Any] = []
-        if data is None:
-            return points
-        for rm in data.resource_metrics:
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    if metric.name == name:
-                        points.extend(metric.data.data_points)
-        return points
+        return metric_points(self.reader, name)
 
 
 @pytest.fixture
