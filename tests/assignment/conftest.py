@@ -8,6 +8,7 @@ import pytest
 
 from tests.assignment.conformance import Harness, backends_for, open_harness
 from tests.assignment.redis_cluster import RedisCluster3
+from tests.support.conformance import parametrize_harness
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -15,13 +16,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "harness" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("requires")
-    needed = set(marker.args) if marker is not None else set()
-    names = backends_for(needed)
-    assert names, f"no backend declares {needed}"
-    metafunc.parametrize("harness", names, indirect=True)
+    parametrize_harness(metafunc, "requires", backends_for)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.observations.conformance import BACKENDS, Harness, backends_for
+from tests.support.conformance import parametrize_harness
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -15,13 +16,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "harness" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("obs_requires")
-    needed = set(marker.args) if marker is not None else set()
-    names = backends_for(needed)
-    assert names, f"no backend declares {needed}"
-    metafunc.parametrize("harness", names, indirect=True)
+    parametrize_harness(metafunc, "obs_requires", backends_for)
 
 
 @pytest.fixture
