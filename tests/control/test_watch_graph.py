@@ -3,18 +3,17 @@
 Two "workers" (each its own ``RoutingNode``, Redis client and compiled graph) serve sessions in threads and
 record each session's latency as an observation in a shared Redis observation store (the candidate is drawn
 twice as slow). ``Watcher`` evaluates every 50 new units; the evaluation reads the observation store and
-computes the p95 ratio from the data (``tests.control.support.latency_decision``). Once the guardrail
+computes the p95 ratio from the data (``tests.control.cli_evaluators.p95_latency``). Once the guardrail
 breaches, ``watch`` rolls back; every session started after the rollback is visible (``state_refresh_s``)
 gets control with reason ``rolled_back``, on both workers, including units that had the candidate before.
 
-To run the same test with the real evaluator, replace ``evaluate`` with ``lambda s: evaluate(s, obs)``.
+For the real evaluator instead, pass ``WatchEvaluator(obs, stores[2])`` (as test_watch_e2e does).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +21,15 @@ import numpy as np
 
 from routing_agent.assignment.records import Reason
 from routing_agent.assignment.stores.redis import RedisStore
-from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
+from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.ticks import TickAction
 from routing_agent.control.watch import Watcher
-from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.observations.record import Observation
 from routing_agent.observations.redis import RedisObservationStore
-from tests.control.support import latency_decision
+from tests.control.cli_evaluators import p95_latency
+from tests.control.specs import make_spec
 from tests.graph.conftest import build_graph
 
 EXPERIMENT = "latency-exp"
@@ -38,26 +38,7 @@ REFRESH_S = 0.2
 
 def make_config() -> ExperimentsConfig:
     return ExperimentsConfig.model_validate(
-        {
-            "default_model": {"model": "echo:default-model"},
-            "experiments": [
-                {
-                    "id": EXPERIMENT,
-                    "variants": [
-                        {"name": "control", "model": "echo:control-model", "control": True},
-                        {"name": "candidate", "model": "echo:candidate-model"},
-                    ],
-                    "guardrails": [
-                        {
-                            "metric": "latency_s",
-                            "statistic": "p95",
-                            "max_ratio_to_control": 1.3,
-                            "min_sample": 50,
-                        }
-                    ],
-                }
-            ],
-        }
+        {"default_model": {"model": "echo:default-model"}, "experiments": [make_spec(EXPERIMENT)]}
     )
 
 
@@ -96,19 +77,6 @@ def serve(
         time.sleep(0.002)
 
 
-def evaluate_from(obs: RedisObservationStore):  # type: ignore[no-untyped-def]
-    def evaluate(spec: ExperimentSpec) -> Decision:
-        per_variant: dict[str, list[float]] = defaultdict(list)
-        for uv in obs.unit_values(spec.id, "latency_s"):
-            per_variant[uv.variant].append(uv.value / uv.n_obs)
-        control, test = per_variant.get("control", []), per_variant.get("candidate", [])
-        if min(len(control), len(test)) < 2:
-            return Decision(spec.id, DecisionKind.KEEP_RUNNING, "not enough data yet")
-        return latency_decision(spec, np.array(control), np.array(test))
-
-    return evaluate
-
-
 def _fewest_after(served: dict[str, list[Served]], rolled_back_at: float) -> int:
     """Sessions each worker started once the rollback was surely visible; the fewer of the two."""
     return min(sum(s.started > rolled_back_at + REFRESH_S + 0.1 for s in v) for v in served.values())
@@ -136,7 +104,7 @@ def test_watch_rolls_back_while_two_workers_serve_and_every_later_session_gets_c
         for t in threads:
             t.start()
         watcher = Watcher(
-            spec, stores[2], evaluate_from(obs), every_s=5.0, every_n=50, poll_s=0.02,
+            spec, stores[2], lambda spec: p95_latency(spec, obs), every_s=5.0, every_n=50, poll_s=0.02,
             observation_count=lambda: sum(obs.counts_by_variant(EXPERIMENT).values()), on_tick=ticks.append,
         )  # fmt: skip
         last = watcher.run(stop=threading.Event())
