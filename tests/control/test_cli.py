@@ -164,14 +164,15 @@ def test_reject_and_stale_reviews_from_the_command_line(tmp_path: Path) -> None:
     s.close()
 
 
-def test_watch_once_rolls_back_from_the_observations(tmp_path: Path) -> None:
-    store, obs_path = str(tmp_path / "state.db"), str(tmp_path / "obs.db")
+def watch_slow_candidate(tmp_path: Path, store: str) -> list[str]:
+    """``watch`` arguments over an observation store where the candidate has twice control's latency."""
+    obs_path = str(tmp_path / "obs.db")
     control, test = slow_candidate()
     obs = open_observation_store(obs_path)
     obs.add([Observation("exp", "control", f"c{i}", "latency_s", float(v)) for i, v in enumerate(control)])
     obs.add([Observation("exp", "candidate", f"t{i}", "latency_s", float(v)) for i, v in enumerate(test)])
     obs.close()
-    args = [
+    return [
         "watch",
         "-c",
         str(write_config(tmp_path)),
@@ -182,6 +183,11 @@ def test_watch_once_rolls_back_from_the_observations(tmp_path: Path) -> None:
         "--observations",
         obs_path,
     ]
+
+
+def test_watch_once_rolls_back_from_the_observations(tmp_path: Path) -> None:
+    store = str(tmp_path / "state.db")
+    args = watch_slow_candidate(tmp_path, store)
     code, out, err = run(*args, "--once", "--evaluator", "tests.control.cli_evaluators:p95_latency")
     assert code == 0, err
     assert "exp  rollback  → rolled_back  [state rolled_back v1]  — Roll back: candidate p95 latency" in out
@@ -195,27 +201,12 @@ def test_watch_once_rolls_back_from_the_observations(tmp_path: Path) -> None:
 def test_watch_passes_the_assignment_store_to_an_evaluator_that_asks(tmp_path: Path) -> None:
     from routing_agent.assignment.stores import open_store
 
-    store, obs_path = str(tmp_path / "state.db"), str(tmp_path / "obs.db")
+    store = str(tmp_path / "state.db")
     s = open_store(store)
     for i in range(10):
         s.get_or_set("exp", f"u{i}", "control" if i % 2 else "candidate")
     s.close()
-    obs = open_observation_store(obs_path)
-    control, test = slow_candidate()
-    obs.add([Observation("exp", "control", f"c{i}", "latency_s", float(v)) for i, v in enumerate(control)])
-    obs.add([Observation("exp", "candidate", f"t{i}", "latency_s", float(v)) for i, v in enumerate(test)])
-    obs.close()
-    args = [
-        "watch",
-        "-c",
-        str(write_config(tmp_path)),
-        "-e",
-        "exp",
-        "--store",
-        store,
-        "--observations",
-        obs_path,
-    ]
+    args = watch_slow_candidate(tmp_path, store)
     code, out, err = run(
         *args, "--once", "--json", "--evaluator", "tests.control.cli_evaluators:p95_latency_with_counts"
     )
