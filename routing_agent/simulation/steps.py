@@ -6,6 +6,7 @@ __all__ = ["build", "close", "default_pipeline", "prepare", "run", "summarize"]
 
 import json
 from collections import Counter
+from contextlib import ExitStack
 from typing import IO, Any
 
 from langchain_core.runnables import RunnableConfig
@@ -48,27 +49,20 @@ def run(ctx: SimulationContext) -> None:
             handle.write(json.dumps(result.to_json(ctx.workflow.name), sort_keys=True) + "\n")
 
         observers = [write, *ctx.observers]
-        if ctx.progress:
-            with Progress(
-                TextColumn(f"[bold]{ctx.workflow.name}[/] sessions"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=ctx.console,
-                transient=False,
-            ) as bar:
+        with ExitStack() as stack:
+            if ctx.progress:
+                bar = stack.enter_context(
+                    Progress(
+                        TextColumn(f"[bold]{ctx.workflow.name}[/] sessions"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TimeElapsedColumn(),
+                        console=ctx.console,
+                        transient=False,
+                    )
+                )
                 task = bar.add_task("sessions", total=ctx.sessions)
                 observers.append(lambda _result: bar.advance(task))
-                ctx.summary = run_sessions(
-                    ctx.graph,
-                    plans,
-                    make_input=ctx.workflow.session_input,
-                    outcome=ctx.workflow.outcome,
-                    workers=ctx.workers,
-                    config=config,
-                    observers=observers,
-                )
-        else:
             ctx.summary = run_sessions(
                 ctx.graph,
                 plans,
