@@ -10,6 +10,7 @@ import pytest
 from routing_agent.assignment.stores import Capability
 from tests.assignment.conformance import Harness, requires
 from tests.assignment.race_worker import race
+from tests.support.processes import started
 
 PROCESSES = 8
 UNITS = [f"session-{i:05d}" for i in range(2000)]
@@ -26,21 +27,15 @@ def test_eight_processes_racing_on_2000_units_agree_on_one_winner_each(harness: 
         ctx.Process(target=race, args=(harness.spec, "race", UNITS, v, barrier, out), daemon=True)
         for v in variants
     ]
-    for p in procs:
-        p.start()
     reports: dict[str, list[tuple[str, bool]]] = {}
-    try:
-        for _ in procs:
-            variant, results = out.get(timeout=240)
-            assert not isinstance(results, str), f"racer {variant} failed: {results}"
-            reports[variant] = results
-    except queue.Empty:
-        pytest.fail(f"racers did not report in time; got {sorted(reports)}")
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
+    with started(procs):
+        try:
+            for _ in procs:
+                variant, results = out.get(timeout=240)
+                assert not isinstance(results, str), f"racer {variant} failed: {results}"
+                reports[variant] = results
+        except queue.Empty:
+            pytest.fail(f"racers did not report in time; got {sorted(reports)}")
     assert sorted(reports) == variants
     assert all(p.exitcode == 0 for p in procs)
 

@@ -14,6 +14,7 @@ import pytest
 from routing_agent.config.spec import ExperimentStatus
 from tests.control.conftest import Backend
 from tests.control.race_worker import Race, apply_at_signal
+from tests.support.processes import started
 
 PROCESSES = 4
 RACES: list[Race] = [
@@ -33,21 +34,15 @@ def _race(backend: Backend) -> dict[str, dict[str, tuple[str, object]]]:
         ctx.Process(target=apply_at_signal, args=(backend.spec, RACES, actor, barrier, out), daemon=True)
         for actor in actors
     ]
-    for p in procs:
-        p.start()
     results: dict[str, dict[str, tuple[str, object]]] = {}
-    try:
-        for _ in range(PROCESSES * len(RACES)):
-            actor, experiment, outcome, detail = out.get(timeout=240)
-            assert outcome != "crashed", f"{actor} crashed: {detail}"
-            results.setdefault(experiment, {})[actor] = (outcome, detail)
-    except queue.Empty:
-        pytest.fail(f"racers did not report in time; got {results}")
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
+    with started(procs):
+        try:
+            for _ in range(PROCESSES * len(RACES)):
+                actor, experiment, outcome, detail = out.get(timeout=240)
+                assert outcome != "crashed", f"{actor} crashed: {detail}"
+                results.setdefault(experiment, {})[actor] = (outcome, detail)
+        except queue.Empty:
+            pytest.fail(f"racers did not report in time; got {results}")
     assert sorted(results) == sorted(r[0] for r in RACES)
     assert all(sorted(r) == sorted(actors) for r in results.values())
     return results
