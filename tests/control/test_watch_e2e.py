@@ -37,8 +37,8 @@ from routing_agent.graph import RoutingNode, RoutingState, routed_model
 from routing_agent.graph import metadata as meta
 from routing_agent.observations import BufferedObservationWriter
 from routing_agent.observations.redis import RedisObservationStore
-from routing_agent.providers.simulated import get_time_scale, set_time_scale
 from routing_agent.telemetry import instrument, uninstrument
+from tests.support.time_scale import instant_models
 
 EXPERIMENT = "slow-release"
 AGENTS = ("classifier", "drafter", "reviewer")
@@ -115,21 +115,19 @@ def serve(graph: Any, worker: str, stop: threading.Event, out: list[Served]) -> 
 @pytest.fixture
 def telemetry(redis_url: str, redis_prefix: str) -> Iterator[RedisObservationStore]:
     """Process-wide instrumentation writing observations to a Redis observation store (no sleeping)."""
-    scale = get_time_scale()
-    set_time_scale(0.0)  # simulated latencies are reported, not slept
-    obs = RedisObservationStore.from_url(redis_url, prefix=redis_prefix)
-    writer = BufferedObservationWriter(obs, flush_interval_s=0.05)
-    tracer, meter = TracerProvider(), MeterProvider()
-    instrument(tracer_provider=tracer, meter_provider=meter, observations=writer)
-    try:
-        yield obs
-    finally:
-        uninstrument()
-        writer.close()
-        tracer.shutdown()
-        meter.shutdown()
-        obs.close()
-        set_time_scale(scale)
+    with instant_models():  # simulated latencies are reported, not slept
+        obs = RedisObservationStore.from_url(redis_url, prefix=redis_prefix)
+        writer = BufferedObservationWriter(obs, flush_interval_s=0.05)
+        tracer, meter = TracerProvider(), MeterProvider()
+        instrument(tracer_provider=tracer, meter_provider=meter, observations=writer)
+        try:
+            yield obs
+        finally:
+            uninstrument()
+            writer.close()
+            tracer.shutdown()
+            meter.shutdown()
+            obs.close()
 
 
 def test_watch_with_the_real_evaluator_rolls_back_a_slow_candidate_while_serving(

@@ -33,11 +33,11 @@ from routing_agent.evaluation.simulation import add_evaluation
 from routing_agent.graph.node import RoutingNode
 from routing_agent.observations import BufferedObservationWriter
 from routing_agent.observations.redis import RedisObservationStore
-from routing_agent.providers.simulated import get_time_scale, set_time_scale
 from routing_agent.simulation import default_pipeline, simulate
 from routing_agent.telemetry.callbacks import RoutingTelemetry
 from routing_agent.telemetry.simulation import add_telemetry
 from tests.evaluation.browser import load_page
+from tests.support.time_scale import instant_models
 from workflows.support_triage import WORKFLOW
 
 CONFIG = """\
@@ -186,10 +186,8 @@ REFRESH_S = 0.2
 
 @pytest.fixture
 def fast_models() -> Iterator[None]:
-    previous = get_time_scale()
-    set_time_scale(0.0)
-    yield
-    set_time_scale(previous)
+    with instant_models():
+        yield
 
 
 def test_watch_rolls_back_a_slow_candidate_while_two_workers_serve(

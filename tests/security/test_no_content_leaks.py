@@ -21,10 +21,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from routing_agent.config.loader import load_experiments, load_experiments_from_string
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
 from routing_agent.observations import MemoryObservationStore
-from routing_agent.providers.simulated import get_time_scale, set_time_scale
 from routing_agent.telemetry import RoutingTelemetry
 from tests.providers.test_real_provider_path import openai_server  # noqa: F401 (fixture)
 from tests.support.redis_server import free_port
+from tests.support.time_scale import instant_models
 
 CANARY = "CANARY-c0ffee-prompt-text"
 KEY = "sk-PLANTED-0123456789abcdefghijklmnop"
@@ -36,10 +36,8 @@ def planted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("RA_TEST_OPENAI_KEY", KEY)
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
-    scale = get_time_scale()
-    set_time_scale(0.0)
-    yield
-    set_time_scale(scale)
+    with instant_models():
+        yield
 
 
 @pytest.fixture

@@ -11,16 +11,14 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from routing_agent.config.spec import AgentModelSpec, ExperimentsConfig, ExperimentSpec, VariantSpec
 from routing_agent.graph import metadata as meta
-from routing_agent.providers.simulated import get_time_scale, set_time_scale
+from tests.support.time_scale import instant_models
 from workflows.base import WorkflowSpec
 
 
 @pytest.fixture(autouse=True)
 def _no_sleeping() -> Iterator[None]:
-    previous = get_time_scale()
-    set_time_scale(0.0)
-    yield
-    set_time_scale(previous)
+    with instant_models():
+        yield
 
 
 def single_model_config(
