@@ -10,12 +10,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import pytest
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
+from routing_agent.providers.simulated import set_time_scale
 from routing_agent.providers.tasks import CitedAnswer, Task, oracles
 
 N_QUESTIONS = 60
@@ -131,3 +133,10 @@ def registered(rows: Sequence[Mapping[str, Any]]) -> Iterator[None]:
         yield
     finally:
         oracles.unregister("tests.scoring.rag")
+
+
+@pytest.fixture(autouse=True)
+def offline() -> Iterator[None]:
+    """Autouse where imported: simulated models answer these questions without sleeping (time scale 0)."""
+    set_time_scale(0.0)
+    yield from registered(items())

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 from statistics import mean
 
-import pytest
-
 from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.config.spec import ScorerSpec
 from routing_agent.observations.memory import MemoryObservationStore
-from routing_agent.providers.simulated import set_time_scale
 from routing_agent.scoring.base import Sample, Score
 from routing_agent.scoring.factory import build_scorers
 from routing_agent.scoring.node import ScoringNode
 from routing_agent.scoring.records import OutputRecord, read_records, write_records
 from routing_agent.scoring.runner import ascore_records, score_records
 from tests.scoring import rag_graph as rag
+from tests.scoring.rag_graph import offline  # noqa: F401 (autouse fixture)
 
 INLINE = [
     {
@@ -35,12 +33,6 @@ INLINE = [
     },
     {"name": "stability", "type": "citations", "agent": "answerer", "output_field": "citations"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def offline():
-    set_time_scale(0.0)
-    yield from rag.registered(rag.items())
 
 
 def graph_with_node(sink, **node_kwargs):

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from statistics import mean
 
-import pytest
-
 from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.observations.memory import MemoryObservationStore
-from routing_agent.providers.simulated import set_time_scale
 from routing_agent.scoring.events import ROLE, ROLE_SHADOW
 from routing_agent.scoring.shadow import SHADOW_TAG, ShadowMirror, ShadowRunner
 from tests.scoring import rag_graph as rag
 from tests.scoring.conftest import MetadataRecorder
+from tests.scoring.rag_graph import offline  # noqa: F401 (autouse fixture)
 
 SCORERS = [
     {
@@ -39,13 +37,6 @@ SCORERS = [
         "options": {"judge_model": "simjudge:fair"},
     },
 ]
-
-
-@pytest.fixture(autouse=True)
-def offline():
-    set_time_scale(0.0)
-    rows = rag.items()
-    yield from rag.registered(rows)
 
 
 def replay(candidate: str, **kwargs):

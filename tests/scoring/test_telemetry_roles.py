@@ -9,12 +9,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.observations.memory import MemoryObservationStore
-from routing_agent.providers.simulated import set_time_scale
 from routing_agent.scoring.node import ScoringNode
 from routing_agent.scoring.shadow import ShadowRunner
 from routing_agent.telemetry.callbacks import RoutingTelemetry
 from routing_agent.telemetry.install import instrumented
 from tests.scoring import rag_graph as rag
+from tests.scoring.rag_graph import offline  # noqa: F401 (autouse fixture)
 
 JUDGE = {
     "name": "answer_quality",
@@ -23,12 +23,6 @@ JUDGE = {
     "reference_field": "reference.answer",
     "options": {"judge_model": "simjudge:fair"},
 }
-
-
-@pytest.fixture(autouse=True)
-def offline():
-    set_time_scale(0.0)
-    yield from rag.registered(rag.items())
 
 
 @pytest.fixture
