@@ -75,25 +75,22 @@ class SimulatedCall:
 
     def failure(self) -> tuple[Exception | None, float]:
         """(error, simulated seconds before it) for a non-streaming call."""
-        if self.error is not None:
-            return self.error, self.error_after_s
-        if self.timeout_s is not None and self.latency_s > self.timeout_s:
-            return self._timeout(), self.timeout_s
-        return None, 0.0
+        return self._failure(waited_s=self.latency_s)
 
     def stream_failure(self) -> tuple[Exception | None, float]:
         """(error, simulated seconds before it) for a stream: a timeout only if no token came in time."""
+        return self._failure(waited_s=self.ttft_s)
+
+    def _failure(self, *, waited_s: float) -> tuple[Exception | None, float]:
+        # the drawn error first; else a timeout when the caller would wait longer than timeout_s
         if self.error is not None:
             return self.error, self.error_after_s
-        if self.timeout_s is not None and self.ttft_s > self.timeout_s:
-            return self._timeout(), self.timeout_s
+        if self.timeout_s is not None and waited_s > self.timeout_s:
+            return SimulatedTimeoutError(
+                f"Request timed out after {self.timeout_s:g}s (simulated model '{self.model_name}')",
+                model=self.model_name,
+            ), self.timeout_s
         return None, 0.0
-
-    def _timeout(self) -> Exception:
-        return SimulatedTimeoutError(
-            f"Request timed out after {self.timeout_s:g}s (simulated model '{self.model_name}')",
-            model=self.model_name,
-        )
 
     def pieces(self) -> list[Piece]:
         """The text split into word-sized chunks."""
