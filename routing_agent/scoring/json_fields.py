@@ -24,8 +24,7 @@ from routing_agent.scoring.exact import as_number
 from routing_agent.scoring.fuzzy import FUZZY_METHODS, FuzzyMethod
 from routing_agent.scoring.jsonparse import parse_json
 from routing_agent.scoring.normalize import NormalizeOptions, Normalizer, as_text
-
-_MISSING = object()
+from routing_agent.scoring.records import MISSING, read_field
 
 
 class FieldRule(NormalizeOptions):
@@ -52,21 +51,8 @@ class JsonFieldsOptions(StrictModel):
 
 
 def get_path(data: Any, path: str) -> Any:
-    """The value at dotted ``path`` in nested dicts/lists, or a private missing marker."""
-    current = data
-    for part in path.split("."):
-        if isinstance(current, Mapping):
-            if part not in current:
-                return _MISSING
-            current = current[part]
-        elif isinstance(current, list | tuple) and part.lstrip("-").isdigit():
-            index = int(part)
-            if not -len(current) <= index < len(current):
-                return _MISSING
-            current = current[index]
-        else:
-            return _MISSING
-    return current
+    """The value at dotted ``path`` in nested dicts/lists (no attributes), or ``MISSING``."""
+    return read_field(data, path, attributes=False)
 
 
 class _Field:
@@ -79,8 +65,8 @@ class _Field:
 
     def correct(self, got: Any, want: Any) -> bool:
         if want is None:
-            return got is _MISSING or got is None
-        if got is _MISSING or got is None:
+            return got is MISSING or got is None
+        if got is MISSING or got is None:
             return False
         match = self.rule.match
         if match in {"auto", "number"}:
@@ -130,7 +116,7 @@ class JsonFieldsScorer(BaseScorer[Sample]):
         wrong: list[str] = []
         for path, rule in fields.items():
             want = get_path(reference.data, path)
-            ok = rule.correct(get_path(data, path), None if want is _MISSING else want)
+            ok = rule.correct(get_path(data, path), None if want is MISSING else want)
             details[f"field.{path}"] = 1.0 if ok else 0.0
             if not ok:
                 wrong.append(path)

@@ -32,8 +32,11 @@ INPUT_KEYS = ("question", "query", "input", "prompt", "ticket", "subject")
 """State keys tried, in order, for the judge's question when the scorer names no ``input_field``."""
 
 
-def read_field(data: Any, path: str) -> Any:
-    """The value at dotted ``path`` (mapping keys, list indices, attributes), or ``MISSING``."""
+def read_field(data: Any, path: str, *, attributes: bool = True) -> Any:
+    """The value at dotted ``path`` (mapping keys, list indices, attributes), or ``MISSING``.
+
+    ``attributes=False``: mapping keys and list indices only (what plain JSON data has).
+    """
     current = data
     for part in path.split("."):
         if isinstance(current, Mapping):
@@ -45,7 +48,7 @@ def read_field(data: Any, path: str) -> Any:
             if not -len(current) <= index < len(current):
                 return MISSING
             current = current[index]
-        elif hasattr(current, part) and not part.startswith("_"):
+        elif attributes and hasattr(current, part) and not part.startswith("_"):
             current = getattr(current, part)
         else:
             return MISSING
