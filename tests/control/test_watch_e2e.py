@@ -38,6 +38,7 @@ from routing_agent.graph import metadata as meta
 from routing_agent.observations import BufferedObservationWriter
 from routing_agent.observations.redis import RedisObservationStore
 from routing_agent.telemetry import instrument, uninstrument
+from tests.control.serving import stop_serving
 from tests.support.time_scale import instant_models
 
 EXPERIMENT = "slow-release"
@@ -165,11 +166,7 @@ def test_watch_with_the_real_evaluator_rolls_back_a_slow_candidate_while_serving
         ):
             time.sleep(0.05)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-        for _, node in workers.values():
-            node.close()
+        stop_serving(stop, threads, workers)
 
     last = ticks[-1]
     assert last.changed and last.decision is not None and last.decision.kind is DecisionKind.ROLLBACK

@@ -29,6 +29,7 @@ from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.observations.record import Observation
 from routing_agent.observations.redis import RedisObservationStore
 from tests.control.cli_evaluators import p95_latency
+from tests.control.serving import stop_serving
 from tests.control.specs import make_spec
 from tests.graph.conftest import build_graph
 
@@ -116,11 +117,7 @@ def test_watch_rolls_back_while_two_workers_serve_and_every_later_session_gets_c
         ):
             time.sleep(0.05)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-        for _, node in workers.values():
-            node.close()
+        stop_serving(stop, threads, workers)
         obs.close()
         stores[2].close()
 
