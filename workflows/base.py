@@ -15,6 +15,7 @@ __all__ = [
     "ask",
     "failure_update",
     "first_mentions",
+    "listed_entries",
     "load_jsonl",
     "parse_sections",
     "pipeline_graph",
@@ -129,6 +130,11 @@ def first_mentions(pattern: re.Pattern[str], text: str, allowed: Sequence[str] |
         if (allowed is None or found in allowed) and found not in out:
             out.append(found)
     return out
+
+
+def listed_entries(ids: Sequence[str], rows: Mapping[str, Mapping[str, Any]]) -> str:
+    """Rows (documents, policies) as a prompt lists them: ``[id] title: text`` per line."""
+    return "\n".join(f"[{key}] {rows[key]['title']}: {rows[key]['text']}" for key in ids)
 
 
 def render_sections(sections: Mapping[str, str]) -> str:

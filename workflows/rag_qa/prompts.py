@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workflows.base import first_mentions
+from workflows.base import first_mentions, listed_entries
 
 RETRIEVER_SYSTEM = (
     "You rerank search results for a question about the Nimbus documentation. Reply with the ids of the "
@@ -36,7 +36,7 @@ _CITATION = re.compile(r"\[(doc-\d{3})\]")
 
 def passage_block(ids: Sequence[str], corpus: Mapping[str, Mapping[str, Any]]) -> str:
     """Passages as listed in a prompt: ``[id] title: text`` per line."""
-    return "\n".join(f"[{doc}] {corpus[doc]['title']}: {corpus[doc]['text']}" for doc in ids)
+    return listed_entries(ids, corpus)
 
 
 def parse_doc_ids(text: str, allowed: Sequence[str]) -> list[str]:

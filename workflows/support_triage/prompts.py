@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.base import first_mentions
+from workflows.base import first_mentions, listed_entries
 
 CATEGORIES = ("billing", "shipping", "returns", "account", "technical", "cancellation")
 
@@ -75,7 +75,7 @@ def ticket_text(block: str) -> str:
 
 def policy_block(ids: Sequence[str], policies: Mapping[str, Mapping[str, Any]]) -> str:
     """Policies as listed in a prompt: ``[id] title: text`` per line."""
-    return "\n".join(f"[{pid}] {policies[pid]['title']}: {policies[pid]['text']}" for pid in ids)
+    return listed_entries(ids, policies)
 
 
 def parse_policy_ids(text: str, allowed: Sequence[str]) -> list[str]:
