@@ -84,6 +84,11 @@ def _fpr_row(name: str, hits: int, e: int) -> Row:
     return Row("A/A false positives", name, hits / e, ALPHA, min(0.04, ALPHA - se), max(0.06, ALPHA + se), e)
 
 
+def _rates(c: int, n_c: int, t: int, n_t: int) -> tuple[SampleSummary, SampleSummary]:
+    """Control and treatment summaries of a 0/1 outcome: ``c`` of ``n_c`` units, ``t`` of ``n_t``."""
+    return SampleSummary.from_counts(c, n_c), SampleSummary.from_counts(t, n_t)
+
+
 def _count(e: int, trial: Callable[[], bool]) -> int:
     return sum(1 for _ in range(e) if trial())
 
@@ -108,11 +113,7 @@ def aa_rows(rng: np.random.Generator, e: int, e_heavy: int) -> list[Row]:
     counts = rng.binomial(1000, 0.3, (e, 2))
     for pooled in (False, True):
         hits = sum(
-            compare_proportions(
-                SampleSummary.from_counts(c, 1000), SampleSummary.from_counts(t, 1000), pooled=pooled
-            ).p_value
-            < ALPHA
-            for c, t in counts
+            compare_proportions(*_rates(c, 1000, t, 1000), pooled=pooled).p_value < ALPHA for c, t in counts
         )
         rows.append(_fpr_row(f"two-proportion z ({'pooled' if pooled else 'unpooled'}), n=1000", hits, e))
 
@@ -125,9 +126,7 @@ def aa_rows(rng: np.random.Generator, e: int, e_heavy: int) -> list[Row]:
     naive_hits = unit_hits = 0
     for _ in range(e):
         (ec, cc), (et, ct) = (_sessions(rng, 500, 10, 0.1, 4.0) for _ in range(2))
-        naive = compare_proportions(
-            SampleSummary.from_counts(ec.sum(), cc.sum()), SampleSummary.from_counts(et.sum(), ct.sum())
-        )
+        naive = compare_proportions(*_rates(ec.sum(), cc.sum(), et.sum(), ct.sum()))
         naive_hits += naive.p_value < ALPHA
         unit_hits += (
             compare_ratios(RatioSummary.from_values(ec, cc), RatioSummary.from_values(et, ct)).p_value < ALPHA
@@ -153,13 +152,7 @@ def aa_rows(rng: np.random.Generator, e: int, e_heavy: int) -> list[Row]:
 
     ni = rng.binomial(2000, [0.85, 0.83], (e, 2))  # true difference = -margin: H0 holds with equality
     hits = sum(
-        non_inferiority(
-            SampleSummary.from_counts(c, 2000),
-            SampleSummary.from_counts(t, 2000),
-            margin=0.02,
-            kind="proportion",
-        ).p_value
-        < ALPHA
+        non_inferiority(*_rates(c, 2000, t, 2000), margin=0.02, kind="proportion").p_value < ALPHA
         for c, t in ni
     )
     rows.append(_fpr_row("non-inferiority, rate, margin 0.02 at the boundary", hits, e))
@@ -190,7 +183,7 @@ def peeking_rows(rng: np.random.Generator, e: int, looks: int = 30, batch: int =
         prev = prev_mean = None
         for k in range(1, looks + 1):
             n = k * batch
-            c, t = SampleSummary.from_counts(xs[0, n - 1], n), SampleSummary.from_counts(xs[1, n - 1], n)
+            c, t = _rates(xs[0, n - 1], n, xs[1, n - 1], n)
             fixed |= compare_proportions(c, t).p_value < ALPHA
             prev = sequential_test(c, t, kind="proportion", previous=prev)
             seq |= prev.p_value < ALPHA
@@ -222,9 +215,7 @@ def power_rows(rng: np.random.Generator, e: int) -> list[Row]:
         nc, nt = plan.n_per_arm
         cs, ts = rng.binomial(nc, 0.85, e), rng.binomial(nt, 0.87, e)
         hits = sum(
-            compare_proportions(SampleSummary.from_counts(c, nc), SampleSummary.from_counts(t, nt)).p_value
-            < ALPHA
-            for c, t in zip(cs, ts, strict=True)
+            compare_proportions(*_rates(c, nc, t, nt)).p_value < ALPHA for c, t in zip(cs, ts, strict=True)
         )
         split = "/".join(f"{100 * w:g}" for w in weights)
         rows.append(row(f"rate 0.85 -> 0.87, {split}, n={nc}/{nt}", hits, plan.achieved_power))
@@ -233,10 +224,7 @@ def power_rows(rng: np.random.Generator, e: int) -> list[Row]:
     n = plan.n_per_arm[0]
     cs, ts = rng.binomial(n, 0.85, e), rng.binomial(n, 0.85, e)
     hits = sum(
-        non_inferiority(
-            SampleSummary.from_counts(c, n), SampleSummary.from_counts(t, n), margin=0.02, kind="proportion"
-        ).p_value
-        < ALPHA
+        non_inferiority(*_rates(c, n, t, n), margin=0.02, kind="proportion").p_value < ALPHA
         for c, t in zip(cs, ts, strict=True)
     )
     rows.append(row(f"non-inferiority, margin 0.02, n={n}", hits, plan.achieved_power))
@@ -314,12 +302,7 @@ def family_rows(rng: np.random.Generator, e: int) -> list[Row]:
     holm = bh = 0
     for _ in range(e):
         counts = rng.binomial(1000, 0.3, (5, 2))
-        ps = [
-            compare_proportions(
-                SampleSummary.from_counts(c, 1000), SampleSummary.from_counts(t, 1000)
-            ).p_value
-            for c, t in counts
-        ]
+        ps = [compare_proportions(*_rates(c, 1000, t, 1000)).p_value for c, t in counts]
         holm += any(adjust_p_values(ps, method="holm").reject)
         bh += any(adjust_p_values(ps, method="bh").reject)
     counts = rng.multinomial(10_000, [0.8, 0.2], e)
