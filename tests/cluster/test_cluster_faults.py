@@ -1,6 +1,8 @@
-"""A stalled Redis Cluster node (``CLIENT PAUSE`` past the 50 ms timeout) costs a routing decision at most two
-timeouts — redis-py's cluster client would otherwise retry ten times with back-off (~0.4 s) — and the
-units routed meanwhile are written back without a flip when the node answers again."""
+"""A stalled Redis Cluster node (``CLIENT PAUSE`` past the client timeout: 50 ms sync, 250 ms asyncio) costs a
+routing decision at most two timeouts — redis-py's cluster client would otherwise retry ten times with back-off
+(ten timeouts and more) — and the units routed meanwhile are written back without a flip when the node answers
+again. The bound is two timeouts plus 150 ms of slack for a loaded CI machine; the retry storm it guards
+against is five times that."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import uuid
 import redis
 
 from routing_agent.assignment.stores import open_store
+from routing_agent.assignment.stores._redis_clients import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from tests.assignment.redis_cluster import RedisCluster3
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph
@@ -39,7 +42,7 @@ def pause(port: int, ms: int) -> None:
 
 def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster: RedisCluster3) -> None:
     prefix = f"pause-{uuid.uuid4().hex[:8]}"
-    store = open_store(f"{cluster.url}?cluster=true&prefix={prefix}")  # the 50 ms production timeout
+    store = open_store(f"{cluster.url}?cluster=true&prefix={prefix}")  # the production timeouts
     graph, node = build_graph(make_config(), store, state_refresh_s=3600)
     graph.invoke({"session_id": "warm", "seen": []})
     port = owner_of(cluster, prefix)
@@ -60,7 +63,8 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
         assert record["reason"] == "store_unavailable"
         assert record["variant"] == hashed_variant(f"p{round_}")
         assert len({s["model_id"] for s in out["seen"]}) == 1
-        assert elapsed < 0.3, f"{'async' if use_async else 'sync'} routing took {elapsed:.3f} s"
+        bound = 2 * (DEFAULT_ASYNC_TIMEOUT_S if use_async else DEFAULT_TIMEOUT_S) + 0.15
+        assert elapsed < bound, f"{'async' if use_async else 'sync'} routing took {elapsed:.3f} s (bound {bound} s)"
         during[f"p{round_}"] = record["variant"]
         time.sleep(0.7)  # the pause ends
     time.sleep(node.assigner.guard._backoff_max + 0.1)

@@ -54,7 +54,7 @@ def test_add_never_blocks_on_a_slow_store() -> None:
     start = time.perf_counter()
     for i in range(200):
         writer.add(obs(i))
-    assert time.perf_counter() - start < 0.2
+    assert time.perf_counter() - start < 1.0  # a blocking add would wait on the hung store forever
     store.gate.set()
     assert writer.flush(5)
     assert writer.stats()["written"] == 200

@@ -89,7 +89,7 @@ def test_time_scale_sleeps_the_scaled_latency_but_reports_the_simulated_one() ->
     elapsed = time.perf_counter() - start
     simulated = msg.response_metadata[LATENCY_KEY]
     assert simulated >= 2.0
-    assert simulated * 0.02 * 0.95 <= elapsed < simulated * 0.02 + 0.05
+    assert simulated * 0.02 * 0.95 <= elapsed < simulated * 0.02 + 0.25  # far below the unscaled 2 s
 
 
 def test_stream_chunks_arrive_after_the_scaled_time_to_first_token() -> None:
