@@ -294,13 +294,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=None, help="default: $REDIS_URL, else a private redis-server")
     parser.add_argument("--cluster", action="store_true", help="a private 3-node Redis Cluster instead")
     parser.add_argument("--time-scale", type=float, default=0.001, help="seconds slept per simulated second")
-    parser.add_argument("--timeout", type=float, default=0.05, help="routing store timeout (s), as in prod")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="routing store timeout (s); default: the production defaults (50 ms sync, 250 ms asyncio)",
+    )
     args = parser.parse_args(argv)
     workflows = [w.strip() for w in args.workflows.split(",") if w.strip()]
     with _target(args.redis_url, args.cluster) as (url, cluster):
         prefix = f"load-{uuid.uuid4().hex[:8]}"
         query = f"prefix={prefix}" + ("&cluster=true" if cluster else "")
-        store_url = f"{url}?{query}&timeout={args.timeout}"
+        store_url = f"{url}?{query}" + (f"&timeout={args.timeout}" if args.timeout is not None else "")
         obs_url = f"{url}?{query}"
         where = "3-node Redis Cluster" if cluster else url
         print(f"load: {', '.join(workflows)} on {where} (prefix {prefix}), {args.duration:g} s")
