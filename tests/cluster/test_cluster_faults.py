@@ -1,8 +1,8 @@
-"""A stalled Redis Cluster node (``CLIENT PAUSE`` past the client timeout: 50 ms sync, 250 ms asyncio) costs a
-routing decision at most two timeouts — redis-py's cluster client would otherwise retry ten times with back-off
-(ten timeouts and more) — and the units routed meanwhile are written back without a flip when the node answers
-again. The bound is two timeouts plus 150 ms of slack for a loaded CI machine; the retry storm it guards
-against is five times that."""
+"""A stalled Redis Cluster node (``CLIENT PAUSE`` past the client timeout: 50 ms sync, 250 ms asyncio) costs
+a routing decision at most two timeouts — redis-py's cluster client would otherwise retry ten times with
+back-off (ten timeouts and more) — and the units routed meanwhile are written back without a flip when the
+node answers again. The bound is two timeouts plus 150 ms of slack for a loaded CI machine; the retry storm
+it guards against is five times that."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
         assert record["variant"] == hashed_variant(f"p{round_}")
         assert len({s["model_id"] for s in out["seen"]}) == 1
         bound = 2 * (DEFAULT_ASYNC_TIMEOUT_S if use_async else DEFAULT_TIMEOUT_S) + 0.15
-        assert elapsed < bound, f"{'async' if use_async else 'sync'} routing took {elapsed:.3f} s (bound {bound} s)"
+        kind = "async" if use_async else "sync"
+        assert elapsed < bound, f"{kind} routing took {elapsed:.3f} s (bound {bound} s)"
         during[f"p{round_}"] = record["variant"]
         time.sleep(0.7)  # the pause ends
     time.sleep(node.assigner.guard._backoff_max + 0.1)
