@@ -2,8 +2,9 @@
 
 * ``fnv1a32`` — FNV-1a 32-bit (offset 0x811C9DC5, prime 0x01000193) over UTF-16 code units, as GrowthBook's
   Python and JavaScript SDKs do (``charCodeAt``), so non-ASCII unit ids bucket identically. ASCII and
-  Latin-1 strings (each code unit one byte) go through the C implementation in ``fnv-hash-fast``; other
-  strings through a Python loop.
+  Latin-1 strings (each code unit one byte) go through the C implementation in ``fnv-hash-fast``. Other
+  strings hash their Latin-1 prefix in C too — FNV-1a has no finalisation, so a prefix's hash is the state
+  after it — and only the code units from the first wider character on in a Python loop.
 * ``hash_v2(seed, value)`` — ``fnv1a32(str(fnv1a32(seed + value))) % 10000 / 10000``: variant bucketing.
 * ``hash_v1(seed, value)`` — ``fnv1a32(value + seed) % 1000 / 1000``; namespaces use
   ``hash_v1("__" + ns, id)``.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 __all__ = ["bucket_ranges", "choose_variation", "fnv1a32", "hash_v1", "hash_v2", "in_namespace"]
 
+import re
+import sys
 from collections.abc import Sequence
 
 from fnv_hash_fast import fnv1a_32 as _fnv1a_32_bytes
@@ -22,21 +25,22 @@ from fnv_hash_fast import fnv1a_32 as _fnv1a_32_bytes
 _OFFSET = 0x811C9DC5
 _PRIME = 0x01000193
 _MASK = 0xFFFFFFFF
+_WIDE_CHAR = re.compile("[^\x00-\xff]")
+_UTF16_NATIVE = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"  # code units for memoryview "H"
 
 
 def fnv1a32(text: str) -> int:
     """FNV-1a 32-bit of ``text`` as GrowthBook computes it."""
     if text.isascii():
         return int(_fnv1a_32_bytes(text.encode("ascii")))
-    try:
-        # Code points <= U+00FF are single UTF-16 code units equal to their Latin-1 byte.
+    # Code points <= U+00FF are single UTF-16 code units equal to their Latin-1 byte.
+    wide = _WIDE_CHAR.search(text)
+    if wide is None:
         return int(_fnv1a_32_bytes(text.encode("latin-1")))
-    except UnicodeEncodeError:
-        pass
-    data = text.encode("utf-16-le", "surrogatepass")
-    hval = _OFFSET
-    for i in range(0, len(data), 2):
-        hval = ((hval ^ (data[i] | (data[i + 1] << 8))) * _PRIME) & _MASK
+    split = wide.start()
+    hval = int(_fnv1a_32_bytes(text[:split].encode("latin-1")))  # the state after the Latin-1 prefix
+    for unit in memoryview(text[split:].encode(_UTF16_NATIVE, "surrogatepass")).cast("H"):
+        hval = ((hval ^ unit) * _PRIME) & _MASK
     return hval
 
 
