@@ -3,7 +3,8 @@
 * ``connect``: an autocommit connection (transactions are explicit ``BEGIN IMMEDIATE … COMMIT``) usable from
   any thread, that waits up to ``busy_timeout_ms`` for another process's write lock; WAL journal (readers
   never block the writer) and ``synchronous=NORMAL``.
-* ``ThreadConnections``: one such connection per thread (and per process after a fork), all closed at once.
+* ``ThreadConnections``: one such connection per thread (and per process after a fork), all closed at once —
+  safely while other threads still run statements on theirs.
 * ``immediate``: a ``BEGIN IMMEDIATE`` transaction, committed at the end of the block, rolled back on error.
 * ``sqlite_errors``: any ``sqlite3`` error (locked past the busy timeout, disk I/O, not a database) becomes
   ``StoreUnavailable``.
@@ -48,6 +49,12 @@ class ThreadConnections:
     """One connection to ``path`` per thread (and per process after a fork); ``close()`` closes them all.
 
     Creating it creates the file's folder. ``owner`` names the store in the error raised after ``close()``.
+
+    ``close()`` never closes a connection under a statement another thread is running on it: CPython's
+    ``sqlite3`` does not guard that (``check_same_thread=False`` only lifts the check), and the process dies
+    of a segmentation fault. It closes the calling thread's connection and those of finished threads; a live
+    thread's connection loses its last reference with the thread-local map and is closed by its own
+    deallocation, which cannot run while that thread is inside a call on it (the call holds a reference).
     """
 
     def __init__(self, path: Path, busy_timeout_ms: int, *, owner: str, require_wal: bool = False) -> None:
@@ -57,12 +64,15 @@ class ThreadConnections:
         self.require_wal = require_wal
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, int, sqlite3.Connection]] = []
         self._closed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the folder of SQLite store {path}: {exc}") from exc
+
+    def _closed_error(self) -> StoreUnavailable:
+        return StoreUnavailable(f"{self.owner} {self.path} is closed")
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use); ``StoreUnavailable`` once closed."""
@@ -71,22 +81,28 @@ class ThreadConnections:
         if conn is not None and local.pid == os.getpid():
             return conn
         if self._closed:
-            raise StoreUnavailable(f"{self.owner} {self.path} is closed")
+            raise self._closed_error()
         conn = connect(self.path, self.busy_timeout_ms, require_wal=self.require_wal)
-        local.conn, local.pid = conn, os.getpid()
         with self._lock:
-            self._connections.append(conn)
+            if self._closed:  # closed while this thread was connecting
+                conn.close()
+                raise self._closed_error()
+            self._connections.append((threading.current_thread(), os.getpid(), conn))
+        local.conn, local.pid = conn, os.getpid()
         return conn
 
     def close(self) -> None:
-        """Close every connection opened so far; later ``get()`` calls raise ``StoreUnavailable``."""
+        """Close every connection opened so far (see the class docstring); later ``get()`` calls raise
+        ``StoreUnavailable``."""
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+            self._local = threading.local()  # drops every thread's reference to its connection
+        me, pid = threading.current_thread(), os.getpid()
+        for thread, opened_in, conn in connections:
+            if opened_in == pid and (thread is me or not thread.is_alive()):
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
 
 
 @contextmanager
