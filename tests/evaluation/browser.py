@@ -7,10 +7,13 @@ browser is a test failure with the install command, never a skip. Screenshots ar
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -118,11 +121,13 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
 def load_page(html: Path, *, width: int = 1200) -> PageResult:
     """Open ``html`` in headless Chromium; console errors, every ``figure svg`` box, a full-page PNG."""
     binary = chromium_path()
-    with tempfile.TemporaryDirectory(prefix="ra-chromium-") as profile:
+    profile = Path(tempfile.mkdtemp(prefix="ra-chromium-"))
+    try:
         proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
              f"--window-size={width},900", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,  # its own process group: the renderer and helpers are stopped with it
         )  # fmt: skip
         try:
             assert proc.stderr is not None
@@ -141,14 +146,54 @@ def load_page(html: Path, *, width: int = 1200) -> PageResult:
             with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=20) as ws:
                 return _visit(_Cdp(ws), html, width)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-            if proc.stderr is not None:
-                proc.stderr.close()
+            _stop_group(proc)
+    finally:
+        _remove_profile(profile)
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """Stop Chromium and every process of its group (helpers outlive the main process by a moment)."""
+    for sig, grace_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=grace_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    deadline = time.monotonic() + 10.0
+    while _live_members(proc.pid) and time.monotonic() < deadline:  # zombies write nothing: not waited for
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.02)
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+def _live_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that are not zombies (from ``/proc``)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
+
+
+def _remove_profile(profile: Path) -> None:
+    """Delete the throw-away profile; a helper still flushing into it gets a few retries."""
+    for _ in range(20):
+        try:
+            shutil.rmtree(profile)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _visit(cdp: _Cdp, html: Path, width: int) -> PageResult:
