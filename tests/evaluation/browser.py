@@ -153,34 +153,30 @@ def load_page(html: Path, *, width: int = 1200) -> PageResult:
 
 def _stop_group(proc: subprocess.Popen[str]) -> None:
     """Stop Chromium and every process of its group (helpers outlive the main process by a moment)."""
-    for sig, grace_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=grace_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
     deadline = time.monotonic() + 10.0
-    while _live_members(proc.pid) and time.monotonic() < deadline:  # zombies write nothing: not waited for
+    while _group_has_live_member(proc.pid) and time.monotonic() < deadline:  # zombies write nothing
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         time.sleep(0.02)
+    proc.wait(timeout=10)
     if proc.stderr is not None:
         proc.stderr.close()
 
 
-def _live_members(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` that are not zombies (from ``/proc``)."""
-    live = []
+def _group_has_live_member(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running (not a zombie), from ``/proc``."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp
         except (OSError, IndexError):
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
-            live.append(int(stat.parent.name))
-    return live
+            return True
+    return False
 
 
 def _remove_profile(profile: Path) -> None:
