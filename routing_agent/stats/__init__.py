@@ -7,22 +7,26 @@ variant (SQL ``GROUP BY``, a Redis hash, or ``Summary.from_values`` on arrays), 
 question                       function (module)
 =============================  =====================================================================
 how many units, how long?      ``plan_sample_size`` (power)
-did a rate move?               ``compare_proportions`` (frequentist): unpooled or pooled z
+did a rate move?               ``compare_proportions`` (frequentist): Wald z where reliable, else the
+                               Miettinen–Nurminen score test and interval (proportions), valid at 0/1
 did a per-unit mean move?      ``compare_means`` (frequentist): Welch's t
 per-call ratio, clustered      ``compare_ratios`` (ratio): delta method over units
 p50/p95/p99 latency            ``compare_quantiles`` (quantiles): clustered quantile delta method
 with a pre-period covariate    ``cuped`` (cuped)
 no worse than control?         ``non_inferiority`` (noninferiority): absolute or relative margin
-guardrail after every batch    ``sequential_test`` (sequential): mSPRT, always-valid
+the same, within ±margin?      ``equivalence`` (noninferiority): TOST
+guardrail after every batch    ``sequential_test`` (sequential): mSPRT, always-valid; two-sided, or
+                               one-sided against a margin (non-inferiority)
 is the split what we set?      ``srm_test`` (srm)
 many metrics / arms            ``adjust_p_values`` (multiplicity): Holm, Benjamini–Hochberg
 does it hold per segment?      ``analyze_segments`` (segments)
 =============================  =====================================================================
 
 Every comparison returns an ``EffectResult`` (or a subclass with extra fields): control and treatment
-estimates, absolute effect with CI, relative effect with a delta-method CI, statistic, p-value, method
-name, and ``reliable`` / ``warnings``. Data never makes a function raise or return NaN: a zero variance,
-an all-success arm or a tiny sample gives a result with ``reliable=False`` and the reason in ``warnings``.
+estimates, absolute effect with CI, relative effect (on |control|) with a delta-method CI and p-value,
+statistic, p-value, method name and ``method_id``, and ``reliable`` / ``warnings``. Data never makes a
+function raise or return NaN: a zero variance or a tiny sample gives a result with ``reliable=False`` and the
+reason in ``warnings``; an all-success arm switches a proportion to the score test, which stays valid.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ __all__ = [
     "compare_ratios",
     "cuped",
     "dunnett_critical_value",
+    "equivalence",
     "estimate_quantile",
     "non_inferiority",
     "parse_allocation",
@@ -60,6 +65,8 @@ __all__ = [
     "power_means",
     "power_proportions",
     "rule_of_thumb",
+    "score_interval",
+    "score_test_proportions",
     "sequential_test",
     "srm_test",
 ]
@@ -67,7 +74,7 @@ __all__ = [
 from routing_agent.stats.cuped import CupedResult, cuped
 from routing_agent.stats.frequentist import compare_means, compare_proportions
 from routing_agent.stats.multiplicity import MultiplicityResult, adjust_p_values, dunnett_critical_value
-from routing_agent.stats.noninferiority import non_inferiority
+from routing_agent.stats.noninferiority import equivalence, non_inferiority
 from routing_agent.stats.power import (
     SampleSizePlan,
     parse_allocation,
@@ -76,6 +83,7 @@ from routing_agent.stats.power import (
     power_proportions,
     rule_of_thumb,
 )
+from routing_agent.stats.proportions import score_interval, score_test_proportions
 from routing_agent.stats.quantiles import (
     ClusteredValues,
     QuantileEstimate,

@@ -41,9 +41,13 @@ class ArmEstimate:
 class EffectResult:
     """Treatment vs control: estimates, absolute and relative effect with CIs, test statistic and p-value.
 
-    ``absolute_effect`` is ``treatment_mean − control_mean``; ``relative_effect`` is
-    ``treatment_mean / control_mean − 1`` (None when the control mean is 0), with a delta-method CI.
-    ``null_value`` / ``null_scale`` give the H0 boundary (non-zero for non-inferiority tests).
+    ``absolute_effect`` is ``treatment_mean − control_mean``; ``relative_effect`` is the lift
+    ``(treatment_mean − control_mean) / |control_mean|`` (``t / c − 1`` for a positive control; on the
+    magnitude so a negative-mean metric's lift keeps the sign of the change; None when the control mean is
+    0), with a delta-method CI and its own test (``relative_statistic``, ``relative_p_value``: the lift
+    against 0, or against ``null_value`` when ``null_scale="relative"``). ``null_value`` / ``null_scale``
+    give the H0 boundary (non-zero for non-inferiority tests). ``method_id`` is the method's short name
+    (``wald``, ``score``, ``welch``, ``z``, ``delta``, ``msprt``…) for code; ``method`` says it in words.
     """
 
     method: str
@@ -68,6 +72,9 @@ class EffectResult:
     df: float | None = None
     reliable: bool = True
     warnings: tuple[str, ...] = ()
+    method_id: str = ""
+    relative_statistic: float | None = None
+    relative_p_value: float | None = None
 
     @property
     def significant(self) -> bool:
@@ -167,6 +174,7 @@ def compare_arms(
     null_scale: Scale = "absolute",
     test_std_error: float | None = None,
     warnings: tuple[str, ...] = (),
+    method_id: str = "",
 ) -> EffectResult:
     """The shared engine: difference, delta-method relative lift, CIs, statistic and p-value.
 
@@ -192,11 +200,13 @@ def compare_arms(
     se = math.sqrt(vc + vt)
     ci_low, ci_high = _interval(diff, se, alpha, alternative, df)
 
-    rel = rel_se = rel_low = rel_high = None
+    rel = rel_se = rel_low = rel_high = rel_stat = rel_p = None
     if c != 0:
-        rel = t / c - 1.0
+        rel = (t - c) / abs(c)
         rel_se = math.sqrt(vt / (c * c) + t * t * vc / c**4)
         rel_low, rel_high = _interval(rel, rel_se, alpha, alternative, df)
+        rel_stat = _statistic(rel - (null_value if null_scale == "relative" else 0.0), rel_se)
+        rel_p = _p_value(rel_stat, alternative, df)
     else:
         undefined = "control mean is 0: the relative effect is undefined"
         (notes if null_scale == "relative" else remarks).append(undefined)
@@ -237,4 +247,7 @@ def compare_arms(
         df=df,
         reliable=not notes,
         warnings=tuple(notes + remarks),
+        method_id=method_id,
+        relative_statistic=rel_stat,
+        relative_p_value=rel_p,
     )

@@ -33,7 +33,10 @@ COUNTS = [
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
 def test_unpooled_z_matches_statsmodels_wald(cc: int, cn: int, tc: int, tn: int, alternative: str) -> None:
     r = compare_proportions(
-        SampleSummary.from_counts(cc, cn), SampleSummary.from_counts(tc, tn), alternative=alternative
+        SampleSummary.from_counts(cc, cn),
+        SampleSummary.from_counts(tc, tn),
+        alternative=alternative,
+        method="wald",
     )
     ref = wald_2indep(tc, tn, cc, cn, method="wald", alternative=alternative)
     assert close(r.statistic, ref.statistic)
@@ -54,6 +57,7 @@ def test_pooled_z_matches_statsmodels_proportions_ztest(
         SampleSummary.from_counts(tc, tn),
         alternative=alternative,
         pooled=True,
+        method="wald",
     )
     z, p = proportions_ztest([tc, cc], [tn, cn], alternative=alternative)
     assert close(r.statistic, z)
@@ -147,7 +151,7 @@ def test_proportion_edge_cases_are_unreliable_results_not_errors(
     control: SampleSummary, treatment: SampleSummary, reason: str
 ) -> None:
     for pooled in (False, True):
-        r = compare_proportions(control, treatment, pooled=pooled)
+        r = compare_proportions(control, treatment, pooled=pooled, method="wald")
         _assert_finite_record(r)
         assert any(reason in w for w in r.warnings), r.warnings
 
@@ -157,7 +161,9 @@ def test_both_arms_all_success_is_degenerate_where_statsmodels_gives_nan() -> No
         warnings.simplefilter("ignore")
         ref = wald_2indep(50, 50, 50, 50, method="wald")
     assert math.isnan(ref.statistic) or math.isinf(ref.statistic)
-    r = compare_proportions(SampleSummary.from_counts(50, 50), SampleSummary.from_counts(50, 50))
+    r = compare_proportions(
+        SampleSummary.from_counts(50, 50), SampleSummary.from_counts(50, 50), method="wald"
+    )
     assert r.statistic == 0.0 and r.p_value == 1.0 and not r.reliable
     assert any("zero standard error" in w for w in r.warnings)
 

@@ -92,3 +92,66 @@ def test_bad_arguments() -> None:
         non_inferiority(c, c, margin=0.0)
     with pytest.raises(TypeError):
         non_inferiority(c, RatioSummary.from_values([1.0], [1.0]), margin=0.1)  # type: ignore[arg-type]
+
+
+def test_tost_for_means_matches_statsmodels_ttost_ind() -> None:
+    from statsmodels.stats.weightstats import ttost_ind
+
+    from routing_agent.stats import equivalence
+
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(10.0, 2.0, 900), rng.normal(10.05, 2.2, 800)
+    r = equivalence(SampleSummary.from_values(x), SampleSummary.from_values(y), margin=0.3)
+    p, _, _ = ttost_ind(y, x, -0.3, 0.3, usevar="unequal")
+    assert close(r.p_value, p)
+    assert r.significant == (r.ci_low > -0.3 and r.ci_high < 0.3)
+    wide = equivalence(SampleSummary.from_values(x), SampleSummary.from_values(y), margin=0.01)
+    assert not wide.significant
+
+
+@pytest.mark.parametrize("direction", ["increase", "decrease"])
+def test_relative_margin_on_a_negative_mean_metric_does_not_flip(direction: str) -> None:
+    # a "profit" metric averaging −100: a candidate 1 % of |control| worse is non-inferior at a 5 % margin,
+    # one 20 % worse is not, whichever way the numbers' signs point
+    rng = np.random.default_rng(9)
+    sign = 1.0 if direction == "increase" else -1.0
+    control = rng.normal(-100.0, 5.0, 3000)
+    slightly_worse = rng.normal(-100.0 - sign * 1.0, 5.0, 3000)
+    much_worse = rng.normal(-100.0 - sign * 20.0, 5.0, 3000)
+    c = SampleSummary.from_values(control)
+    ok = non_inferiority(
+        c, SampleSummary.from_values(slightly_worse), margin=0.05, relative=True, direction=direction
+    )
+    bad = non_inferiority(
+        c, SampleSummary.from_values(much_worse), margin=0.05, relative=True, direction=direction
+    )
+    assert ok.significant and not bad.significant
+    assert ok.relative_effect is not None and (ok.relative_effect < 0) == (direction == "increase")
+    # the same decision as the absolute test at margin 5 % of |control mean|
+    absolute = non_inferiority(
+        c, SampleSummary.from_values(slightly_worse), margin=0.05 * abs(c.mean), direction=direction
+    )
+    assert absolute.significant
+
+
+def test_relative_lift_p_value_is_the_delta_method_z_test() -> None:
+    rng = np.random.default_rng(10)
+    x, y = rng.gamma(3.0, 1.0, 2000), rng.gamma(3.0, 1.04, 2100)
+    c, t = SampleSummary.from_values(x), SampleSummary.from_values(y)
+    r = non_inferiority(c, t, margin=0.02, relative=True)
+    from routing_agent.stats import compare_means, compare_proportions
+
+    two = compare_means(c, t)
+    rel = t.mean / c.mean - 1
+    se = math.sqrt(t.variance_of_mean / c.mean**2 + t.mean**2 * c.variance_of_mean / c.mean**4)
+    assert close(two.relative_effect, rel) and close(two.relative_std_error, se)
+    assert close(two.relative_p_value, 2 * stats.t.sf(abs(rel / se), two.df))
+    assert close(r.relative_p_value, stats.t.sf((rel + 0.02) / se, r.df)) and close(
+        r.p_value, r.relative_p_value
+    )
+    # proportions: the Wald path's lift test is the same direct formula with the normal distribution
+    pc, pt = SampleSummary.from_counts(850, 1000), SampleSummary.from_counts(880, 1000)
+    rp = compare_proportions(pc, pt)
+    lift = 0.88 / 0.85 - 1
+    lift_se = math.sqrt(0.88 * 0.12 / 1000 / 0.85**2 + 0.88**2 * 0.85 * 0.15 / 1000 / 0.85**4)
+    assert close(rp.relative_p_value, 2 * stats.norm.sf(abs(lift / lift_se)))
