@@ -29,7 +29,8 @@ class MetricSpec(StrictModel):
     """Minimum detectable effect, absolute unless ``mde_relative``."""
     mde_relative: bool = False
     margin: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    """Non-inferiority margin (required for ``test: non_inferiority``)."""
+    """Non-inferiority margin: the largest loss accepted. Required for ``test: non_inferiority``; with
+    ``test: superiority`` it gates the cheaper pick (without it a no-difference result stays on control)."""
     margin_relative: bool = False
     baseline: float | None = Field(default=None, allow_inf_nan=False)
     """Expected control value, for the sample-size plan."""
@@ -38,6 +39,14 @@ class MetricSpec(StrictModel):
     power: float = Field(default=0.8, gt=0.5, lt=1)
     covariate: str | None = None
     """Pre-period metric for CUPED variance reduction."""
+    missing: Literal["failure", "exclude"] = "failure"
+    """A unit assigned to an arm (seen in the assignment store or in any metric) without this metric's
+    outcome: ``failure`` (default, intention to treat) counts it as the worst outcome — 0 for a binary
+    metric where higher is better, 1 where lower is better, ``missing_value`` or else the worst per-unit
+    value observed for a continuous one; ``exclude`` leaves it out. Differential attrition blocks a decision
+    either way."""
+    missing_value: float | None = Field(default=None, allow_inf_nan=False)
+    """The outcome a missing unit counts as under ``missing: failure`` (default: the worst, see above)."""
 
     @model_validator(mode="after")
     def _check(self) -> MetricSpec:
@@ -66,8 +75,48 @@ class MetricSpec(StrictModel):
                     loc=("baseline",),
                 )
             )
+        problems.extend(self._missing_problems())
         SpecProblem.raise_all(problems)
         return self
+
+    def _missing_problems(self) -> list[SpecProblem]:
+        if self.missing_value is None:
+            return []
+        if self.missing == "exclude":
+            return [
+                SpecProblem(
+                    "missing_value is only used with missing: failure, but missing is 'exclude'",
+                    fix="remove missing_value, or set missing: failure",
+                    loc=("missing_value",),
+                )
+            ]
+        if self.kind == "binary" and self.missing_value not in (0.0, 1.0):
+            return [
+                SpecProblem(
+                    f"a binary metric's missing_value is 0 or 1, not {self.missing_value:g}",
+                    fix="write missing_value: 0 (a missing outcome is a failure) or 1",
+                    loc=("missing_value",),
+                )
+            ]
+        if self.kind == "ratio":
+            return [
+                SpecProblem(
+                    "missing_value has no meaning for a ratio metric (a missing unit has no denominator)",
+                    fix="remove missing_value; missing units of a ratio metric are left out and the "
+                    "attrition check still runs",
+                    loc=("missing_value",),
+                )
+            ]
+        return []
+
+    @property
+    def failure_value(self) -> float | None:
+        """The value a missing outcome counts as under ``missing: failure`` (None: the worst observed)."""
+        if self.missing_value is not None:
+            return self.missing_value
+        if self.kind == "binary":
+            return 0.0 if self.direction == "increase" else 1.0
+        return None
 
 
 class GuardrailSpec(StrictModel):

@@ -1,16 +1,41 @@
-"""The reading order, turned into one ``Decision`` with a one-sentence summary and its evidence.
+"""The decision policy: the reading order, turned into one ``Decision`` with a one-sentence summary.
 
-1. **Guardrails.** A bound breached (always-valid test, enough sample) with ``action: rollback`` →
-   ``rollback``, whatever else the data says. ``action: alert`` breaches are listed and the reading goes on.
-2. **Validity.** A sample-ratio mismatch, too many invalid judge verdicts or unpriced calls → ``invalid``.
-3. **Significance of the primary metric** (``routing_agent.evaluation.primary``): an arm that wins (or is
-   shown non-inferior) → ``ship`` the best one; every arm significantly worse (or not shown non-inferior) →
-   ``rollback``; an arm still short of its planned sample → ``keep_running`` with the units and days to go.
-4. **Effect vs MDE.** Significant but below the MDE counts as no difference. With no difference in any arm
-   (and the planned sample reached) → ``no_difference``, and the winner is the cheaper variant when it is
-   significantly cheaper per unit (``routing_agent.evaluation.cost``), else control.
-5. **Segments.** A ``ship`` or a ``no_difference`` that moves traffic to a candidate which is significantly
-   worse on a declared segment → ``segmentation``: a person decides.
+The promise is "no regression shipped": traffic moves to a candidate only on evidence that it is not
+worse. α is the primary metric's ``alpha`` (default 0.05); every rule below that moves traffic has a
+one-sided error of at most α/2 at the planned sample. In order (the first rule that applies decides):
+
+1. **Roll back — a guardrail.** A bound breached (always-valid test, sound, ``min_sample`` units) with
+   ``action: rollback`` → ``rollback``. Calibrated to: P(any false rollback over every bound, arm and look)
+   ≤ ``guardrail_alpha`` (Bonferroni across the family + Ville's inequality).
+2. **Invalid.** Sample-ratio mismatch (p < 0.001), differential attrition of primary outcomes
+   (p < ``attrition_threshold``; see ``routing_agent.evaluation.attrition``), too many invalid judge
+   verdicts or unpriced calls → ``invalid``: nothing moves; fix the cause. False alarm rate ≤ 0.1 % each.
+3. **Keep running — cannot read the primary.** No primary metric, an arm short of its planned sample with
+   no conclusive always-valid test, or a primary test flagged unreliable (never moves traffic) →
+   ``keep_running`` with the units and days to go or the reason.
+4. **Ship.** Superiority posture (``test: superiority``): two-sided p < α in the good direction (at the
+   planned sample; before it, the always-valid test at α / arms) and the CI reaching the MDE → ``ship``.
+   P(ship | no true gain) ≤ α/2; P(ship | true effect = +MDE, planned n) ≈ the planned power (80 %): the
+   MDE plans n and judges relevance through the CI, not the point estimate. Non-inferiority posture
+   (``test: non_inferiority``): the one-sided test against the margin at α/2 (two-sided CI above −margin;
+   before the planned sample its one-sided always-valid test) → ``ship`` the cheapest non-inferior arm.
+   P(ship | candidate exactly at the margin) ≤ α/2.
+5. **Roll back — the primary.** Every test arm significantly worse (superiority), or not shown
+   non-inferior at the planned sample (non-inferiority) → ``rollback``.
+6. **No difference.** Superiority not shown at the planned sample → ``no_difference``. The cheaper arm is
+   picked only with evidence of no loss: non-inferiority at the declared ``margin`` (one-sided α/2; a
+   significant gain below the MDE counts) *and* a significantly lower cost per unit. Without a margin, or
+   without that evidence, control stays ("no difference detected — stay on control") and the summary says
+   what would decide it: the margin this sample already supports (the CI's bad edge). P(traffic moves to a
+   candidate truly worse by the margin) ≤ α/2.
+7. **Guardrails must be readable.** A ship or a switch to a cheaper arm while any of that arm's guardrails
+   is ``insufficient_data`` (no observations, below ``min_sample``, or beyond the bound on an unsound test)
+   → ``keep_running`` with the reason. A guardrail never receiving data never lets traffic move.
+8. **Segmentation.** A move to a candidate significantly worse on a declared segment → ``segmentation``: a
+   person decides.
+
+Early decisions (before the planned sample) quote the always-valid CI and p in the summary; the
+fixed-horizon figures appear beside them, labelled as not valid for an early stop.
 """
 
 from __future__ import annotations
@@ -51,24 +76,38 @@ class DecisionInputs:
 def _effect(c: MetricComparison) -> str:
     r = c.result
     assert r is not None
+    if c.early and c.sequential is not None:
+        q = c.sequential
+        return (
+            f"{c.metric} {num(q.treatment_mean)} ({c.variant}) vs {num(q.control_mean)} ({c.control}), "
+            f"difference {signed(q.absolute_effect)} (always-valid {100 * (1 - q.alpha):g}% CI "
+            f"{ci(q.ci_low, q.ci_high)}, always-valid {pval(q.p_value)}; fixed-horizon figures, not valid "
+            f"for an early stop: CI {ci(r.ci_low, r.ci_high)}, {pval(r.p_value)})"
+        )
     level = f"{100 * (1 - r.alpha):g}%"
     p = c.adjusted_p_value if c.adjusted_p_value is not None else r.p_value
     adjusted = " adjusted" if c.adjusted_p_value is not None and c.adjusted_p_value != r.p_value else ""
+    test = ""
+    if c.test == "non_inferiority":
+        relative = " (relative)" if c.margin_relative else ""
+        test = f" non-inferiority at margin {num(c.margin)}{relative}, one-sided"
     return (
         f"{c.metric} {num(r.treatment_mean)} ({c.variant}) vs {num(r.control_mean)} ({c.control}), "
-        f"difference {signed(r.absolute_effect)} ({level} CI {ci(r.ci_low, r.ci_high)},{adjusted} {pval(p)})"
+        f"difference {signed(r.absolute_effect)} ({level} CI {ci(r.ci_low, r.ci_high)},{adjusted}{test} "
+        f"{pval(p)})"
     )
 
 
 def _guardrail_line(g: GuardrailResult) -> str:
     if g.test_value is None or (g.kind == "relative" and g.control_value is None):
-        return f"{g.bound} [{g.variant}]: no data yet"
+        return f"{g.why_insufficient()} — insufficient data"
     seen = f"{num(g.ratio)}×" if g.kind == "relative" and g.ratio is not None else num(g.test_value)
     interval = f" (always-valid CI {ci(g.ci_low, g.ci_high, sign=False)}, {pval(g.p_value)})"
-    if g.breached and g.enough_sample:
+    status = g.status
+    if status == "breached":
         state = "BREACHED" if g.action == "rollback" else "breached (alert only)"
-    elif g.breached:
-        state = f"beyond the bound, but only {min(g.n_test, g.n_control or g.n_test)} of {g.min_sample} units"
+    elif status == "insufficient_data":
+        state = "insufficient data: " + g.why_insufficient().split(": ", 1)[1]
     else:
         state = "holds"
     return f"{g.bound} [{g.variant}]: {seen}{interval} — {state}"
@@ -90,10 +129,16 @@ def _breach_sentence(g: GuardrailResult) -> str:
 def _held(guardrails: list[GuardrailResult]) -> str:
     if not guardrails:
         return "no guardrails declared"
-    ok = sum(not (g.breached and g.enough_sample) for g in guardrails)
-    return f"guardrails held ({ok} of {len(guardrails)})" if ok == len(guardrails) else (
-        f"guardrails: {len(guardrails) - ok} of {len(guardrails)} breached (alert only)"
-    )  # fmt: skip
+    status = [g.status for g in guardrails]
+    held, short, breached = status.count("held"), status.count("insufficient_data"), status.count("breached")
+    if held == len(guardrails):
+        return f"guardrails held ({held} of {len(guardrails)})"
+    parts = [f"{held} of {len(guardrails)} held"]
+    if short:
+        parts.append(f"{short} without enough data")
+    if breached:
+        parts.append(f"{breached} breached (alert only)")
+    return "guardrails: " + ", ".join(parts)
 
 
 def _evidence(x: DecisionInputs) -> dict[str, Any]:
@@ -167,8 +212,36 @@ def _keep_running(x: DecisionInputs, reasons: list[str], held: str) -> Decision:
     return _make(x, _K.KEEP_RUNNING, summary, reasons, sample_needed=plan.sample_needed, days_remaining=days)
 
 
+def _no_move_why(c: MetricComparison) -> str:
+    """Why the cheaper ``c.variant`` is not picked, and what would decide it."""
+    r = c.result
+    assert r is not None
+    sign = 1.0 if c.direction == "increase" else -1.0
+    level = f"{100 * (1 - r.alpha):g}%"
+    bad_edge = min(sign * r.ci_low, sign * r.ci_high)
+    supported = (
+        f"this sample rules out a loss larger than {num(-bad_edge)} (the {level} CI's bad edge): a margin "
+        "above it would decide"
+        if bad_edge < 0
+        else "the CI excludes any loss"
+    )
+    if c.ni is None:
+        return (
+            f"no difference detected — stay on {c.control}: a non-significant superiority test is not "
+            f"evidence of no loss. To pick {c.variant} when it is cheaper, declare margin: <the largest "
+            f"loss you accept> (non-inferiority); {supported}"
+        )
+    ni = c.ni
+    why = "its test is unreliable" if not ni.reliable else f"one-sided {pval(ni.p_value)} ≥ {ni.alpha:g}"
+    return (
+        f"{c.variant} is not shown non-inferior at margin {num(c.margin)}"
+        f"{' (relative)' if c.margin_relative else ''} ({why}) — stay on {c.control}; {supported}; more "
+        "units would narrow the CI"
+    )
+
+
 def decide(x: DecisionInputs) -> Decision:
-    """Read the analyses in the playbook's order (see the module docstring)."""
+    """Apply the decision policy (see the module docstring)."""
     reasons = ["guardrails: " + ("; ".join(_guardrail_line(g) for g in x.guardrails) or "none declared")]
     held = _held(x.guardrails)
     stops = [g for g in x.guardrails if g.stops]
@@ -192,6 +265,11 @@ def decide(x: DecisionInputs) -> Decision:
         reasons.append("significance: " + line + (f"; {c.note}" if c.note else ""))
     winners = [c for c in x.primary if c.verdict in ("win", "non_inferior")]
     verdicts = {c.verdict for c in x.primary}
+    unreliable = [c for c in x.primary if c.verdict == "unreliable"]
+    if unreliable:
+        c = unreliable[0]
+        summary = f"Keep running: {c.variant} vs {c.control} on {c.metric}: {c.note}; {held}."
+        return _make(x, _K.KEEP_RUNNING, summary, reasons)
     if winners:
         best = _pick_winner(x, winners)
         cost = f"; {x.cost.describe(best.variant)}" if x.cost is not None else ""
@@ -206,22 +284,54 @@ def decide(x: DecisionInputs) -> Decision:
     elif verdicts & {"pending", "no_data"}:
         return _keep_running(x, reasons, held)
     else:
-        same = [c for c in x.primary if c.verdict in ("no_difference", "trivial")]
-        eligible = [x.control, *(c.variant for c in same)]
-        winner, why = (
-            x.cost.pick(eligible) if x.cost is not None else (x.control, "no cost data: control stays")
-        )
-        reasons.append(f"effect vs MDE / cost: {why}")
-        c = next((c for c in same if c.variant == winner), same[0])
-        verdict = "significant but below the MDE" if c.verdict == "trivial" else "not significant"
-        mde_clause = c.note.split(":")[0] if c.verdict == "no_difference" and c.note else ""
-        summary = (
-            f"No difference: {_effect(c)}, {verdict}"
-            + (f"; {mde_clause}" if mde_clause else "")
-            + f"; {why}; {held} — pick {winner}."
-        )
-        decision = _make(x, _K.NO_DIFFERENCE, summary, reasons, winner=winner)
-    return _segments(x, decision, reasons)
+        decision = _no_difference(x, reasons, held)
+    gated = _gate(x, decision, reasons, held)
+    return gated if gated is not None else _segments(x, decision, reasons)
+
+
+def _no_difference(x: DecisionInputs, reasons: list[str], held: str) -> Decision:
+    same = [c for c in x.primary if c.verdict in ("no_difference", "trivial")]
+    eligible = [x.control, *(c.variant for c in same if c.shown_non_inferior)]
+    winner, why = x.cost.pick(eligible) if x.cost is not None else (x.control, "no cost data: control stays")
+    cheaper = [
+        c
+        for c in same
+        if not c.shown_non_inferior and x.cost is not None and x.cost.significantly_cheaper(c.variant)
+    ]
+    if winner == x.control and cheaper:
+        why = _no_move_why(cheaper[0])
+    reasons.append(f"effect vs MDE / cost: {why}")
+    c = next((c for c in same if c.variant == winner), cheaper[0] if cheaper else same[0])
+    verdict = "significant, but the CI lies below the MDE" if c.verdict == "trivial" else "not significant"
+    mde_clause = c.note.split(":")[0] if c.verdict == "no_difference" and c.note else ""
+    ni = ""
+    if winner != x.control and c.ni is not None:
+        ni = f"; non-inferior at margin {num(c.margin)} (one-sided {pval(c.ni.p_value)})"
+    summary = (
+        f"No difference: {_effect(c)}, {verdict}"
+        + (f"; {mde_clause}" if mde_clause else "")
+        + f"{ni}; {why}; {held} — pick {winner}."
+    )
+    return _make(x, _K.NO_DIFFERENCE, summary, reasons, winner=winner)
+
+
+def _gate(x: DecisionInputs, decision: Decision, reasons: list[str], held: str) -> Decision | None:
+    """A move (ship, or a switch to a cheaper arm) while a guardrail of that arm cannot be read → keep
+    running with the reason; None when the decision stands."""
+    winner = decision.winner
+    if winner is None or winner == x.control:
+        return None
+    short = [g for g in x.guardrails if g.insufficient and g.variant == winner]
+    if not short:
+        return None
+    what = "ship" if decision.kind is _K.SHIP else "switch to"
+    blocked = "; ".join(g.why_insufficient() for g in short)
+    reasons.append(f"guardrails: {what} {winner} blocked — {blocked}")
+    summary = (
+        f"Keep running: the primary metric says {what} {winner}, but guardrail data is insufficient "
+        f"({blocked}); no ship and no switch until every guardrail can be read; {held}."
+    )
+    return _make(x, _K.KEEP_RUNNING, summary, reasons, evidence={"blocked": decision.kind.value})
 
 
 def _segments(x: DecisionInputs, decision: Decision, reasons: list[str]) -> Decision:

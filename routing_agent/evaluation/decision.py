@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from routing_agent.evaluation.text import units
+
 
 class DecisionKind(StrEnum):
     """What to do with the experiment."""
@@ -85,6 +87,35 @@ class GuardrailResult:
     method: str = ""
     reliable: bool = True
     warnings: tuple[str, ...] = ()
+    beyond_bound: bool = False  # the point estimate is on the bad side of the bound
+
+    @property
+    def status(self) -> str:
+        """``breached`` | ``held`` | ``insufficient_data`` (no data, below ``min_sample``, or an estimate
+        beyond the bound whose test is unreliable): never ``held`` without evidence."""
+        if self.test_value is None or (self.kind == "relative" and self.control_value is None):
+            return "insufficient_data"
+        if not self.enough_sample or (self.beyond_bound and not self.reliable):
+            return "insufficient_data"
+        return "breached" if self.breached else "held"
+
+    @property
+    def insufficient(self) -> bool:
+        """No verdict yet: blocks every ship and every switch to a cheaper variant."""
+        return self.status == "insufficient_data"
+
+    def why_insufficient(self) -> str:
+        """Why this bound cannot be read yet, in words."""
+        where = f"{self.bound} [{self.variant}]"
+        if self.test_value is None or (self.kind == "relative" and self.control_value is None):
+            return f"{where}: no observations of {self.metric}" + (
+                f" from agent '{self.agent}'" if self.agent else ""
+            )
+        if not self.enough_sample:
+            have = min(self.n_test, self.n_control) if self.kind == "relative" else self.n_test
+            return f"{where}: {units(have)} of the {units(self.min_sample)} units it needs"
+        detail = "; ".join(self.warnings) or "no detail"
+        return f"{where}: beyond the bound but its test is unreliable ({detail})"
 
     @property
     def stops(self) -> bool:
@@ -94,6 +125,7 @@ class GuardrailResult:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite numbers as null)."""
         out: dict[str, Any] = jsonable({f.name: getattr(self, f.name) for f in fields(self)})
+        out["status"] = self.status
         return out
 
 

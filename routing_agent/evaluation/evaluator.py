@@ -23,6 +23,7 @@ from typing import Any
 
 from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.evaluation.attrition import Attrition, attrition_check, intention_to_treat
 from routing_agent.evaluation.checks import run_checks
 from routing_agent.evaluation.cost import compare_costs
 from routing_agent.evaluation.decide import DecisionInputs, decide
@@ -69,14 +70,18 @@ def _primary(
     traffic: float | None,
     settings: EvaluationSettings,
     previous: dict[str, Any],
-) -> tuple[MetricData | None, SamplePlan | None, list[MetricComparison]]:
+    enrolled: tuple[dict[str, int], dict[str, int]],
+) -> tuple[MetricData | None, SamplePlan | None, list[MetricComparison], Attrition | None]:
     m = spec.primary_metric
     if m is None:
-        return None, None, []
+        return None, None, [], None
     data = load_metric(
         obs, spec.id, m.name, agent=m.agent, denominator=m.denominator if m.kind == "ratio" else None,
         binary=m.kind == "binary",
     )  # fmt: skip
+    data, attrition = intention_to_treat(
+        m, data, assigned=enrolled[0], observed=enrolled[1], store=obs, experiment=spec.id
+    )
     plan = plan_primary(spec, data, control=control, arms=arms, traffic_per_day=traffic)
     covariates = None
     if m.covariate is not None and m.test == "superiority":
@@ -86,7 +91,7 @@ def _primary(
         correction=settings.correction, horizon_units=plan.horizon_units,
         early_stopping=settings.early_stopping, previous=previous, covariates=covariates,
     )  # fmt: skip
-    return data, plan, comparisons
+    return data, plan, comparisons, attrition
 
 
 def evaluate(
@@ -152,9 +157,12 @@ def _evaluate(  # noqa: PLR0917 (the public function's arguments, resolved)
     traffic = traffic_per_day or _traffic(obs, spec.id, sum(counts.values()))
     checks = run_checks(spec, obs, counts, settings, obs.metrics(spec.id))
 
-    data, plan, primary = _primary(
-        spec, obs, control=control, arms=arms, traffic=traffic, settings=settings, previous=previous
-    )
+    data, plan, primary, attrition = _primary(
+        spec, obs, control=control, arms=arms, traffic=traffic, settings=settings, previous=previous,
+        enrolled=(dict(assigned or {}), observed),
+    )  # fmt: skip
+    if attrition is not None:
+        checks.append(attrition_check(attrition, control, settings))
     secondary: list[MetricComparison] = []
     for m in spec.secondary_metrics:
         sdata = load_metric(
@@ -170,7 +178,7 @@ def _evaluate(  # noqa: PLR0917 (the public function's arguments, resolved)
     histograms: dict[tuple[str, str | None], dict[str, LogHistogram]] = {}
     guardrails = check_guardrails(
         spec, obs, control=control, arms=arms, alpha=settings.guardrail_alpha, horizon_units=horizon,
-        previous=previous, histograms=histograms,
+        previous=previous, histograms=histograms, family=settings.guardrail_family,
     )  # fmt: skip
     cost_data = load_metric(obs, spec.id, settings.cost_metric)
     cost = compare_costs(

@@ -13,7 +13,17 @@ as independent.
 2. the always-valid confidence sequence of ``D`` (the mixture SPRT of ``routing_agent.stats.sequential``, at
    ``guardrail_alpha``, intersected with every earlier look of the same process) excludes 0 on the bad side,
    i.e. the always-valid test rejects "within the bound", and
-3. every arm involved has at least ``min_sample`` units with the metric.
+3. every arm involved has at least ``min_sample`` units with the metric, and
+4. the test is sound: finite inputs and no warning on an arm's estimate (a quantile with too few values in
+   its tail, a handful of units). A zero variance is not a flaw here: ``min_sample`` units all beyond the
+   bound are a breach.
+
+A bound without data, below ``min_sample``, or beyond the bound on an unsound test is
+``insufficient_data`` — never ``held`` — and blocks every ship and every switch to a cheaper variant.
+
+**Several guardrails** form one family: with ``guardrail_family: bonferroni`` (the default setting) each
+of the ``m`` bounds × test arms is tested at ``guardrail_alpha / m``, so the chance of any false rollback,
+over every bound and every look, is at most ``guardrail_alpha`` (Bonferroni + Ville).
 
 Only then does a guardrail with ``action: rollback`` stop the test (``action: alert`` reports it). Under
 "within the bound" the chance of *ever* declaring a breach, however often ``watch`` looks, is at most
@@ -27,6 +37,7 @@ from __future__ import annotations
 
 __all__ = ["GuardrailCheck", "check_guardrails"]
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -34,6 +45,7 @@ from typing import Literal
 from routing_agent.config.spec import ExperimentSpec, GuardrailSpec
 from routing_agent.evaluation.decision import GuardrailResult
 from routing_agent.evaluation.metrics import MetricData, load_metric, load_quantiles
+from routing_agent.evaluation.settings import GuardrailFamily
 from routing_agent.observations.aggregates import LogHistogram
 from routing_agent.observations.base import ObservationStore
 from routing_agent.stats import SequentialResult, sequential_test
@@ -101,10 +113,20 @@ def _arms(
     )
 
 
+def _beyond(side: Side, estimate: float) -> bool:
+    return estimate > 0 if side == "max" else estimate < 0
+
+
 def _verdict(side: Side, estimate: float, test: SequentialResult) -> bool:
     if side == "max":
         return estimate > 0 and test.ci_low > 0
     return estimate < 0 and test.ci_high < 0
+
+
+def _sound(arms: tuple[ArmEstimate | None, ...], warnings: list[str]) -> bool:
+    """Finite estimates and no warning on an arm's estimate (see the module docstring, rule 4)."""
+    finite = all(math.isfinite(a.mean) and math.isfinite(a.variance_of_mean) for a in arms if a is not None)
+    return finite and not warnings
 
 
 def _breach_p(side: Side, test: SequentialResult) -> float:
@@ -116,6 +138,11 @@ def _breach_p(side: Side, test: SequentialResult) -> float:
 def _method(test: SequentialResult, kind: Kind, limit: float) -> str:
     contrast = f"test − {limit:g}×control" if kind == "relative" else f"test − {limit:g}"
     return f"{test.method} of {contrast}"
+
+
+def _finite(a: ArmEstimate) -> ArmEstimate:
+    ok = math.isfinite(a.mean) and math.isfinite(a.variance_of_mean)
+    return a if ok else ArmEstimate(0.0, 0.0, a.n)
 
 
 def _check(
@@ -153,6 +180,9 @@ def _check(
     else:
         scaled = ArmEstimate(limit, 0.0, t.n)
         enough = t.n >= g.min_sample
+    sound = _sound((c if kind == "relative" else None, t), warnings)
+    if not sound:
+        scaled, t = _finite(scaled), _finite(t)
     test = sequential_test(scaled, t, alpha=alpha, horizon_units=horizon, previous=previous.get(key))
     ratio = t.mean / c.mean if c is not None and c.mean != 0 else None
     ratio_test = None
@@ -168,10 +198,11 @@ def _check(
             high = max(0.0, 1.0 + ratio_test.relative_ci_high)
     result = GuardrailResult(
         variant=key.rsplit(":", 1)[1], control_value=c.mean if c is not None else None, test_value=t.mean,
-        ratio=ratio, breached=_verdict(side, test.absolute_effect, test), enough_sample=enough,
+        ratio=ratio, breached=sound and _verdict(side, test.absolute_effect, test), enough_sample=enough,
         p_value=_breach_p(side, test), n_control=c.n if c is not None else 0, n_test=t.n, ci_low=low,
         ci_high=high,
-        method=_method(test, kind, limit), reliable=test.reliable, warnings=tuple(warnings) + test.warnings,
+        method=_method(test, kind, limit), reliable=sound, warnings=tuple(warnings) + test.warnings,
+        beyond_bound=_beyond(side, test.absolute_effect),
         **arm_fields,  # type: ignore[arg-type]
     )  # fmt: skip
     return GuardrailCheck(key, result, test, ratio_test)
@@ -187,13 +218,18 @@ def check_guardrails(
     horizon_units: int,
     previous: Mapping[str, SequentialResult] | None = None,
     histograms: dict[tuple[str, str | None], dict[str, LogHistogram]] | None = None,
+    family: GuardrailFamily = "bonferroni",
 ) -> list[GuardrailCheck]:
     """Every bound of every guardrail for every test arm (see the module docstring).
+
+    ``alpha`` is the family's level: each bound × arm is tested at ``alpha / m`` under ``bonferroni``.
 
     ``histograms`` caches the quantile guardrails' histograms per (metric, agent) for the caller.
     """
     checks: list[GuardrailCheck] = []
     cache = {} if histograms is None else histograms
+    if family == "bonferroni":
+        alpha /= max(1, len(arms) * sum(len(_bounds(g)) for g in spec.guardrails))
     for index, g in enumerate(spec.guardrails):
         estimates, notes, per_unit = _arms(g, store, spec.id, [control, *arms], alpha=alpha, cache=cache)
         for kind, side, limit in _bounds(g):

@@ -24,7 +24,7 @@ from __future__ import annotations
 __all__ = ["MetricData", "Shape", "load_covariate", "load_metric", "load_quantiles"]
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from routing_agent.evaluation.settings import ADDITIVE_METRICS
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate
@@ -145,12 +145,16 @@ class MetricData:
         previous: SequentialResult | None = None,
         scale: Scale = "absolute",
         null_value: float = 0.0,
+        **one_sided: Any,
     ) -> SequentialResult:
-        """The always-valid mSPRT of test − control (for looks before and after the planned sample)."""
+        """The always-valid mSPRT of test − control (for looks before and after the planned sample).
+
+        ``one_sided`` passes ``alternative=`` to the engine (the non-inferiority primary's test).
+        """
         c, t = self.summary(control), self.summary(test)
         return sequential_test(
             c, t, alpha=alpha, kind=self.method_kind, scale=scale, null_value=null_value,
-            horizon_units=max(horizon_units, 2), previous=previous,
+            horizon_units=max(horizon_units, 2), previous=previous, **one_sided,
         )  # fmt: skip
 
 

@@ -1,20 +1,26 @@
-"""The primary (and secondary) metric, each test arm against control: significance, then effect vs the MDE.
+"""The primary (and secondary) metric, each test arm against control: significance, then practical relevance.
 
 **Fixed horizon (the pre-specified test).** Once every arm has its planned units, the metric's test is read:
-two-sided superiority (two-proportion z, Welch's t, or the delta-method ratio z, by shape; CUPED when a
-``covariate`` is declared) or one-sided non-inferiority with the YAML's margin. With several test arms the
-p-values are adjusted across arms (Holm by default). Verdicts:
+two-sided superiority (two-proportion z — a score test near 0/1 rates —, Welch's t, or the delta-method
+ratio z, by shape; CUPED when a ``covariate`` is declared) or non-inferiority with the YAML's margin. With
+several test arms the p-values are adjusted across arms (Holm by default). Every traffic move is a
+one-sided error of at most ``alpha / 2``. Verdicts:
 
-* superiority: significant in the good direction and at least the MDE → ``win``; significant but smaller
-  than the MDE → ``trivial`` (statistically real, practically nothing); significant the bad way → ``loss``;
-  not significant → ``no_difference``;
-* non-inferiority: significant → ``non_inferior``; not → ``inferior`` (not shown to be within the margin).
+* superiority: significant (two-sided p < alpha) in the good direction → ``win``, unless the whole CI lies
+  below the MDE (the effect is *shown* smaller than the MDE) → ``trivial``. The MDE plans the sample, so at
+  the planned n a significant effect's CI always reaches the MDE and the rule keeps the planned power
+  (requiring the point estimate ≥ MDE would halve it). Significant the bad way → ``loss``; not
+  significant → ``no_difference``, and with a ``margin`` the non-inferiority test at that margin (one-sided
+  at ``alpha / 2``: the two-sided CI clears −margin) is run beside it (``ni``), which alone may let a
+  cheaper arm be picked;
+* non-inferiority: one-sided p < ``alpha / 2`` → ``non_inferior``; not → ``inferior``;
+* a test flagged unreliable (``EffectResult.reliable`` False) → ``unreliable``: nothing moves on it.
 
-**Before the planned sample** the verdict is ``pending`` unless the always-valid test (mSPRT, at
-``alpha / arms``) is already conclusive: a significant effect in the good direction whose estimate clears
-the MDE is an early ``win``, a significant effect the bad way an early ``loss``; for non-inferiority, a
-confidence sequence entirely above the margin is an early ``non_inferior``, entirely below it an early
-``inferior``. The always-valid p-value is reported at every look (the report plots it over time).
+**Before the planned sample** the verdict is ``pending`` unless the always-valid test is already
+conclusive: superiority (mSPRT, two-sided at ``alpha / arms``) — significant in the good direction (and the
+sequence not entirely below the MDE) is an early ``win``, significant the bad way an early ``loss``;
+non-inferiority (one-sided against the margin at ``alpha / 2 / arms``) — the sequence's bad edge above the
+margin is an early ``non_inferior``. The always-valid CI and p are what an early decision quotes.
 
 **Effect vs MDE.** For ``no_difference`` the note says whether the confidence interval excludes effects as
 large as the MDE (a real "no difference") or still includes them (no difference *detected*; more sample
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 __all__ = ["MetricComparison", "Verdict", "compare_metric"]
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,10 +39,22 @@ from typing import Any, Literal
 from routing_agent.config.spec import MetricSpec
 from routing_agent.evaluation.metrics import MetricData
 from routing_agent.evaluation.text import num
-from routing_agent.stats import CovariateSummary, EffectResult, SequentialResult, adjust_p_values, cuped
+from routing_agent.stats import (
+    CovariateSummary,
+    EffectResult,
+    SequentialResult,
+    adjust_p_values,
+    cuped,
+    sequential_test,
+)
 from routing_agent.stats.multiplicity import Correction
 
-Verdict = Literal["win", "trivial", "no_difference", "loss", "non_inferior", "inferior", "pending", "no_data"]
+_SEQUENTIAL_ONE_SIDED = "alternative" in inspect.signature(sequential_test).parameters
+"""Whether the stats engine's mSPRT has a one-sided form (the non-inferiority primary's early test)."""
+
+Verdict = Literal[
+    "win", "trivial", "no_difference", "loss", "non_inferior", "inferior", "pending", "no_data", "unreliable"
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,16 @@ class MetricComparison:
     verdict: Verdict
     early: bool = False
     note: str = ""
+    ni: EffectResult | None = None  # superiority posture with a margin: the non-inferiority check
+
+    @property
+    def shown_non_inferior(self) -> bool:
+        """Evidence of no loss beyond the margin: the NI test (or a significant gain) — the cheaper pick's
+        condition."""
+        if self.verdict in ("win", "trivial", "non_inferior"):
+            return True
+        ni = self.ni
+        return ni is not None and ni.reliable and ni.p_value < ni.alpha
 
     @property
     def good(self) -> bool:
@@ -86,6 +115,8 @@ class MetricComparison:
             "result": self.result.to_json() if self.result is not None else None,
             "sequential": self.sequential.to_json() if self.sequential is not None else None,
             "note": self.note,
+            "ni": self.ni.to_json() if self.ni is not None else None,
+            "shown_non_inferior": self.shown_non_inferior,
         }
 
 
@@ -104,7 +135,7 @@ def _equivalence_note(r: EffectResult, mde: float) -> str:
 
 
 def _sequential_verdict(m: MetricSpec, s: SequentialResult, mde: float, alpha: float) -> Verdict:
-    """An early verdict from the confidence sequence, or ``pending``."""
+    """An early verdict from the always-valid test, or ``pending`` (``alpha``: two-sided, per arm)."""
     if not s.reliable:
         return "pending"
     sign = 1.0 if m.direction == "increase" else -1.0
@@ -120,8 +151,36 @@ def _sequential_verdict(m: MetricSpec, s: SequentialResult, mde: float, alpha: f
         return "pending"
     effect = sign * s.absolute_effect
     if effect > 0:
-        return "win" if effect >= mde else "pending"
+        far_edge = max(sign * s.ci_low, sign * s.ci_high)
+        return "win" if far_edge >= mde else "pending"
     return "loss"
+
+
+def _one_sided(m: MetricSpec) -> dict[str, Any]:
+    """The NI sequential test's one-sided alternative, when the stats engine offers it."""
+    if not _SEQUENTIAL_ONE_SIDED:
+        return {}
+    return {"alternative": "larger" if m.direction == "increase" else "smaller"}
+
+
+def _fixed_verdict(m: MetricSpec, result: EffectResult, p_adj: float, mde: float) -> tuple[Verdict, str]:
+    """The verdict at the planned sample (see the module docstring)."""
+    sign = 1.0 if m.direction == "increase" else -1.0
+    if not result.reliable:
+        why = "; ".join(result.warnings) or "no detail"
+        return "unreliable", f"the test is unreliable ({why}): no traffic moves on it"
+    if m.test == "non_inferiority":
+        return ("non_inferior" if p_adj < m.alpha / 2 else "inferior"), ""
+    if p_adj >= m.alpha:
+        return "no_difference", _equivalence_note(result, mde)
+    if sign * result.absolute_effect <= 0:
+        return "loss", ""
+    far_edge = max(sign * result.ci_low, sign * result.ci_high)
+    if far_edge < mde:
+        return "trivial", (
+            f"significant, but the whole CI lies below the MDE ({num(mde)}): shown smaller than it matters"
+        )
+    return "win", ""
 
 
 def compare_metric(
@@ -154,7 +213,7 @@ def compare_metric(
                 margin=m.margin,
                 relative=m.margin_relative,
                 direction=m.direction,
-                alpha=m.alpha,
+                alpha=m.alpha / 2,
             )
         elif covariates and control in covariates and arm in covariates:
             results[arm] = cuped(covariates[control], covariates[arm], alpha=m.alpha)
@@ -162,12 +221,16 @@ def compare_metric(
             results[arm] = data.compare(control, arm, alpha=m.alpha)
         relative = m.test == "non_inferiority" and m.margin_relative
         null = 0.0  # superiority: H0 "no difference"; non-inferiority: H0 "worse by exactly the margin"
+        extra: dict[str, Any] = {}
+        seq_alpha = m.alpha / k
         if m.test == "non_inferiority" and m.margin is not None:
             null = -m.margin if m.direction == "increase" else m.margin
+            extra = _one_sided(m)
+            seq_alpha = m.alpha / 2 / k if extra else m.alpha / k
         sequences[arm] = data.sequential(
-            control, arm, alpha=m.alpha / k, horizon_units=horizon_units,
+            control, arm, alpha=seq_alpha, horizon_units=horizon_units,
             previous=previous.get(f"{role}:{m.name}:{arm}"), scale="relative" if relative else "absolute",
-            null_value=null,
+            null_value=null, **extra,
         )  # fmt: skip
     tested = list(results)
     adjusted = adjust_p_values([results[a].p_value for a in tested], method=correction, alpha=m.alpha)
@@ -185,23 +248,19 @@ def compare_metric(
             continue
         mde = _mde(m, result.control_mean)
         p_adj = adjusted_by_arm[arm]
-        significant = p_adj < m.alpha and result.reliable
-        good = (result.absolute_effect > 0) == (m.direction == "increase") and result.absolute_effect != 0
         note = ""
         early = False
         verdict: Verdict
+        ni = None
         if not reached:
             verdict = _sequential_verdict(m, seq, mde, m.alpha / k) if early_stopping else "pending"
             early = verdict != "pending"
-        elif m.test == "non_inferiority":
-            verdict = "non_inferior" if significant else "inferior"
-        elif not significant:
-            verdict, note = "no_difference", _equivalence_note(result, mde)
-        elif good:
-            verdict = "win" if abs(result.absolute_effect) >= mde else "trivial"
-            if verdict == "trivial":
-                note = f"significant, but {num(abs(result.absolute_effect))} is below the MDE ({num(mde)})"
         else:
-            verdict = "loss"
-        out.append(MetricComparison(**common, mde=mde, verdict=verdict, early=early, note=note))
+            verdict, note = _fixed_verdict(m, result, p_adj, mde)
+        if m.test == "superiority" and m.margin is not None and verdict in ("no_difference", "pending"):
+            ni = data.non_inferiority(
+                control, arm, margin=m.margin, relative=m.margin_relative, direction=m.direction,
+                alpha=m.alpha / 2,
+            )  # fmt: skip
+        out.append(MetricComparison(**common, mde=mde, verdict=verdict, early=early, note=note, ni=ni))
     return out

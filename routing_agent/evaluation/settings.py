@@ -19,6 +19,7 @@ its mean taken as ``Σ values / Σ observations`` with a delta-method variance o
 """
 
 Correction = Literal["holm", "bh", "bonferroni", "none"]
+GuardrailFamily = Literal["bonferroni", "per_bound"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +27,10 @@ class EvaluationSettings:
     """Thresholds of the validity checks, guardrails and multiplicity corrections.
 
     Args:
-        guardrail_alpha: level of each guardrail's always-valid breach test.
+        guardrail_alpha: family-wise level of the guardrails' always-valid breach tests.
+        guardrail_family: ``bonferroni`` (default) tests each bound × test arm at ``guardrail_alpha / m``
+            (``m`` bounds × arms), so the chance of any false rollback over every look is at most
+            ``guardrail_alpha``; ``per_bound`` tests each at ``guardrail_alpha`` (false stops add up).
         srm_threshold: SRM chi-square p-value below which (with ``srm_min_relative_deviation``) the split is
             declared broken.
         srm_min_relative_deviation: the smallest relative deviation of a variant's share that can be an SRM.
@@ -34,6 +38,10 @@ class EvaluationSettings:
             arm, the evaluation is invalid.
         max_unpriced_rate: share of unpriced calls above which, in any arm, the evaluation is invalid.
         min_observations_for_rates: the two rates above are checked once an arm has this many observations.
+        attrition_threshold: p-value (two-proportion test of the share of assigned units without a primary
+            outcome, each arm against control) below which, with ``attrition_min_difference``, the
+            evaluation is invalid: differential missingness biases every reading.
+        attrition_min_difference: the smallest difference of missing shares that can be an attrition alarm.
         correction: multiplicity correction of the primary metric across test arms.
         secondary_correction: correction across secondary metrics × arms (false discovery rate by default).
         early_stopping: decide before the planned sample when the always-valid test on the primary is
@@ -44,11 +52,14 @@ class EvaluationSettings:
     """
 
     guardrail_alpha: float = 0.05
+    guardrail_family: GuardrailFamily = "bonferroni"
     srm_threshold: float = 0.001
     srm_min_relative_deviation: float = 0.01
     max_invalid_judge_rate: float = 0.10
     max_unpriced_rate: float = 0.05
     min_observations_for_rates: int = 50
+    attrition_threshold: float = 0.001
+    attrition_min_difference: float = 0.002
     correction: Correction = "holm"
     secondary_correction: Correction = "bh"
     early_stopping: bool = True
@@ -57,7 +68,8 @@ class EvaluationSettings:
     timeline_points: int = 24
 
     def __post_init__(self) -> None:
-        for name in ("guardrail_alpha", "srm_threshold", "max_invalid_judge_rate", "max_unpriced_rate"):
+        names = ("guardrail_alpha", "srm_threshold", "max_invalid_judge_rate", "max_unpriced_rate")
+        for name in (*names, "attrition_threshold"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], not {value!r}")

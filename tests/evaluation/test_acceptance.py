@@ -55,7 +55,7 @@ experiments:
     variants:
       - {{name: control, model: simulated:strong-expensive, weight: {control_weight}, control: true}}
       - {{name: candidate, model: "simulated:{candidate}", weight: {candidate_weight}}}
-    primary_metric: {{name: resolved, kind: binary, mde: 0.08, baseline: 0.88}}
+    primary_metric: {{name: resolved, kind: binary, mde: 0.08, margin: 0.08, baseline: 0.88}}
     guardrails:
       - {{metric: latency_s, statistic: p95, max_ratio_to_control: 1.3, min_sample: 100}}
       - {{metric: refusal, max_ratio_to_control: 2.0}}

@@ -116,9 +116,12 @@ def test_no_difference_picks_the_significantly_cheaper_variant_with_its_interval
         arm("control", 5000, seed=1, rate=0.87, cost=0.042),
         arm("candidate", 5000, seed=2, rate=0.868, cost=0.01),
     )
-    ev = evaluate(make_spec(guardrails=GUARDRAILS), observations=obs)
+    primary = {"name": "resolved", "kind": "binary", "mde": 0.02, "baseline": 0.87, "margin": 0.02}
+    ev = evaluate(make_spec(guardrails=GUARDRAILS, primary_metric=primary), observations=obs)
     d = ev.decision
-    assert d.kind is K.NO_DIFFERENCE and d.winner == "candidate"
+    assert d.kind is K.NO_DIFFERENCE and d.winner == "candidate", d.summary
+    assert ev.primary[0].ni is not None and ev.primary[0].shown_non_inferior
+    assert "non-inferior at margin 0.0200" in d.summary
     assert ev.cost is not None
     ratio, low, high = ev.cost.times_cheaper("candidate")  # type: ignore[misc]
     assert 3.9 < low < ratio < high < 4.5

@@ -38,13 +38,16 @@ PER_ARM = 6000
 FIVE_DAYS_S = 5 * 86_400
 
 
-def spec():  # type: ignore[no-untyped-def]
+def spec(margin: float | None = None):  # type: ignore[no-untyped-def]
+    primary = {"name": "resolved", "kind": "binary", "mde": 0.02, "baseline": 0.87}
+    if margin is not None:
+        primary["margin"] = margin
     return make_spec(
         variants=[
             {"name": "sonnet", "model": "anthropic:claude-sonnet", "control": True},
             {"name": "haiku", "model": "anthropic:claude-haiku"},
         ],
-        primary_metric={"name": "resolved", "kind": "binary", "mde": 0.02, "baseline": 0.87},
+        primary_metric=primary,
         guardrails=[
             {"metric": "latency_s", "statistic": "p95", "max_ratio_to_control": 1.3},  # within 1.3x
             {"metric": "refusal", "max_ratio_to_control": 2.0},  # must not double
@@ -64,7 +67,7 @@ def test_the_articles_figures_checked_against_its_formula() -> None:
     assert 6200 < needed < 6250  # the sample that gives a ±0.012 interval
 
 
-def test_worked_example_ends_no_difference_and_picks_the_cheaper_haiku(tmp_path: Path) -> None:
+def test_worked_example_stays_on_sonnet_without_a_margin_and_picks_haiku_with_one(tmp_path: Path) -> None:
     store = SQLiteObservationStore(tmp_path / "observations.sqlite3")
     pace = FIVE_DAYS_S / PER_ARM  # both arms arrive over five days: 2,400 sessions a day
     store.add(arm("sonnet", PER_ARM, seed=1, rate=0.871, cost=0.042, latency=1.0, calls=2, refusal=0.004,
@@ -72,10 +75,16 @@ def test_worked_example_ends_no_difference_and_picks_the_cheaper_haiku(tmp_path:
     store.add(arm("haiku", PER_ARM, seed=2, rate=0.859, cost=0.010, latency=0.6, calls=2, refusal=0.004,
                   seconds_per_unit=pace))  # fmt: skip
     ev = evaluate(spec(), observations=store, timeline=True)
+    at_mde = evaluate(spec(margin=0.02), observations=store).decision  # the CI still contains −0.02
+    supported = evaluate(spec(margin=0.025), observations=store).decision  # the CI's bad edge is −0.0242
     store.close()
+    assert at_mde.kind is DecisionKind.NO_DIFFERENCE and at_mde.winner == "sonnet", at_mde.summary
+    assert "not shown non-inferior at margin 0.0200" in at_mde.summary
+    assert supported.kind is DecisionKind.NO_DIFFERENCE and supported.winner == "haiku", supported.summary
+    assert "non-inferior at margin 0.0250" in supported.summary
 
     d = ev.decision
-    assert d.kind is DecisionKind.NO_DIFFERENCE and d.winner == "haiku", d.summary
+    assert d.kind is DecisionKind.NO_DIFFERENCE and d.winner == "sonnet", d.summary  # no margin: stay
     (c,) = ev.primary
     r = c.result
     assert r is not None and c.verdict == "no_difference"
@@ -88,7 +97,8 @@ def test_worked_example_ends_no_difference_and_picks_the_cheaper_haiku(tmp_path:
     assert 4.0 < low < times < high < 4.4  # "4.2x cheaper per ticket", with its interval
     assert all(not g.breached for g in d.guardrails) and len(d.guardrails) == 3  # "guardrails all held"
     assert "not significant" in d.summary and "guardrails held (3 of 3)" in d.summary
-    assert d.summary.endswith("pick haiku.")
+    assert "no difference detected — stay on sonnet" in d.summary and d.summary.endswith("pick sonnet.")
+    assert "rules out a loss larger than 0.0242" in d.summary  # what a margin would need
     # the plan and the traffic behind "~5 days"
     assert ev.plan is not None and ev.plan.planned == {"sonnet": 4141, "haiku": 4141} and ev.plan.reached
     assert ev.plan.traffic_per_day is not None and math.isclose(ev.plan.traffic_per_day, 2400, rel_tol=0.01)
