@@ -3,6 +3,10 @@
     python -m evals.calibration                 # CI size (well under a minute on 2 cores)
     python -m evals.calibration --size full     # 10,000 A/A experiments per method
     python -m evals.calibration --experiments 4000 --seed 7
+    python -m evals.calibration --no-decisions  # the statistics only
+
+After the statistics, the decision rules are calibrated through ``evaluate()`` itself (``evals/decisions.py``,
+issue 12's acceptance table; its own CLI is ``python -m evals.decisions``).
 
 Every experiment is simulated from raw per-unit data and analysed with the library's own functions on
 summaries, exactly as the evaluator calls them. The table reports, with the bound each row must meet:
@@ -370,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="ci")
     parser.add_argument("--experiments", type=int, default=None, help="A/A experiments per method")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument(
+        "--no-decisions", action="store_true", help="skip the decision-level table (evals/decisions.py)"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rows = run(args.size, args.experiments, args.seed)
@@ -378,7 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{len(rows) - len(failed)}/{len(rows)} rows within bounds in {time.perf_counter() - start:.1f} s"
     )
-    return 1 if failed else 0
+    decided = 0
+    if not args.no_decisions:
+        from evals import decisions
+
+        print("\ndecision rules, through evaluate()\n")
+        decided = decisions.main(["--size", args.size])
+    return 1 if failed or decided else 0
 
 
 if __name__ == "__main__":
