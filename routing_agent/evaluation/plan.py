@@ -1,12 +1,16 @@
 """The sample-size plan of the primary metric: how many units each arm needs, how many it has, how long to go.
 
-The plan is ``routing_agent.stats.plan_sample_size`` for the test the evaluator runs (two-sided superiority or
-non-inferiority, the configured allocation, Bonferroni across several test arms) at the metric's ``alpha``
-and ``power``. Its inputs come from the YAML (``baseline``, ``baseline_sd``) when given, else from the control
-arm observed so far (once it has ``MIN_UNITS_FOR_OBSERVED_PLAN`` units): the rate for a 0/1 metric, the
-per-unit standard deviation for a mean, the delta-method standard deviation per unit for a per-call or
-ratio metric. Days remaining divide the units still needed — for the arm furthest behind, scaled by its
-weight — by the traffic per day (given, or measured as units observed over the observation time span).
+The plan is ``routing_agent.stats.plan_sample_size`` for the test the evaluator runs, in the direction its
+decision needs: two-sided superiority at the metric's ``alpha`` is powered against a rise *and* a drop of the
+MDE (a rate's variance differs between them); a non-inferiority primary is decided one-sided at ``alpha / 2``
+(the two-sided ``1 − alpha`` interval clears the margin) and is planned there, against a true difference of 0.
+Rates at or near 0/1 are planned for the score test the evaluator runs there, so a 99.5 % baseline still gets
+a finite plan. The configured allocation is used, with Bonferroni across several test arms, at the metric's
+``power``. Its inputs come from the YAML (``baseline``, ``baseline_sd``) when given, else from the control arm
+observed so far (once it has ``MIN_UNITS_FOR_OBSERVED_PLAN`` units): the rate for a 0/1 metric, the per-unit
+standard deviation for a mean, the delta-method standard deviation per unit for a per-call or ratio metric.
+Days remaining divide the units still needed — for the arm furthest behind, scaled by its weight — by the
+traffic per day (given, or measured as units observed over the observation time span).
 """
 
 from __future__ import annotations
@@ -101,6 +105,8 @@ def plan_primary(
     traffic_per_day: float | None,
 ) -> SamplePlan:
     """The primary metric's plan (see the module docstring); no plan when its inputs are not known yet."""
+    if traffic_per_day is not None and not (math.isfinite(traffic_per_day) and traffic_per_day > 0):
+        traffic_per_day = None  # no measured rate yet: no duration rather than a negative or infinite one
     m = spec.primary_metric
     assert m is not None
     observed = {v: data.n(v) for v in [control, *arms]}
@@ -129,7 +135,7 @@ def plan_primary(
     try:
         plan = plan_sample_size(
             baseline=baseline, mde=m.mde, sd=sd, mde_relative=m.mde_relative, direction=m.direction,
-            alpha=m.alpha, power=m.power,
+            alpha=m.alpha / 2 if m.test == "non_inferiority" else m.alpha, power=m.power,
             test="non-inferiority" if m.test == "non_inferiority" else "two-sided",
             margin=m.margin, margin_relative=m.margin_relative, weights=weights, arms=len(weights),
             traffic_per_day=traffic_per_day,

@@ -8,6 +8,18 @@ power as ``statsmodels.stats.proportion.power_proportions_2indep``). ``one_tail_
 closed form ``N = ((z₁₋α·s₀ + z₁₋β·s₁) / Δ)²`` that ignores the far tail (statsmodels'
 ``samplesize_proportions_2indep_onetail``); it differs from the exact figure by well under one unit.
 
+Direction: a rate's variance depends on where it moves, so a two-sided plan is solved for a rise *and* a
+drop of the MDE and takes the larger size (``cover="needed"``, the default): at baseline 0.85 and MDE 0.02
+the rise-only plan has 75.5 % power against a drop to 0.83. A one-sided superiority plan covers the good
+direction, a non-inferiority plan the drop to the margin; ``cover="improvement"`` restores the rise-only
+figure (statsmodels' convention). Near 0 or 1 a move that reaches the boundary (0.995 → 1.0) is planned
+with the score test's null variance (the Miettinen–Nurminen restricted rates), which the evaluator runs
+there, so such plans stay finite; a move past the boundary is left out and the plan says so.
+
+Every argument is checked first (``validate_plan_arguments``): a non-finite number, an ``alpha`` or
+``power`` outside (0, 1), a power not above ``alpha``, or a traffic rate that is not positive raises a
+``ValueError`` that names the option and the fix.
+
 The rule of thumb ``16·p(1−p)/MDE²`` (``16·σ²/MDE²`` for means) is Lehr's: 2·(1.96 + 0.84)² ≈ 15.7 for a
 two-sided α = 0.05 and 80% power with equal arms; it is shown next to the exact figure, never used.
 
@@ -20,6 +32,7 @@ makes every comparison reach the target power.
 from __future__ import annotations
 
 __all__ = [
+    "Cover",
     "PlanTest",
     "SampleSizePlan",
     "parse_allocation",
@@ -27,6 +40,7 @@ __all__ = [
     "power_means",
     "power_proportions",
     "rule_of_thumb",
+    "validate_plan_arguments",
 ]
 
 import math
@@ -36,10 +50,14 @@ from typing import Literal
 
 from scipy import optimize, special
 
+from routing_agent.stats.frequentist import WALD_MIN_COUNT
 from routing_agent.stats.multiplicity import dunnett_critical_value
+from routing_agent.stats.proportions import restricted_rates
 
 PlanTest = Literal["two-sided", "one-sided", "non-inferiority"]
 Direction = Literal["increase", "decrease"]
+Cover = Literal["needed", "improvement"]
+"""``needed``: every direction the decision needs (both for two-sided); ``improvement``: the good one only."""
 
 
 def _ndtr(x: float) -> float:
@@ -84,17 +102,27 @@ def power_proportions(
     direction: Direction = "increase",
     pooled: bool = False,
     critical_value: float | None = None,
+    score: bool = False,
 ) -> float:
     """Power of the two-proportion z test at these rates and sizes (normal approximation).
 
     One-sided and non-inferiority tests look in the metric's good ``direction``; for non-inferiority
     ``margin`` is the absolute margin (H0: the candidate is worse by at least ``margin``).
-    ``pooled`` uses the pooled rate for the null standard error (superiority tests only).
+    ``pooled`` uses the pooled rate for the null standard error (superiority tests only); ``score`` the
+    score test's (the restricted maximum-likelihood rates under H0, valid at 0 and 1).
     """
     vc, vt = control_rate * (1 - control_rate), treatment_rate * (1 - treatment_rate)
     se_alt = math.sqrt(vc / n_control + vt / n_treatment)
     se_null = se_alt
-    if pooled and test != "non-inferiority":
+    if score:
+        null = 0.0
+        if test == "non-inferiority":
+            null = -margin if direction == "increase" else margin
+        r_c, r_t = restricted_rates(
+            control_rate * n_control, n_control, treatment_rate * n_treatment, n_treatment, null_value=null
+        )
+        se_null = math.sqrt(r_c * (1 - r_c) / n_control + r_t * (1 - r_t) / n_treatment)
+    elif pooled and test != "non-inferiority":
         p = (control_rate * n_control + treatment_rate * n_treatment) / (n_control + n_treatment)
         se_null = math.sqrt(p * (1 - p) * (1 / n_control + 1 / n_treatment))
     delta = _tested(treatment_rate - control_rate, test, margin, direction)
@@ -159,17 +187,28 @@ class SampleSizePlan:
     days: float | None
     pooled: bool = False
     direction: Direction = "increase"
+    score: bool = False
+    """Planned for the score test (rates at or near 0/1), which the evaluator runs there."""
+    covered: tuple[float, ...] = ()
+    """The true differences (treatment − control) the plan reaches ``power`` against: both signs for a
+    two-sided test of a rate, the good one for one-sided, 0 for non-inferiority."""
+    note: str = ""
 
     def describe(self) -> list[str]:
         """Human-readable lines: the exact figure, the rule of thumb beside it, and the duration."""
         split = "/".join(f"{round(100 * w, 1):g}" for w in self.weights)
         if self.kind == "proportion":
             what = f"a rate: baseline {self.baseline:g}"
+            moves = self.covered or (self._signed_effect,)
             target = (
-                f" ({self.baseline:g} → {self.baseline + self._signed_effect:g})" if not self.margin else ""
+                " (" + " or ".join(f"{self.baseline:g} → {self.baseline + d:g}" for d in moves) + ")"
+                if not self.margin
+                else ""
             )
             thumb = f"16·p(1−p)/Δ² = 16·{self.baseline:g}·{1 - self.baseline:g}/{self._tested:g}²"
             how = "two-proportion z test (" + ("pooled" if self.pooled else "unpooled") + ")"
+            if self.score:
+                how = "two-proportion score test (Miettinen–Nurminen)"
         else:
             what = f"a mean: baseline {self.baseline:g}, sd {self.sd:g}"
             target = ""
@@ -201,6 +240,8 @@ class SampleSizePlan:
             f"  rule of thumb:  {self.rule_of_thumb_per_arm:,} per arm  ({thumb}; assumes 50/50, "
             "two-sided alpha 0.05, power 80%)",
         ]
+        if self.note:
+            lines.append(f"  note:           {self.note}")
         if self.days is not None and self.traffic_per_day:
             days = f"{self.days:.1f} days" if self.days >= 0.1 else f"{self.days * 24:.2g} hours"
             lines.append(f"  duration:       {days} at {self.traffic_per_day:,.0f} units/day")
@@ -238,6 +279,73 @@ def _weights(weights: Sequence[float] | None, arms: int) -> tuple[float, ...]:
     return tuple(x / total for x in w)
 
 
+def _few_outcomes(baseline: float, deltas: list[float], weights: tuple[float, ...], total: float) -> bool:
+    """Whether an arm expects fewer than 10 successes or failures at this total (the Wald test's limit)."""
+
+    rates = [baseline] + [baseline + d for d in deltas]
+    smallest = min(min(r, 1 - r) for r in rates) * min(weights) * total
+    return smallest < WALD_MIN_COUNT
+
+
+def _finite(name: str, value: float | None, *, positive: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{name} must be positive, got {value:g}")
+
+
+def validate_plan_arguments(
+    *,
+    baseline: float,
+    mde: float,
+    sd: float | None = None,
+    mde_relative: bool = False,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    test: str = "two-sided",
+    margin: float | None = None,
+    arms: int = 2,
+    traffic_per_day: float | None = None,
+    direction: str = "increase",
+    correction: str = "bonferroni",
+) -> None:
+    """Raise ``ValueError`` naming the first argument ``plan_sample_size`` cannot plan with, and the fix."""
+    for name, value in (("baseline", baseline), ("mde", mde), ("alpha", alpha), ("power", power)):
+        _finite(name, value)
+    _finite("sd", sd, positive=True)
+    _finite("traffic per day", traffic_per_day, positive=True)
+    _finite("margin", margin, positive=True)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1 (e.g. 0.05), got {alpha:g}")
+    if not 0 < power < 1:
+        raise ValueError(f"power must be between 0 and 1 (e.g. 0.8), got {power:g}")
+    if power <= (alpha / 2 if test == "two-sided" else alpha):
+        raise ValueError(
+            f"power {power:g} is not above alpha {alpha:g}: a test rejects that often with no effect at all; "
+            "ask for more power (e.g. 0.8) or a smaller alpha"
+        )
+    if mde == 0:
+        raise ValueError("mde must be non-zero: the smallest effect worth detecting")
+    if sd is None and not 0 < baseline < 1:
+        raise ValueError(
+            f"a rate's baseline must be strictly between 0 and 1, got {baseline:g} (give sd for a mean)"
+        )
+    if mde_relative and baseline == 0:
+        raise ValueError("a relative mde needs a non-zero baseline")
+    if test not in ("two-sided", "one-sided", "non-inferiority"):
+        raise ValueError(f"test must be two-sided, one-sided or non-inferiority, got {test!r}")
+    if test == "non-inferiority" and margin is None:
+        raise ValueError("a non-inferiority plan needs a positive margin")
+    if direction not in ("increase", "decrease"):
+        raise ValueError(f"direction must be increase or decrease, got {direction!r}")
+    if correction not in ("bonferroni", "dunnett"):
+        raise ValueError(f"correction must be bonferroni or dunnett, got {correction!r}")
+    if isinstance(arms, bool) or not isinstance(arms, int) or arms < 2:
+        raise ValueError(f"an experiment needs at least 2 arms, got {arms!r}")
+
+
 def plan_sample_size(
     *,
     baseline: float,
@@ -255,6 +363,7 @@ def plan_sample_size(
     correction: Literal["bonferroni", "dunnett"] = "bonferroni",
     pooled: bool = False,
     traffic_per_day: float | None = None,
+    cover: Cover = "needed",
 ) -> SampleSizePlan:
     """Units per arm for a rate (no ``sd``) or a mean (``sd`` given) to reach ``power`` at ``alpha``.
 
@@ -262,24 +371,18 @@ def plan_sample_size(
     ``mde_relative``), in the metric's good ``direction``. For ``test="non-inferiority"`` give ``margin``;
     the plan then assumes the true difference is 0 and ``mde`` is unused. ``weights`` is the allocation,
     control first (``(0.8, 0.2)``); ``traffic_per_day`` is units entering the experiment per day.
+    ``cover`` picks the directions planned for (see the module docstring).
     """
-    if arms < 2:
-        raise ValueError("an experiment needs at least 2 arms")
-    if not (0 < alpha < 1 and 0 < power < 1):
-        raise ValueError("alpha and power must be between 0 and 1")
+    validate_plan_arguments(
+        baseline=baseline, mde=mde, sd=sd, mde_relative=mde_relative, alpha=alpha, power=power, test=test,
+        margin=margin, arms=arms, traffic_per_day=traffic_per_day, direction=direction, correction=correction,
+    )  # fmt: skip
     kind: Literal["proportion", "mean"] = "mean" if sd is not None else "proportion"
-    if kind == "proportion" and not 0 < baseline < 1:
-        raise ValueError("a rate's baseline must be strictly between 0 and 1 (give --sd for a mean)")
-    if sd is not None and sd <= 0:
-        raise ValueError("sd must be positive")
     effect = abs(mde * baseline if mde_relative else mde)
-    if effect <= 0:
-        raise ValueError("mde must be non-zero")
     sign = 1.0 if direction == "increase" else -1.0
     abs_margin: float | None = None
     if test == "non-inferiority":
-        if margin is None or margin <= 0:
-            raise ValueError("a non-inferiority plan needs a positive margin")
+        assert margin is not None
         abs_margin = abs(margin * baseline if margin_relative else margin)
     w = _weights(weights, arms)
     k = arms - 1
@@ -291,56 +394,93 @@ def plan_sample_size(
     else:
         crit = _critical(alpha / k, test)
 
-    if kind == "proportion":
-        rate_t = baseline + (0.0 if abs_margin is not None else sign * effect)
-        if not 0 < rate_t < 1:
-            raise ValueError(f"baseline {baseline} with mde {effect:g} leaves the (0, 1) range")
-        sd_c, sd_t = math.sqrt(baseline * (1 - baseline)), math.sqrt(rate_t * (1 - rate_t))
-        delta = rate_t - baseline
+    if abs_margin is not None:
+        wanted = [0.0]
+    elif test == "two-sided" and kind == "proportion" and cover == "needed":
+        wanted = [sign * effect, -sign * effect]
     else:
-        sd_c = sd_t = float(sd)  # type: ignore[arg-type]
-        delta = 0.0 if abs_margin is not None else sign * effect
-    tested = _tested(delta, test if test != "two-sided" else "one-sided", abs_margin or 0.0, direction)
+        wanted = [sign * effect]
+    deltas = wanted
+    if kind == "proportion":
+        deltas = [d for d in wanted if 0 <= baseline + d <= 1]
+        if not deltas:
+            raise ValueError(f"baseline {baseline:g} with mde {effect:g} leaves the [0, 1] range")
+    sd_c = math.sqrt(baseline * (1 - baseline)) if kind == "proportion" else float(sd)  # type: ignore[arg-type]
 
-    def power_at(nc: float, nt: float) -> float:
+    score_all = False
+
+    def on_boundary(delta: float) -> bool:
+        return kind == "proportion" and (score_all or baseline + delta in (0.0, 1.0))
+
+    def power_at(nc: float, nt: float, delta: float) -> float:
         if kind == "proportion":
             return power_proportions(
                 baseline, baseline + delta, nc, nt, test=test, margin=abs_margin or 0.0,
-                direction=direction, pooled=pooled, critical_value=crit,
+                direction=direction, pooled=pooled, critical_value=crit, score=on_boundary(delta),
             )  # fmt: skip
         return power_means(
-            delta, sd_c, nc, nt, sd_treatment=sd_t, test=test, margin=abs_margin or 0.0,
-            direction=direction, critical_value=crit,
+            delta, sd_c, nc, nt, test=test, margin=abs_margin or 0.0, direction=direction,
+            critical_value=crit,
         )  # fmt: skip
 
-    totals, one_tails = [], []
-    for wt in sorted(set(w[1:])):
-        s_alt = math.sqrt(sd_c**2 / w[0] + sd_t**2 / wt)
-        s_null = s_alt
-        if pooled and kind == "proportion" and abs_margin is None:
-            p = (w[0] * baseline + wt * (baseline + delta)) / (w[0] + wt)
-            s_null = math.sqrt(p * (1 - p) * (1 / w[0] + 1 / wt))
-        one_tail = ((crit * s_null + _z(power) * s_alt) / tested) ** 2
-        one_tails.append(one_tail)
-        solved = optimize.brentq(
-            lambda n, wt=wt: power_at(w[0] * n, wt * n) - power,
-            1e-9,
-            one_tail * 1.001 + 1.0,
-            xtol=1e-10,
-            rtol=1e-15,
-        )
-        totals.append(float(solved))
+    null_difference = 0.0 if abs_margin is None else -sign * abs_margin
+
+    def solve() -> tuple[list[float], list[float]]:
+        totals, one_tails = [], []
+        for delta in deltas:
+            sd_t = math.sqrt((baseline + delta) * (1 - baseline - delta)) if kind == "proportion" else sd_c
+            test_for_distance = test if test != "two-sided" else "one-sided"
+            direction_seen: Direction = direction
+            if test == "two-sided" and delta * sign < 0:
+                direction_seen = "decrease" if direction == "increase" else "increase"
+            tested = _tested(delta, test_for_distance, abs_margin or 0.0, direction_seen)
+            for wt in sorted(set(w[1:])):
+                s_alt = math.sqrt(sd_c**2 / w[0] + sd_t**2 / wt)
+                s_null = s_alt
+                if on_boundary(delta):
+                    r_c, r_t = restricted_rates(
+                        baseline * w[0], w[0], (baseline + delta) * wt, wt, null_value=null_difference
+                    )
+                    s_null = math.sqrt(r_c * (1 - r_c) / w[0] + r_t * (1 - r_t) / wt)
+                elif pooled and kind == "proportion" and abs_margin is None:
+                    p = (w[0] * baseline + wt * (baseline + delta)) / (w[0] + wt)
+                    s_null = math.sqrt(p * (1 - p) * (1 / w[0] + 1 / wt))
+                one_tail = ((crit * s_null + _z(power) * s_alt) / tested) ** 2
+                one_tails.append(one_tail)
+                solved = optimize.brentq(
+                    lambda n, wt=wt, delta=delta: power_at(w[0] * n, wt * n, delta) - power,
+                    1e-9,
+                    one_tail * 1.001 + 1.0,
+                    xtol=1e-10,
+                    rtol=1e-15,
+                )
+                totals.append(float(solved))
+        return totals, one_tails
+
+    totals, one_tails = solve()
+    if kind == "proportion" and _few_outcomes(baseline, deltas, w, max(totals)):
+        score_all = True  # the evaluator will run the score test at these counts: plan for it
+        totals, one_tails = solve()
     exact_total = max(totals)
     n_per_arm = tuple(math.ceil(round(x * exact_total, 9)) for x in w)
-    achieved = min(power_at(n_per_arm[0], n_per_arm[i]) for i in range(1, arms))
+    achieved = min(power_at(n_per_arm[0], n_per_arm[i], d) for i in range(1, arms) for d in deltas)
     total = sum(n_per_arm)
+    skipped = [d for d in wanted if d not in deltas]
+    note = ""
+    if skipped:
+        note = (
+            f"a move of {skipped[0]:+g} from {baseline:g} leaves [0, 1]; planned for "
+            + " and ".join(f"{d:+g}" for d in deltas)
+            + " only"
+        )
     return SampleSizePlan(
         kind=kind, test=test, baseline=baseline, sd=sd_c, effect=0.0 if abs_margin is not None else effect,
         margin=abs_margin, alpha=alpha, critical_value=crit, power=power, achieved_power=achieved,
         correction="none" if k == 1 else correction, weights=w, n_per_arm=n_per_arm, total=total,
         exact_total=exact_total, one_tail_total=max(one_tails),
-        rule_of_thumb_per_arm=rule_of_thumb(tested, baseline=baseline, sd=sd),
+        rule_of_thumb_per_arm=rule_of_thumb(abs_margin or effect, baseline=baseline, sd=sd),
         traffic_per_day=traffic_per_day,
         days=total / traffic_per_day if traffic_per_day else None, pooled=pooled,
-        direction=direction,
+        direction=direction, covered=tuple(deltas), note=note,
+        score=score_all or any(on_boundary(d) for d in deltas),
     )  # fmt: skip

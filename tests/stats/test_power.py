@@ -28,15 +28,16 @@ ALTS = {"two-sided": "two-sided", "one-sided": "larger"}
 
 def test_seeds_worked_example() -> None:
     # "p=0.85, MDE=0.02: n = 16 * 0.85 * 0.15 / 0.0004 = ~5,100 per arm"
-    plan = plan_sample_size(baseline=0.85, mde=0.02, traffic_per_day=5000)
+    plan = plan_sample_size(baseline=0.85, mde=0.02, traffic_per_day=5000, cover="improvement")
     assert plan.rule_of_thumb_per_arm == 5100
     assert plan.n_per_arm == (4722, 4722) and plan.total == 9444
     assert plan.achieved_power >= 0.8
     smaller = power_proportions(0.85, 0.87, 4721, 4721)
-    assert smaller < 0.8  # 4,722 is the smallest that reaches 80%
+    assert smaller < 0.8  # 4,722 is the smallest that reaches 80% against a rise
     assert close(plan.days or 0.0, 9444 / 5000)
     # the relative form of the same MDE gives the same plan
-    assert plan_sample_size(baseline=0.85, mde=0.02 / 0.85, mde_relative=True).n_per_arm == plan.n_per_arm
+    relative = plan_sample_size(baseline=0.85, mde=0.02 / 0.85, mde_relative=True, cover="improvement")
+    assert relative.n_per_arm == plan.n_per_arm
 
 
 @pytest.mark.parametrize(("n_c", "n_t"), [(4722, 4722), (11379, 2845), (800, 1200)])
@@ -77,7 +78,7 @@ def test_mean_power_matches_normal_ind_power(ratio: float, test: str) -> None:
 
 def test_one_tail_closed_form_matches_statsmodels() -> None:
     for weights in [(0.5, 0.5), (0.8, 0.2)]:
-        plan = plan_sample_size(baseline=0.85, mde=0.02, pooled=True, weights=weights)
+        plan = plan_sample_size(baseline=0.85, mde=0.02, pooled=True, weights=weights, cover="improvement")
         ref = samplesize_proportions_2indep_onetail(0.02, 0.85, 0.8, ratio=weights[0] / weights[1])
         assert close(plan.one_tail_total * weights[1], ref)
         assert plan.exact_total <= plan.one_tail_total  # the far tail only helps
@@ -93,7 +94,7 @@ def test_exact_total_solves_the_power_equation_like_statsmodels() -> None:
 
 def test_unpooled_plan_equals_zt_ind_solve_power_where_definitions_agree() -> None:
     # with equal arms the unpooled z test's SE is √((p1q1 + p2q2)/n): Cohen's d with σ = √((p1q1 + p2q2)/2)
-    plan = plan_sample_size(baseline=0.85, mde=0.02)
+    plan = plan_sample_size(baseline=0.85, mde=0.02, cover="improvement")
     d = 0.02 / math.sqrt((0.85 * 0.15 + 0.87 * 0.13) / 2)
     ref = zt_ind_solve_power(effect_size=d, alpha=0.05, power=0.8)
     assert abs(plan.exact_total / 2 / ref - 1) < 1e-6
@@ -104,14 +105,14 @@ def test_cohens_h_is_a_different_test_and_gives_a_nearby_figure() -> None:
     # statsmodels' proportion power uses Cohen's h (arcsine transform): another statistic, so not equal
     h = proportion_effectsize(0.87, 0.85)
     by_h = NormalIndPower().solve_power(h, power=0.8, alpha=0.05)
-    ours = plan_sample_size(baseline=0.85, mde=0.02).exact_total / 2
+    ours = plan_sample_size(baseline=0.85, mde=0.02, cover="improvement").exact_total / 2
     assert by_h != pytest.approx(ours, rel=1e-6)
     assert abs(by_h / ours - 1) < 0.01
 
 
 def test_unequal_allocation_costs_more_in_total() -> None:
-    even = plan_sample_size(baseline=0.85, mde=0.02)
-    skew = plan_sample_size(baseline=0.85, mde=0.02, weights=(0.8, 0.2))
+    even = plan_sample_size(baseline=0.85, mde=0.02, cover="improvement")
+    skew = plan_sample_size(baseline=0.85, mde=0.02, weights=(0.8, 0.2), cover="improvement")
     assert skew.n_per_arm == (11379, 2845) and skew.total > even.total
     assert close(skew.n_per_arm[0] / skew.n_per_arm[1], 4.0, 1e-3)
 
@@ -152,7 +153,7 @@ def test_rule_of_thumb_and_allocation_parsing() -> None:
 def test_invalid_plans_raise_value_error() -> None:
     for kwargs in (
         {"baseline": 1.2, "mde": 0.02},
-        {"baseline": 0.99, "mde": 0.02},
+        {"baseline": 0.99, "mde": 0.02, "test": "one-sided"},
         {"baseline": 0.5, "mde": 0.0},
         {"baseline": 0.5, "mde": 0.1, "test": "non-inferiority"},
         {"baseline": 0.5, "mde": 0.1, "arms": 1},
@@ -167,9 +168,12 @@ def test_cli_prints_exact_figure_beside_the_rule_of_thumb() -> None:
         app, ["sample-size", "--baseline", "0.85", "--mde", "0.02", "--traffic-per-day", "5000"]
     )
     assert out.exit_code == 0, out.output
-    assert "4,722 per arm" in out.output and "5,100 per arm" in out.output and "1.9 days" in out.output
+    # two-sided: powered against a rise (0.87) and a drop (0.83) alike; the drop needs more units
+    assert "5,271 per arm" in out.output and "5,100 per arm" in out.output and "2.1 days" in out.output
+    assert "0.85 → 0.87 or 0.85 → 0.83" in out.output
     skew = runner.invoke(app, ["sample-size", "--baseline", "0.85", "--mde", "0.02", "--ratio", "0.8/0.2"])
-    assert "control 11,379, treatment 2,845" in skew.output
+    plan = plan_sample_size(baseline=0.85, mde=0.02, weights=(0.8, 0.2))
+    assert f"control {plan.n_per_arm[0]:,}, treatment {plan.n_per_arm[1]:,}" in skew.output
     ni = runner.invoke(
         app, ["sample-size", "--baseline", "0.85", "--mde", "0.02", "--non-inferiority", "--margin", "0.02"]
     )
