@@ -35,7 +35,7 @@ class CostComparison:
     def times_cheaper(self, arm: str) -> tuple[float, float | None, float | None] | None:
         """control / arm with a CI (from the relative effect's CI); None when undefined."""
         r = self.comparisons.get(arm)
-        if r is None or r.relative_effect is None or r.treatment_mean <= 0:
+        if r is None or r.relative_effect is None or r.treatment_mean <= 0 or r.control_mean <= 0:
             return None
         ratio = r.control_mean / r.treatment_mean
         low = 1.0 / (1.0 + r.relative_ci_high) if r.relative_ci_high is not None else None
@@ -58,6 +58,8 @@ class CostComparison:
         priced = [v for v in eligible if self.data.has(v)]
         if self.control not in priced:
             return self.control, f"no {self.metric} observations: control stays"
+        if any((self.mean(v) or 0.0) < 0 for v in priced):
+            return self.control, f"negative {self.metric} per unit (check the prices): control stays"
         cheapest = min(priced, key=lambda v: self.mean(v) or 0.0)
         if cheapest == self.control:
             dearer = [v for v in eligible if v != self.control and self.significantly_dearer(v)]
@@ -73,6 +75,9 @@ class CostComparison:
         """E.g. "candidate costs 4.2× less per unit (95% CI 4.0–4.4×)"."""
         times = self.times_cheaper(arm)
         if times is None:
+            r = self.comparisons.get(arm)
+            if r is not None and min(r.control_mean, r.treatment_mean) < 0:
+                return f"{arm}: cost not comparable (negative cost per unit: check the prices)"
             return f"{arm}: cost not comparable"
         ratio, low, high = times
         level = f"{100 * (1 - self.alpha):g}%"

@@ -180,16 +180,22 @@ def _check(
     else:
         scaled = ArmEstimate(limit, 0.0, t.n)
         enough = t.n >= g.min_sample
+    if kind == "relative" and c is not None and min(c.mean, t.mean) < 0:
+        warnings = [
+            *warnings,
+            f"negative {g.metric} values (control {c.mean:.4g}, test {t.mean:.4g}): a ratio to control "
+            "has no meaning; use an absolute bound (max/min) for a metric that can be negative",
+        ]
     sound = _sound((c if kind == "relative" else None, t), warnings)
     if not sound:
         scaled, t = _finite(scaled), _finite(t)
     test = sequential_test(scaled, t, alpha=alpha, horizon_units=horizon, previous=previous.get(key))
-    ratio = t.mean / c.mean if c is not None and c.mean != 0 else None
+    ratio = t.mean / c.mean if c is not None and c.mean > 0 and t.mean >= 0 else None
     ratio_test = None
     low = high = None
     if kind == "absolute":
         low, high = limit + test.ci_low, limit + test.ci_high
-    elif c is not None and c.mean != 0:
+    elif c is not None and c.mean > 0 and t.mean >= 0:
         ratio_test = sequential_test(
             c, t, alpha=alpha, scale="relative", horizon_units=horizon, previous=previous.get(key + ":ratio")
         )

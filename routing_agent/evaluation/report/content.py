@@ -6,7 +6,7 @@ Built from the evaluation's JSON (``Evaluation.to_json()``, or a saved ``report.
 
 from __future__ import annotations
 
-__all__ = ["KIND_LABEL", "Headline", "Section", "Table", "build"]
+__all__ = ["KIND_LABEL", "Headline", "Section", "Table", "build", "warnings_of"]
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,10 +120,11 @@ def _guardrails(d: dict[str, Any]) -> Section:
     for g in d["guardrails"]:
         rel = g["kind"] == "relative"
         seen = f"{num(g['ratio'])}×" if rel and g["ratio"] is not None else num(g["test_value"])
-        status = "no data" if g["test_value"] is None else "holds"
-        if g["breached"]:
-            stops = "BREACHED" if g["action"] == "rollback" else "breached (alert)"
-            status = stops if g["enough_sample"] else f"beyond bound, below min sample {g['min_sample']}"
+        status = {"held": "holds", "insufficient_data": "INSUFFICIENT DATA"}.get(g.get("status", ""), "")
+        if g["breached"] and g["enough_sample"]:
+            status = "BREACHED" if g["action"] == "rollback" else "breached (alert)"
+        elif g["test_value"] is not None and not g["enough_sample"]:
+            status = f"insufficient data: below min sample {g['min_sample']}"
         rows.append(
             [
                 g["bound"], g["variant"], num(g["control_value"]) if rel else "—", num(g["test_value"]), seen,
@@ -135,7 +136,8 @@ def _guardrails(d: dict[str, Any]) -> Section:
     lines = [
         "A breach is declared when the estimate is beyond the bound and the always-valid confidence "
         "sequence excludes the bound (mSPRT, safe under continuous monitoring), with at least min_sample "
-        "units per arm."
+        "units per arm. A bound without data or below min_sample is insufficient data, never held: it "
+        "blocks every ship and every switch to a cheaper variant."
     ]
     if not rows:
         lines = ["No guardrails are declared."]
@@ -217,12 +219,48 @@ def _segments(d: dict[str, Any]) -> Section | None:
     return Section("segments", "Segments", ["Primary metric per declared segment value."], tables)
 
 
+def _label(key: str, node: dict[str, Any]) -> str:
+    what = " ".join(str(node[k]) for k in ("metric", "bound") if isinstance(node.get(k), str))
+    arm = f" [{node['variant']}]" if isinstance(node.get("variant"), str) else ""
+    return f"{key}: {what}{arm}".rstrip(": ") if what or arm else key
+
+
+def _collect(node: Any, where: str, out: list[tuple[str, str]]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, where, out)
+    elif isinstance(node, dict):
+        here = _label(where, node) if ("metric" in node or "variant" in node) else where
+        for key, value in node.items():
+            if key == "warnings" and isinstance(value, list):
+                out.extend((here, w) for w in value if isinstance(w, str))
+            else:
+                _collect(value, here, out)
+
+
+def warnings_of(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every ``warnings`` entry anywhere in the evaluation's JSON, with where it comes from (no repeats)."""
+    found: list[tuple[str, str]] = []
+    for key, value in d.items():
+        if key != "decision":  # the decision repeats the guardrail records
+            _collect(value, key, found)
+    return list(dict.fromkeys(found))
+
+
+def _warnings(d: dict[str, Any]) -> Section:
+    found = warnings_of(d)
+    failed = [f"{c['name']}: {c['message']}" for c in d["checks"] if not c["passed"]]
+    lines = [f"Validity check failed — {f}." for f in failed]
+    lines += [f"{where}: {text}" for where, text in found]
+    return Section("warnings", "Warnings", lines or ["None: every test's assumptions held."])
+
+
 def build(d: dict[str, Any]) -> tuple[Headline, list[Section]]:
     """The headline and sections of a report from the evaluation's JSON."""
     steps = Section(
         "reading", "Reading order", [f"{i}. {r}" for i, r in enumerate(d["decision"]["reasons"], 1)]
     )
-    sections = [steps, _primary(d), _guardrails(d), _plan(d), _cost(d), _latency(d)]
+    sections = [steps, _warnings(d), _primary(d), _guardrails(d), _plan(d), _cost(d), _latency(d)]
     if d["secondary"]:
         sections.append(Section("secondary", "Secondary metrics", tables=[_comparisons(d["secondary"])]))
     segments = _segments(d)
