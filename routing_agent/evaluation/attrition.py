@@ -143,9 +143,9 @@ def attrition_check(a: Attrition, control: str, settings: EvaluationSettings) ->
     if failed:
         message = (
             f"differential attrition: assigned units without a {a.metric} outcome — {shares}; "
-            f"{worst_arm} against control {pval(worst_p)} < {settings.attrition_threshold:g}. The arm loses "
-            "outcomes the other keeps (crashes, timeouts, lost writes): no reading is trustworthy until "
-            "the cause is fixed"
+            f"{worst_arm} against control {pval(worst_p)} (threshold {settings.attrition_threshold:g}). "
+            "The arm loses outcomes the other keeps (crashes, timeouts, lost writes): no reading is "
+            "trustworthy until the cause is fixed"
         )
     elif any(missing.values()):
         message = f"attrition balanced: units without a {a.metric} outcome — {shares} ({counted})"

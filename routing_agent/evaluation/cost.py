@@ -82,6 +82,8 @@ class CostComparison:
         ratio, low, high = times
         level = f"{100 * (1 - self.alpha):g}%"
         ci = f" ({level} CI {num(low)}–{num(high)}×)" if low is not None and high is not None else ""
+        if not (self.significantly_cheaper(arm) or self.significantly_dearer(arm)):
+            return f"{arm}'s cost per unit is not significantly different from control's ({num(ratio)}×{ci})"
         if ratio >= 1:
             return f"{arm} costs {num(ratio)}× less per unit{ci}"
         return f"{arm} costs {num(1 / ratio)}× more per unit"
