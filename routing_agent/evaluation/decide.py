@@ -203,9 +203,10 @@ def _keep_running(x: DecisionInputs, reasons: list[str], held: str) -> Decision:
     if seq:
         c = seq[0]
         assert c.result is not None and c.sequential is not None
+        against = f" non-inferiority at margin {num(c.margin)}" if c.test == "non_inferiority" else ""
         so_far = (
             f"; so far {c.metric} {num(c.result.treatment_mean)} vs {num(c.result.control_mean)} "
-            f"(always-valid {pval(c.sequential.p_value)})"
+            f"(always-valid{against} {pval(c.sequential.p_value)})"
         )
     needed = f"planned sample not reached ({have} units); up to {units(plan.sample_needed)} more per arm"
     summary = f"Keep running: {needed}{when}{so_far}; {held}."
