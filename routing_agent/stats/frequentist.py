@@ -61,7 +61,7 @@ MIN_SUCCESSES = 5
 def proportion_arm(summary: SampleSummary, label: str) -> tuple[ArmEstimate, list[str]]:
     """A 0/1 outcome's rate and its unpooled variance, plus the assumptions it fails."""
     notes: list[str] = []
-    n, successes = summary.n, summary.sum
+    n, successes = summary.n, summary.total
     if n <= 0:
         return ArmEstimate(0.0, 0.0, 0), [f"{label} has no units"]
     if not summary.is_binary:
@@ -93,7 +93,7 @@ def mean_arm(summary: SampleSummary, label: str) -> tuple[ArmEstimate, list[str]
 
 def wald_is_reliable(*arms: SampleSummary) -> bool:
     """Every arm is 0/1 with at least ``WALD_MIN_COUNT`` successes and ``WALD_MIN_COUNT`` failures."""
-    return all(a.is_binary and min(a.sum, a.n - a.sum) >= WALD_MIN_COUNT for a in arms)
+    return all(a.is_binary and min(a.total, a.n - a.total) >= WALD_MIN_COUNT for a in arms)
 
 
 def _score_applies(control: SampleSummary, treatment: SampleSummary) -> bool:
@@ -114,7 +114,7 @@ def _score_result(
     c_arm, _ = proportion_arm(control, "control")
     t_arm, _ = proportion_arm(treatment, "treatment")
     base = compare_arms(c_arm, t_arm, method=method, alpha=alpha, alternative=alternative)
-    xc, nc, xt, nt = control.sum, control.n, treatment.sum, treatment.n
+    xc, nc, xt, nt = control.total, control.n, treatment.total, treatment.n
     notes = [
         f"{label} has only {n} units (< {MIN_SCORE_UNITS}): too few even for the score test"
         for label, n in (("control", nc), ("treatment", nt))
@@ -196,7 +196,7 @@ def proportion_comparison(
     t_arm, t_notes = proportion_arm(treatment, "treatment")
     test_se = None
     if pooled and c_arm.n > 0 and t_arm.n > 0 and null_value == 0.0 and null_scale == "absolute":
-        p = (control.sum + treatment.sum) / (c_arm.n + t_arm.n)
+        p = (control.total + treatment.total) / (c_arm.n + t_arm.n)
         test_se = math.sqrt(p * (1.0 - p) * (1.0 / c_arm.n + 1.0 / t_arm.n))
     name = "two-proportion z test (" + ("pooled" if test_se is not None else "unpooled") + ")"
     return compare_arms(

@@ -124,7 +124,7 @@ def _agresti_caffo_arm(summary: SampleSummary, label: str) -> tuple[ArmEstimate,
     n = summary.n
     if n <= 0:
         return arm, notes
-    adjusted = (summary.sum + 1.0) / (n + 2.0)
+    adjusted = (summary.total + 1.0) / (n + 2.0)
     kept = [w for w in notes if "normal approximation" not in w]
     return ArmEstimate(arm.mean, adjusted * (1.0 - adjusted) / (n + 2.0), n), kept
 

@@ -11,9 +11,15 @@ Each summary is a frozen dataclass of sums with ``__add__`` (merge two shards, o
 ============================  ===============================================================================
 
 Variances use ``n − 1``. Raw sums of squares cost about ``2·log10(|mean| / sd)`` of float64's 16 digits in the
-variance (at ``|mean| / sd = 1000`` ten digits remain); the metrics measured here (rates, scores, seconds,
-dollars, tokens) have ``|mean| / sd`` well under 100. A variance that rounds below zero is clipped to zero,
-and the test then reports "zero variance" instead of a wrong number.
+variance (at values around 1e9 with sd 1 nothing is left), so ``SampleSummary`` keeps its sums *shifted*:
+``sum`` and ``sum_squares`` are ``Σ(y − shift)`` and ``Σ(y − shift)²`` for a ``shift`` near the data.
+``from_values`` shifts by the mean (the two-pass algorithm; integer data of modest size, such as 0/1
+outcomes, keep ``shift = 0`` and exact counts), and ``+`` re-centres the other summary onto this one's shift
+before adding (exact up to rounding of ``(b − a)``, small when both shifts sit near the data), so 1e9-scale
+values give the same variance as the same values shifted to 1e0. ``total`` / ``total_squares`` are the raw
+sums. Sums from a store (``SampleSummary(n, Σy, Σy²)``) have ``shift = 0`` and are only as precise as the
+store's own sums. A variance that rounds below zero is clipped to zero, and the test then reports "zero
+variance" instead of a wrong number.
 """
 
 from __future__ import annotations
@@ -41,19 +47,38 @@ def _centered(sum_sq: float, sum_a: float, sum_b: float, n: int) -> float:
     return sum_sq - sum_a * sum_b / n if n > 0 else 0.0
 
 
+_EXACT_INTEGER_LIMIT = 4096.0
+"""Integer data with ``|y|`` up to this keep ``shift = 0``: their sums are exact and lose little precision."""
+
+
+def _shift_for(y: np.ndarray) -> float:
+    if y.size == 0:
+        return 0.0
+    if float(np.max(np.abs(y))) <= _EXACT_INTEGER_LIMIT and bool(np.all(y == np.round(y))):
+        return 0.0
+    shift = float(np.mean(y))
+    return shift if np.isfinite(shift) else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class SampleSummary:
-    """``n``, ``Σy`` and ``Σy²`` of one value per unit. For a 0/1 outcome ``sum`` is the success count."""
+    """``n``, ``Σ(y − shift)`` and ``Σ(y − shift)²`` of one value per unit (``shift`` 0: the raw sums).
+
+    For a 0/1 outcome built ``from_counts`` (or ``from_values`` on 0/1 data) ``sum`` is the success count.
+    """
 
     n: int
     sum: float
     sum_squares: float
+    shift: float = 0.0
 
     @classmethod
     def from_values(cls, values: ArrayLike) -> SampleSummary:
-        """Summarise one value per unit."""
+        """Summarise one value per unit (shifted by their mean unless they are small integers)."""
         y = _as_1d(values)
-        return cls(n=int(y.size), sum=float(y.sum()), sum_squares=_dot(y, y))
+        shift = _shift_for(y)
+        d = y - shift if shift else y
+        return cls(n=int(y.size), sum=float(d.sum()), sum_squares=_dot(d, d), shift=shift)
 
     @classmethod
     def from_counts(cls, successes: int, n: int) -> SampleSummary:
@@ -61,9 +86,19 @@ class SampleSummary:
         return cls(n=int(n), sum=float(successes), sum_squares=float(successes))
 
     @property
+    def total(self) -> float:
+        """The raw ``Σy`` (for a 0/1 outcome: the number of successes)."""
+        return self.sum + self.n * self.shift
+
+    @property
+    def total_squares(self) -> float:
+        """The raw ``Σy²``."""
+        return self.sum_squares + 2.0 * self.shift * self.sum + self.n * self.shift * self.shift
+
+    @property
     def mean(self) -> float:
         """Sample mean (0 when empty)."""
-        return self.sum / self.n if self.n > 0 else 0.0
+        return self.shift + self.sum / self.n if self.n > 0 else 0.0
 
     @property
     def variance(self) -> float:
@@ -80,12 +115,25 @@ class SampleSummary:
     @property
     def is_binary(self) -> bool:
         """Whether the sums are consistent with 0/1 values (``Σy² = Σy`` and ``0 ≤ Σy ≤ n``)."""
-        return abs(self.sum_squares - self.sum) <= 1e-9 * max(1.0, abs(self.sum)) and 0 <= self.sum <= self.n
+        total, squares = self.total, self.total_squares
+        return abs(squares - total) <= 1e-9 * max(1.0, abs(total)) and 0 <= total <= self.n
+
+    def recentered(self, shift: float) -> SampleSummary:
+        """The same data with sums taken around ``shift``."""
+        if shift == self.shift:
+            return self
+        d = self.shift - shift
+        return SampleSummary(
+            self.n, self.sum + self.n * d, self.sum_squares + 2.0 * d * self.sum + self.n * d * d, shift
+        )
 
     def __add__(self, other: SampleSummary) -> SampleSummary:
         if not isinstance(other, SampleSummary):
             return NotImplemented
-        return SampleSummary(self.n + other.n, self.sum + other.sum, self.sum_squares + other.sum_squares)
+        if self.n == 0:
+            return other
+        o = other.recentered(self.shift)
+        return SampleSummary(self.n + o.n, self.sum + o.sum, self.sum_squares + o.sum_squares, self.shift)
 
 
 @dataclass(frozen=True, slots=True)

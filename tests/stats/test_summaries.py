@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ def test_merging_two_shards_equals_summarising_everything(a: list[float], b: lis
     merged = SampleSummary.from_values(a) + SampleSummary.from_values(b)
     whole = SampleSummary.from_values(a + b)
     assert merged.n == whole.n
-    assert np.isclose(merged.sum, whole.sum, rtol=1e-12, atol=1e-9)
+    assert np.isclose(merged.total, whole.total, rtol=1e-12, atol=1e-9)  # raw sums (shifts may differ)
     assert np.isclose(merged.variance, whole.variance, rtol=1e-7, atol=1e-6)
 
 
@@ -70,3 +71,34 @@ def test_mismatched_lengths_are_rejected() -> None:
         RatioSummary.from_values([1.0, 2.0], [1.0])
     with pytest.raises(ValueError):
         CovariateSummary.from_values([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize("offset", [1e6, 1e8, 1e9])
+def test_large_offsets_give_the_same_interval_as_values_near_one(offset: float) -> None:
+    # the issue: values around 1e9 gave a 28x too-wide CI (1e8: "every unit has the same value")
+    from routing_agent.stats import compare_means
+
+    rng = np.random.default_rng(31)
+    x, y = rng.normal(0.0, 1.0, 4000), rng.normal(0.05, 1.0, 4000)
+    near = compare_means(SampleSummary.from_values(x + 1.0), SampleSummary.from_values(y + 1.0))
+    far = compare_means(SampleSummary.from_values(x + offset), SampleSummary.from_values(y + offset))
+    width_near, width_far = near.ci_high - near.ci_low, far.ci_high - far.ci_low
+    assert abs(width_far / width_near - 1) < 1e-6 and far.reliable
+    assert not any("zero variance" in w for w in far.warnings)
+    # the same holds for summaries merged from shards (each shard with its own shift)
+    merged = SampleSummary.from_values(x[:7] + offset)
+    for start in range(7, 4000, 331):
+        merged = merged + SampleSummary.from_values(x[start : start + 331] + offset)
+    assert merged.n == 4000 and abs(merged.variance / np.var(x, ddof=1) - 1) < 1e-6
+
+
+def test_shifted_summaries_keep_counts_and_raw_sums() -> None:
+    binary = SampleSummary.from_values([0, 1, 1, 0, 1])
+    assert binary.shift == 0.0 and binary.total == 3 and binary.is_binary
+    values = np.array([2.5, 3.5, 10.25, -4.0])
+    s = SampleSummary.from_values(values)
+    assert s.shift != 0.0
+    assert close(s.total, values.sum()) and close(s.total_squares, float(values @ values))
+    assert close(s.mean, values.mean()) and close(s.variance, values.var(ddof=1))
+    assert s.recentered(0.0).shift == 0.0 and close(s.recentered(0.0).variance, s.variance)
+    assert (SampleSummary(0, 0.0, 0.0) + s) == s
