@@ -1,12 +1,30 @@
-"""The ``Observation``: one measured value for one unit of one variant. Everything the evaluator reads."""
+"""The ``Observation``: one measured value for one unit of one variant. Everything the evaluator reads.
+
+Ingestion refuses what no store can keep faithfully (``observation_problem``): a NaN or infinite value would
+turn every aggregate of its variant — and so every CI — into NaN. Stores raise ``ValueError`` for such a
+batch before writing anything; ``BufferedObservationWriter`` drops just those observations. Both count every
+refusal per experiment and reason (``non_finite``, ``too_large``, ``invalid_text``, ``invalid``) in a
+process-wide tally that a report or status page reads with ``rejected_counts(experiment)``.
+"""
 
 from __future__ import annotations
 
-__all__ = ["MAX_ABS_VALUE", "Metric", "Observation", "check_observations", "observation_problem"]
+__all__ = [
+    "MAX_ABS_VALUE",
+    "Metric",
+    "Observation",
+    "check_observations",
+    "count_rejected",
+    "observation_problem",
+    "rejected_counts",
+    "rejection_reason",
+]
 
 import math
 import numbers
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -127,11 +145,53 @@ def observation_problem(obs: Observation) -> str | None:
     return None
 
 
+_rejected: Counter[tuple[str, str]] = Counter()
+_rejected_lock = threading.Lock()
+
+
+def rejection_reason(problem: str) -> str:
+    """The counter's reason for an ``observation_problem`` text."""
+    if "must be a finite number" in problem:
+        return "non_finite"
+    if "too large" in problem:
+        return "too_large"
+    if "text" in problem or "Unicode" in problem or "empty" in problem:
+        return "invalid_text"
+    return "invalid"
+
+
+def count_rejected(experiment: object, problem: str, n: int = 1) -> None:
+    """Add ``n`` refused observations of ``experiment`` to the tally (never raises)."""
+    try:
+        key = (experiment if isinstance(experiment, str) else repr(experiment), rejection_reason(problem))
+        with _rejected_lock:
+            _rejected[key] += n
+    except Exception:  # pragma: no cover - counting never breaks ingestion
+        pass
+
+
+def rejected_counts(experiment: str | None = None) -> dict[str, int]:
+    """Observations refused at ingestion in this process, by reason (all experiments when None)."""
+    out: Counter[str] = Counter()
+    with _rejected_lock:
+        for (exp, reason), n in _rejected.items():
+            if experiment is None or exp == experiment:
+                out[reason] += n
+    return dict(out)
+
+
 def check_observations(observations: Iterable[Observation]) -> None:
-    """Raise ``ValueError`` naming the first observation no store can keep (before anything is written)."""
+    """Raise ``ValueError`` naming the first observation no store can keep (before anything is written).
+
+    Every refused observation of the batch is counted (``rejected_counts``) before the error is raised.
+    """
+    first: tuple[int, Observation, str] | None = None
     for i, obs in enumerate(observations):
         problem = observation_problem(obs)
         if problem is not None:
-            raise ValueError(
-                f"observation {i} ({obs.experiment!r}, {obs.metric!r}) cannot be stored: {problem}"
-            )
+            count_rejected(obs.experiment, problem)
+            if first is None:
+                first = (i, obs, problem)
+    if first is not None:
+        i, obs, problem = first
+        raise ValueError(f"observation {i} ({obs.experiment!r}, {obs.metric!r}) cannot be stored: {problem}")

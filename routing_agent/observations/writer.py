@@ -7,8 +7,10 @@ and a batch the store applied but did not acknowledge is not counted twice, sinc
 a batch that still fails, anything arriving while the buffer is full, an observation no store can keep
 (``observation_problem``: a NaN value, a lone surrogate in an id), and whatever is still buffered when
 ``close()`` gives up or the interpreter exits is *dropped and counted* (``stats()["dropped"]``, the OTel
-counter ``routing_agent.observations.dropped``, one warning per cause). So every accepted observation is
-written, dropped-and-counted, or still buffered: never silently lost. Nothing raises into the caller.
+counter ``routing_agent.observations.dropped``, one warning per cause; invalid ones also in
+``stats()["invalid"]`` and ``routing_agent.observations.record.rejected_counts``). So every accepted
+observation is written, dropped-and-counted, or still buffered: never silently lost. Nothing raises into
+the caller.
 ``flush()`` waits until everything buffered was written; ``close()`` flushes and stops the thread.
 """
 
@@ -28,7 +30,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider, get_meter
 
 from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.record import Observation, observation_problem
+from routing_agent.observations.record import Observation, count_rejected, observation_problem
 
 logger = logging.getLogger("routing_agent.observations")
 
@@ -40,6 +42,13 @@ def _flush_all_at_exit() -> None:  # pragma: no cover - exercised at interpreter
     for writer in list(_live):
         writer.flush(2.0)
         writer._abandon("exit")
+
+
+def _experiment_of(group: Sequence[Observation]) -> str:
+    try:
+        return str(group[0].experiment)
+    except Exception:  # a lazy group that cannot build its first observation
+        return "?"
 
 
 class BufferedObservationWriter:
@@ -75,6 +84,7 @@ class BufferedObservationWriter:
         self._warned: set[str] = set()
         self.written = 0
         self.dropped = 0
+        self.invalid = 0
         self.retries = 0
         meter = get_meter("routing_agent", "0.1.0", meter_provider)
         self._dropped_counter = meter.create_counter(
@@ -168,7 +178,10 @@ class BufferedObservationWriter:
             if checked is not None:
                 kept, problem = checked()
                 good.extend(kept)
-                bad += len(group) - len(kept)
+                refused = len(group) - len(kept)
+                if refused and problem is not None:
+                    count_rejected(kept[0].experiment if kept else _experiment_of(group), problem, refused)
+                bad += refused
                 if first is None:
                     first = problem
                 continue
@@ -177,10 +190,12 @@ class BufferedObservationWriter:
                 if problem is None:
                     good.append(obs)
                 else:
+                    count_rejected(obs.experiment, problem)
                     bad += 1
                     if first is None:
                         first = problem
         if bad:
+            self.invalid += bad
             self._drop(bad, "invalid", ValueError(first))
         return good
 
@@ -257,12 +272,14 @@ class BufferedObservationWriter:
             self._drop(left, cause)
 
     def stats(self) -> dict[str, Any]:
-        """``written``, ``dropped``, ``retries`` and ``buffered`` counts."""
+        """``written``, ``dropped`` (``invalid`` of them refused by ``observation_problem``), ``retries`` and
+        ``buffered`` counts."""
         with self._lock:
             buffered = self._buffered + self._in_flight
         return {
             "written": self.written,
             "dropped": self.dropped,
+            "invalid": self.invalid,
             "retries": self.retries,
             "buffered": buffered,
         }

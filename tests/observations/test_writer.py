@@ -43,7 +43,7 @@ def test_flush_writes_everything_in_batches() -> None:
         writer.add(obs(i))
     assert writer.flush(5)
     assert len(list(store.observations("e"))) == 95
-    assert writer.stats() == {"written": 95, "dropped": 0, "retries": 0, "buffered": 0}
+    assert writer.stats() == {"written": 95, "dropped": 0, "invalid": 0, "retries": 0, "buffered": 0}
     writer.close()
 
 
