@@ -86,3 +86,55 @@ def test_a_doubled_cost_is_caught_by_the_last_look() -> None:
 def test_no_false_stop_when_the_candidate_is_as_cheap() -> None:
     evaluator, _ = run(ratio=1.0, bound=1.3, seed=3)
     assert evaluator == 0.0
+
+
+class MetricArrays(ArrayStore):
+    """One ``ArrayStore`` per metric."""
+
+    def __init__(self, values: dict[str, dict[str, np.ndarray]]) -> None:
+        self.by_metric = values
+        self.n = 0
+
+    def unit_aggregates(self, experiment: str, metric: str, **kw: object) -> dict[str, UnitAggregate]:
+        self.values = self.by_metric[metric]
+        return super().unit_aggregates(experiment, metric, **kw)
+
+
+def family_stops(family: str, seed: int, metrics: int = 4) -> float:
+    """``metrics`` independent guardrails, each truly exactly at its bound: P(any breach over 10 looks)."""
+    rng = np.random.default_rng(seed)
+    names = [f"m{i}" for i in range(metrics)]
+    spec = make_spec(
+        guardrails=[{"metric": m, "max_ratio_to_control": 1.3, "min_sample": 100} for m in names]
+    )
+    stopped = 0
+    for _ in range(REPS):
+        store = MetricArrays(
+            {
+                m: {
+                    "control": rng.lognormal(0.0, 0.6, LOOKS[-1]),
+                    "candidate": 1.3 * rng.lognormal(0.0, 0.6, LOOKS[-1]),
+                }
+                for m in names
+            }
+        )
+        previous: dict = {}  # type: ignore[type-arg]
+        hit = False
+        for n in LOOKS:
+            store.n = n
+            checks = check_guardrails(
+                spec, store, control="control", arms=["candidate"], alpha=0.05, horizon_units=2000,  # type: ignore[arg-type]
+                previous=previous, family=family,  # type: ignore[arg-type]
+            )  # fmt: skip
+            previous = {c.key: c.test for c in checks if c.test is not None}
+            hit = hit or any(c.result.breached for c in checks)
+        stopped += hit
+    return stopped / REPS
+
+
+def test_several_guardrails_keep_the_family_wise_false_stop_rate_below_alpha() -> None:
+    """Issue 12 item 8: four guardrails at their bounds. Bonferroni keeps P(any false rollback) ≤ 0.05."""
+    bonferroni = family_stops("bonferroni", seed=4)
+    assert bonferroni <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / REPS), bonferroni
+    per_bound = family_stops("per_bound", seed=4)
+    assert per_bound >= bonferroni, (per_bound, bonferroni)
