@@ -62,7 +62,7 @@ def test_a_longer_outage_drops_observations_counted(durable_redis: RedisServer) 
     writer.add_many([Observation("exp", "control", f"u{i}", "calls", 1.0, id=f"c{i}") for i in range(100)])
     writer.close(10)
     stats = writer.stats()
-    assert stats == {"written": 400, "dropped": 200, "retries": stats["retries"], "buffered": 0}
+    assert stats == {"written": 400, "dropped": 200, "invalid": 0, "retries": stats["retries"], "buffered": 0}
     stored = sum(a.n_obs for a in store.unit_aggregates("exp", "calls").values())
     assert stored == 400  # the 300 written before the kill survived it (AOF), the 100 after landed
     store.close()
