@@ -10,6 +10,10 @@ metric is ``Σx / Σy`` and its variance is the delta method over units:
 
 (Deng, Knoblich & Lu, "Applying the Delta Method in Metric Analytics", KDD 2018). It equals
 statsmodels' cluster-robust OLS variance of the per-call mean with ``groups=unit`` (checked in the tests).
+
+A denominator that sums to zero or below makes the arm unreliable with a message saying so. A negative
+numerator (a refund, a profit that can be a loss) is a valid ratio; its lift is measured against |control|
+(``EffectResult.relative_effect``), so the sign of the change is kept.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ def ratio_arm(summary: RatioSummary, label: str) -> tuple[ArmEstimate, list[str]
         notes.append(f"{label} has only {summary.n} units (< {MIN_UNITS_PER_ARM}): the delta method is rough")
     if summary.denominator_sum == 0:
         notes.append(f"the denominator sums to 0 in {label}: the ratio is undefined")
+    elif summary.denominator_sum < 0:
+        notes.append(
+            f"the denominator sums to {summary.denominator_sum:g} in {label}: a ratio needs a positive "
+            "denominator (e.g. calls); check the metric's denominator"
+        )
     elif summary.n >= 2 and summary.variance_of_ratio == 0.0:
         notes.append(f"zero variance in {label}: every unit has the same ratio")
     return ArmEstimate(summary.ratio, summary.variance_of_ratio, summary.n), notes

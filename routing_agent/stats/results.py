@@ -207,6 +207,11 @@ def compare_arms(
         rel_low, rel_high = _interval(rel, rel_se, alpha, alternative, df)
         rel_stat = _statistic(rel - (null_value if null_scale == "relative" else 0.0), rel_se)
         rel_p = _p_value(rel_stat, alternative, df)
+        if c < 0:
+            remarks.append(
+                f"control mean is negative ({c:g}): the relative effect is the change over |control|, so "
+                "+x % is an increase whatever the sign"
+            )
     else:
         undefined = "control mean is 0: the relative effect is undefined"
         (notes if null_scale == "relative" else remarks).append(undefined)

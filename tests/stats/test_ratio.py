@@ -67,3 +67,20 @@ def test_edge_cases_are_flagged() -> None:
     same = RatioSummary.from_values([1.0] * 40, [2.0] * 40)
     r = compare_ratios(same, same)
     assert not r.reliable and r.p_value == 1.0
+
+
+def test_a_negative_denominator_is_refused_with_a_clear_message() -> None:
+    good = RatioSummary.from_values([1.0, 2.0, 3.0] * 20, [1.0, 2.0, 1.0] * 20)
+    bad = RatioSummary.from_values([1.0, 2.0, 3.0] * 20, [-1.0, -2.0, -1.0] * 20)
+    r = compare_ratios(good, bad)
+    assert not r.reliable and any("needs a positive denominator" in w for w in r.warnings)
+
+
+def test_negative_costs_keep_the_sign_of_the_change() -> None:
+    # refunds make a per-call cost negative: a candidate with a smaller loss is an increase, and says so
+    control = RatioSummary.from_values([-2.0, -3.0, -2.5] * 30, [1.0, 2.0, 1.0] * 30)
+    candidate = RatioSummary.from_values([-1.0, -1.5, -1.25] * 30, [1.0, 2.0, 1.0] * 30)
+    r = compare_ratios(control, candidate)
+    assert r.absolute_effect > 0 and r.relative_effect is not None and r.relative_effect > 0
+    assert r.relative_ci_low is not None and r.relative_ci_low > 0
+    assert any("control mean is negative" in w for w in r.warnings)
