@@ -108,3 +108,33 @@ def test_cli_durations_are_never_negative() -> None:
         app, ["sample-size", "--baseline", "0.5", "--mde", "0.1", "--traffic-per-day", "250"]
     )
     assert out.exit_code == 0 and "duration:" in out.output and "-" not in out.output.split("duration:")[1]
+
+
+def _evaluate_plan(primary: dict[str, object], traffic_per_day: float | None = None) -> object:
+    from routing_agent.evaluation.evaluator import evaluate
+    from routing_agent.observations import MemoryObservationStore
+    from tests.evaluation.support import arm, make_spec
+
+    spec = make_spec(primary_metric=primary)
+    store = MemoryObservationStore()
+    store.add(arm("control", 300, seed=1) + arm("candidate", 300, seed=2))
+    return evaluate(spec, observations=store, traffic_per_day=traffic_per_day).plan
+
+
+def test_the_evaluators_plan_for_a_non_inferiority_primary_uses_the_decisions_alpha() -> None:
+    primary = {"name": "resolved", "kind": "binary", "mde": 0.02, "baseline": 0.87}
+    ni = _evaluate_plan({**primary, "test": "non_inferiority", "margin": 0.02})
+    assert ni.plan is not None and ni.plan.test == "non-inferiority"  # type: ignore[attr-defined]
+    assert ni.plan.alpha == 0.025  # type: ignore[attr-defined]  # one-sided at alpha/2
+    expected = plan_sample_size(baseline=0.87, mde=0.02, test="non-inferiority", margin=0.02, alpha=0.025)
+    assert ni.planned["control"] == expected.n_per_arm[0]  # type: ignore[attr-defined]
+    sup = _evaluate_plan(primary)
+    assert sup.plan is not None and sup.plan.covered == (0.02, -0.02)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("traffic", [-500.0, 0.0])
+def test_the_evaluators_plan_never_gives_a_negative_duration(traffic: float) -> None:
+    plan = _evaluate_plan({"name": "resolved", "kind": "binary", "mde": 0.02, "baseline": 0.87}, traffic)
+    assert plan.traffic_per_day is None or plan.traffic_per_day > 0  # type: ignore[attr-defined]
+    days = plan.days_remaining({"control": 0.5, "candidate": 0.5})  # type: ignore[attr-defined]
+    assert days is None or days >= 0
