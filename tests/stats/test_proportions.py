@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, tost_proportions_2indep
 from statsmodels.stats.proportion import test_proportions_2indep as sm_test
@@ -173,3 +175,24 @@ def test_tost_for_proportions_matches_statsmodels(xc: int, nc: int, xt: int, nt:
     ref = tost_proportions_2indep(xt, nt, xc, nc, -0.02, 0.02, method="score")
     assert close(r.p_value, ref.pvalue) and close(r.statistic, ref.statistic)
     assert r.significant == (r.ci_low > -0.02 and r.ci_high < 0.02)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(10, 3000),
+    st.integers(10, 3000),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.sampled_from([0.0, -0.01, -0.05]),
+)
+def test_score_test_and_interval_never_disagree(nc: int, nt: int, fc: float, ft: float, null: float) -> None:
+    xc, xt = round(fc * nc), round(ft * nt)
+    c, t = SampleSummary.from_counts(xc, nc), SampleSummary.from_counts(xt, nt)
+    two = compare_proportions(c, t, method="score")
+    excluded = two.ci_low > 0 or two.ci_high < 0
+    assert two.significant == excluded or abs(two.p_value - two.alpha) < 1e-9
+    if null < 0:
+        ni = non_inferiority(c, t, margin=-null, kind="proportion", method="score")
+        assert ni.significant == (ni.ci_low > null) or abs(ni.p_value - ni.alpha) < 1e-9
+    for value in (two.p_value, two.ci_low, two.ci_high, two.statistic):
+        assert not math.isnan(value)
