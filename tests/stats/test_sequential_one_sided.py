@@ -108,3 +108,25 @@ def test_running_bound_only_moves_towards_the_alternative() -> None:
         )  # fmt: skip
         lows.append(previous.ci_low)
     assert lows == sorted(lows) and previous is not None and previous.looks == 10
+
+
+def test_peeking_near_one_with_the_agresti_caffo_variance_keeps_the_level() -> None:
+    # control 100 %, candidate truly 0.5 pp worse (exactly at the margin): no false "non-inferior" above alpha
+    rng = np.random.default_rng(14)
+    runs, looks, per = 400, 20, 150
+    hits = 0
+    for _ in range(runs):
+        worse = rng.random(looks * per) < 0.995
+        previous = None
+        for k in range(1, looks + 1):
+            n = k * per
+            previous = sequential_test(
+                SampleSummary.from_counts(n, n), SampleSummary.from_counts(int(worse[:n].sum()), n),
+                kind="proportion", null_value=-0.005, alternative="larger", horizon_units=2 * looks * per,
+                previous=previous,
+            )  # fmt: skip
+            if previous.p_value < 0.05:
+                hits += 1
+                break
+    rate = hits / runs
+    assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / runs), rate
