@@ -68,12 +68,13 @@ def test_short_of_the_plan_keeps_running_with_units_and_days_to_go() -> None:
     d = ev.decision
     assert d.kind is K.KEEP_RUNNING
     assert ev.plan is not None
-    planned = ev.plan.planned["control"]  # exact plan for 0.87 → 0.89 at 80% power
-    assert planned == 4141 and ev.plan.plan is not None and ev.plan.plan.rule_of_thumb_per_arm == 4524
+    planned = ev.plan.planned["control"]
+    # exact two-sided plan: 80% power against 0.87 → 0.89 and against 0.87 → 0.85 (the drop binds)
+    assert planned == 4722 and ev.plan.plan is not None and ev.plan.plan.rule_of_thumb_per_arm == 4524
     assert d.sample_needed == planned - 800
-    # 1,000 enrolled units a day split 50/50: 3,341 more per arm take 6.682 days
+    # 1,000 enrolled units a day split 50/50: 3,922 more per arm take 7.844 days
     assert d.days_remaining is not None and math.isclose(d.days_remaining, 2 * (planned - 800) / 1000)
-    assert "6.7 days" in d.summary
+    assert "7.8 days" in d.summary
 
 
 def test_days_remaining_from_the_observed_arrival_rate() -> None:
@@ -85,7 +86,7 @@ def test_days_remaining_from_the_observed_arrival_rate() -> None:
     assert ev.plan is not None and ev.plan.traffic_per_day is not None
     assert math.isclose(ev.plan.traffic_per_day, 2000.0, rel_tol=0.01)
     assert ev.decision.days_remaining is not None
-    assert math.isclose(ev.decision.days_remaining, 2 * (4141 - 400) / 2000, rel_tol=0.01)
+    assert math.isclose(ev.decision.days_remaining, 2 * (4722 - 400) / 2000, rel_tol=0.01)
 
 
 def test_early_win_under_the_always_valid_test_only_when_it_clears_the_mde() -> None:

@@ -10,15 +10,16 @@ Where the article's own figures disagree (pinned below):
 
 * Its formula ``n = 16·p(1−p)/MDE²`` at p = 0.87, MDE = 0.02 gives **4,524** per arm, not ~3,600. 3,600 is
   what the formula gives at p = 0.90 (16·0.9·0.1/0.0004). The exact figure for the test the evaluator runs
-  (two-sided unpooled z, 80% power, 0.87 → 0.89) is **4,141** per arm.
+  (two-sided unpooled z, 80% power against 0.87 → 0.89 *and* 0.87 → 0.85, the drop binding) is **4,722** per
+  arm (4,141 against the rise alone).
 * The CI [-0.024, 0.000] is not what ~3,600 per arm gives: at 3,600 per arm the 95% CI of 0.859 − 0.871 is
   **[-0.028, +0.004]**. Half-width 0.012 needs about **6,000 per arm** (1.96·√((0.871·0.129 + 0.859·0.141)/n)
   = 0.012 → n ≈ 6,200; n = 6,000 gives [-0.0242, +0.0002], which rounds to the article's interval).
 * With that interval the two-sided p-value is **0.054**: not significant, but only just — the article's
   "[-0.024, 0.000]" sits on the boundary. And the CI still contains −0.02, so "no difference" here means *no
   difference detected*, not "no 2-point loss": the report says so instead of overstating it.
-* ~5 days at 12,000 sessions means about 2,400 sessions a day; at that traffic the 8,282 sessions the
-  exact plan needs take about 3.5 days.
+* ~5 days at 12,000 sessions means about 2,400 sessions a day; at that traffic the 9,444 sessions the
+  exact plan needs take about 3.9 days.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def test_worked_example_stays_on_sonnet_without_a_margin_and_picks_haiku_with_on
     assert "no difference detected — stay on sonnet" in d.summary and d.summary.endswith("pick sonnet.")
     assert "rules out a loss larger than 0.0242" in d.summary  # what a margin would need
     # the plan and the traffic behind "~5 days"
-    assert ev.plan is not None and ev.plan.planned == {"sonnet": 4141, "haiku": 4141} and ev.plan.reached
+    assert ev.plan is not None and ev.plan.planned == {"sonnet": 4722, "haiku": 4722} and ev.plan.reached
     assert ev.plan.traffic_per_day is not None and math.isclose(ev.plan.traffic_per_day, 2400, rel_tol=0.01)
-    assert math.isclose(8282 / ev.plan.traffic_per_day, 3.45, abs_tol=0.05)
+    assert math.isclose(9444 / ev.plan.traffic_per_day, 3.93, abs_tol=0.05)
     # the over-time plots replay the five days from the stored rows
     assert ev.timeline and ev.timeline[-1].units == {"sonnet": PER_ARM, "haiku": PER_ARM}
