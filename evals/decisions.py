@@ -180,7 +180,7 @@ def fixed_rows(rng: np.random.Generator, runs: int) -> list[DecisionRow]:
     rows += [
         DecisionRow(name, "P(ship)", ship, runs, 0.025, "<="),
         DecisionRow(name, "P(moved without non-inferiority shown)", unshown, runs, 0.0, "=="),
-        DecisionRow(name, "P(moved to the cheaper candidate) [info: NI power]", move, runs, 0.5, ">="),
+        DecisionRow(name, "P(picked the cheaper one) [info: NI power]", move, runs, 0.5, ">="),
     ]
     (hit,) = _count(runs, lambda: (moved(once(rng, sup, n, (BASE, BASE - MDE))),), 1)
     rows.append(
@@ -276,14 +276,14 @@ def peeking_rows(rng: np.random.Generator, runs: int, batch: int = 100) -> list[
     """Look after every ``batch`` units per arm up to the planned n (``history`` chains the looks)."""
     rows = []
     cases = (
-        ("A/A, superiority, candidate not cheaper: any ship", spec(mde=PEEK_MDE), (BASE, BASE), 0.04),
-        ("NI test, candidate exactly at the margin: any move",
+        ("A/A, not cheaper: any ship", spec(mde=PEEK_MDE), (BASE, BASE), 0.04),
+        ("NI, exactly at the margin: any move",
          spec(test="non_inferiority", mde=PEEK_MDE, margin=PEEK_MDE), (BASE, BASE - PEEK_MDE), 0.01),
     )  # fmt: skip
     for name, s, rates, cost in cases:
         n = planned(s)
         hits = sum(peeked(rng, s, n, rates, cost, batch) for _ in range(runs))
-        scenario = f"peeking: {math.ceil(n / batch)} looks every {batch}/arm to n={n}; {name}"
+        scenario = f"peeking every {batch}/arm ({math.ceil(n / batch)} looks) to n={n}: {name}"
         rows.append(DecisionRow(scenario, "P(wrong move)", hits, runs, 0.05, "<="))
     return rows
 
@@ -303,12 +303,12 @@ def run(size: str = "ci", runs: int | None = None, seed: int = 20261207) -> list
 
 def format_rows(rows: list[DecisionRow]) -> str:
     """A fixed-width table: scenario, measure, rate ± Monte Carlo SE, target, runs, ok."""
-    head = f"{'scenario':70} {'measure':44} {'rate':>7} {'± SE':>7} {'target':>9} {'runs':>5}  ok"
+    head = f"{'scenario':78} {'measure':44} {'rate':>7} {'± SE':>7} {'target':>9} {'runs':>5}  ok"
     lines = [head, "-" * len(head)]
     for r in rows:
         target = f"{'≤' if r.op == '<=' else '≥' if r.op == '>=' else '='} {100 * r.target:g}%"
         lines.append(
-            f"{r.scenario:70} {r.measure:44} {100 * r.value:6.2f}% {100 * r.se:6.2f}% {target:>9} "
+            f"{r.scenario:78} {r.measure:44} {100 * r.value:6.2f}% {100 * r.se:6.2f}% {target:>9} "
             f"{r.runs:5d}  {'yes' if r.ok else 'NO'}"
         )
     return "\n".join(lines)
