@@ -259,3 +259,26 @@ def test_10_negative_costs_are_refused_as_a_ratio_with_a_clear_message() -> None
     assert any("negative cost_usd values" in w for w in g.warnings)
     assert "CI [0, 0]" not in ev.decision.summary and "−1.78×" not in ev.decision.summary
     assert ev.decision.kind is not K.SHIP
+
+
+def test_4_units_the_assignment_store_knows_count_even_without_any_observation() -> None:
+    """A candidate that crashes before recording anything: only the assignment store knows those units."""
+    from routing_agent.assignment.stores.memory import MemoryStore
+
+    s = spec()
+    n = planned(s)
+    assignments = MemoryStore()
+    for variant in ("control", "candidate"):
+        for i in range(n):
+            assignments.get_or_set(s.id, f"{variant}-{i}", variant)
+    survivors = n - n // 10  # the crashed tenth left no observation at all, not even a cost
+    ev = run(
+        s,
+        rows("control", binary(round(0.85 * n), n)),
+        rows("candidate", binary(round(0.85 * survivors), survivors)),  # units candidate-0 … survivors-1
+        assignments=assignments,
+    )
+    check = next(c for c in ev.checks if c.name == "attrition")
+    assert check.detail["assigned"] == {"candidate": n, "control": n}
+    assert check.detail["missing"]["candidate"] == n // 10 and not check.passed
+    assert ev.decision.kind is K.INVALID and not moved(ev)
