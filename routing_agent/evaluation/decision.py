@@ -1,23 +1,23 @@
 """The decision record: what the evaluator concluded and the evidence, read by control, CLI and reports.
 
-Reading order (the playbook's): guardrails first, then the primary metric's significance, then the effect
-size against the MDE, then segments. ``kind`` is one of:
+The rules that produce it, and the error rate each is calibrated to, are the decision policy in
+``routing_agent.evaluation.decide``. ``kind`` is one of:
 
-* ``rollback`` — a guardrail with ``action: rollback`` was breached (after its minimum sample), or the
+* ``rollback`` — a guardrail with ``action: rollback`` was breached (sound test, minimum sample), or the
   primary metric showed every candidate significantly worse (or, for a non-inferiority test, not shown
   non-inferior at the planned sample): everyone back on control;
-* ``invalid`` — the data cannot be trusted (sample-ratio mismatch, too many invalid judge scores, too many
-  unpriced calls): fix the cause before reading anything;
-* ``keep_running`` — not enough sample yet (``sample_needed`` more units per arm, ``days_remaining``
-  at current traffic);
-* ``ship`` — the candidate is significantly better by at least the MDE (or non-inferior, for a
-  non-inferiority test) and every guardrail held; with ``review: required`` it waits for a person;
-* ``no_difference`` — the planned sample was reached and no difference was detected: ``winner`` names the
-  cheaper variant, which can be picked with confidence (the playbook's point);
-* ``segmentation`` — a win (or a no-difference in favour of the cheaper candidate) overall that is
-  significantly worse on a declared segment: not a win but a segmentation decision for a person
-  (``winner`` is the overall winner, ``evidence["segments_worse"]`` names the losing segments); ``watch``
-  changes nothing.
+* ``invalid`` — the data cannot be trusted (sample-ratio mismatch, differential attrition of primary
+  outcomes, too many invalid judge scores or unpriced calls): fix the cause before reading anything;
+* ``keep_running`` — not enough sample yet (``sample_needed`` more units per arm, ``days_remaining`` at
+  current traffic), an unreliable primary test, or a guardrail with insufficient data where the primary
+  alone would move traffic (``evidence["blocked"]`` names the decision it blocked);
+* ``ship`` — the candidate is significantly better (or shown non-inferior, for a non-inferiority test) and
+  every guardrail of the arm was read and held; with ``review: required`` it waits for a person;
+* ``no_difference`` — the planned sample was reached and superiority was not shown: ``winner`` is the
+  significantly cheaper variant only where non-inferiority at the declared margin was shown, else control;
+* ``segmentation`` — a move to a candidate that is significantly worse on a declared segment: not a win but
+  a segmentation decision for a person (``winner`` is the overall winner, ``evidence["segments_worse"]``
+  names the losing segments); ``watch`` changes nothing.
 """
 
 from __future__ import annotations
