@@ -13,11 +13,13 @@ Usage::
     # tests stay valid however often it looks
     Watcher(spec, store, WatchEvaluator(observations, store), every_s=30).run()
 
-Reading order (``decide``): guardrails (always-valid breach test, ``min_sample``) → validity (SRM, invalid
-judge verdicts, unpriced calls) → the primary metric's significance (fixed horizon at the planned sample,
-early only when the always-valid test is conclusive; Holm across arms; non-inferiority honoured) → effect vs
-the MDE (no difference → the significantly cheaper variant, else control) → segments (a win that loses on a
-declared segment is a ``segmentation`` decision). Statistics come from ``routing_agent.stats``; the stores
+Decision policy (``decide``, which states each rule's error rate): guardrails (always-valid breach test,
+``min_sample``, Bonferroni across bounds) → validity (SRM, differential attrition, invalid judge verdicts,
+unpriced calls) → the primary metric read by intention to treat (fixed horizon at the planned sample, early
+only when the always-valid test is conclusive; Holm across arms; non-inferiority honoured) → no difference
+(a significantly cheaper variant only where non-inferiority at the declared margin is shown, else control)
+→ every guardrail of the arm readable → segments (a move that loses on a declared segment is a
+``segmentation`` decision). Statistics come from ``routing_agent.stats``; the stores
 aggregate per unit where the data lives (``routing_agent.evaluation.metrics``).
 """
 
