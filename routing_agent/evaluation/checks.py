@@ -11,6 +11,10 @@
   ``max_unpriced_rate`` in any arm, cost comparisons and the cheaper-variant pick cannot be trusted.
 
 The two rates are checked once an arm has ``min_observations_for_rates`` observations of the metric.
+
+* **Refused observations** (``ingestion``, informational: it passes) — observations this process refused at
+  ingestion (NaN/inf, out of range), counted by ``routing_agent.observations.record.rejected_counts``; the
+  report lists them among its warnings.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.record import Metric
+from routing_agent.observations.record import Metric, rejected_counts
 from routing_agent.stats import SrmResult, as_json, srm_test
 
 
@@ -32,7 +36,7 @@ from routing_agent.stats import SrmResult, as_json, srm_test
 class ValidityCheck:
     """One check: passed or not, the worst value seen and the threshold, in one sentence."""
 
-    name: str  # srm | invalid_judge:<scorer> | unpriced
+    name: str  # srm | attrition | invalid_judge:<scorer> | unpriced | ingestion
     passed: bool
     value: float | None
     threshold: float
@@ -109,6 +113,17 @@ def _rate_check(
     return ValidityCheck(name, passed, value, limit, message, detail)
 
 
+def ingestion_check(experiment: str) -> ValidityCheck | None:
+    """Observations of ``experiment`` refused at ingestion in this process (None when there were none)."""
+    refused = rejected_counts(experiment)
+    total = sum(refused.values())
+    if not total:
+        return None
+    reasons = ", ".join(f"{n:,} {reason.replace('_', '-')}" for reason, n in sorted(refused.items()))
+    message = f"{total:,} observations refused at ingestion in this process ({reasons}): not in any figure"
+    return ValidityCheck("ingestion", True, float(total), 0.0, message, {"refused": refused})
+
+
 def run_checks(
     spec: ExperimentSpec,
     store: ObservationStore,
@@ -118,6 +133,9 @@ def run_checks(
 ) -> list[ValidityCheck]:
     """SRM, invalid judge verdicts (one check per judge scorer seen) and unpriced calls."""
     checks = [srm_check(spec, counts, settings)]
+    refused = ingestion_check(spec.id)
+    if refused is not None:
+        checks.append(refused)
     for metric in sorted(m for m in metrics if m.endswith(".invalid")):
         scorer = metric.removesuffix(".invalid")
         label = f"invalid judge verdicts of '{scorer}'"

@@ -152,6 +152,8 @@ def _evidence(x: DecisionInputs) -> dict[str, Any]:
                 "effect": r.absolute_effect if r else None, "ci_low": r.ci_low if r else None,
                 "ci_high": r.ci_high if r else None, "p_value": r.p_value if r else None,
                 "adjusted_p_value": c.adjusted_p_value, "sequential_p_value": s.p_value if s else None,
+                "sequential_ci_low": s.ci_low if s else None, "sequential_ci_high": s.ci_high if s else None,
+                "ni_p_value": c.ni.p_value if c.ni else None, "shown_non_inferior": c.shown_non_inferior,
             }
         )  # fmt: skip
     out: dict[str, Any] = {

@@ -282,3 +282,33 @@ def test_4_units_the_assignment_store_knows_count_even_without_any_observation()
     assert check.detail["assigned"] == {"candidate": n, "control": n}
     assert check.detail["missing"]["candidate"] == n // 10 and not check.passed
     assert ev.decision.kind is K.INVALID and not moved(ev)
+
+
+def test_10_observations_refused_at_ingestion_are_named_in_every_report_format() -> None:
+    """NaN/inf values gave NaN CIs; now they are refused at ingestion, counted, and the report says so."""
+    import math
+
+    from routing_agent.evaluation import evaluate
+    from routing_agent.evaluation.report import render
+    from routing_agent.observations import MemoryObservationStore
+    from routing_agent.observations.record import Observation
+
+    s = spec().model_copy(update={"id": "exp-refused"})
+    store = MemoryObservationStore()
+    store.add(
+        [
+            Observation(s.id, v, f"{v}-{i}", "resolved", float(i % 2))
+            for v in ("control", "candidate")
+            for i in range(50)
+        ]
+    )
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError):
+            store.add([Observation(s.id, "candidate", "candidate-x", "resolved", bad)])
+    ev = evaluate(s, observations=store)
+    check = next(c for c in ev.checks if c.name == "ingestion")
+    assert check.passed and check.value == 2
+    for fmt in ("md", "html", "json"):
+        assert "2 observations refused at ingestion" in render(ev, fmt)
+    r = ev.primary[0].result
+    assert r is not None and math.isfinite(r.ci_low) and math.isfinite(r.ci_high)

@@ -251,6 +251,9 @@ def _warnings(d: dict[str, Any]) -> Section:
     found = warnings_of(d)
     failed = [f"{c['name']}: {c['message']}" for c in d["checks"] if not c["passed"]]
     lines = [f"Validity check failed — {f}." for f in failed]
+    lines += [
+        f"{c['name']}: {c['message']}." for c in d["checks"] if c["passed"] and c["name"] == "ingestion"
+    ]
     lines += [f"{where}: {text}" for where, text in found]
     return Section("warnings", "Warnings", lines or ["None: every test's assumptions held."])
 
