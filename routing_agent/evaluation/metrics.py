@@ -24,7 +24,7 @@ from __future__ import annotations
 __all__ = ["MetricData", "Shape", "load_covariate", "load_metric", "load_quantiles"]
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from routing_agent.evaluation.settings import ADDITIVE_METRICS
 from routing_agent.observations.aggregates import LogHistogram, UnitAggregate
@@ -145,16 +145,14 @@ class MetricData:
         previous: SequentialResult | None = None,
         scale: Scale = "absolute",
         null_value: float = 0.0,
-        **one_sided: Any,
+        alternative: Alternative = "two-sided",
     ) -> SequentialResult:
-        """The always-valid mSPRT of test − control (for looks before and after the planned sample).
-
-        ``one_sided`` passes ``alternative=`` to the engine (the non-inferiority primary's test).
-        """
+        """The always-valid mSPRT of test − control (for looks before and after the planned sample);
+        one-sided against ``null_value`` for the non-inferiority primary."""
         c, t = self.summary(control), self.summary(test)
         return sequential_test(
             c, t, alpha=alpha, kind=self.method_kind, scale=scale, null_value=null_value,
-            horizon_units=max(horizon_units, 2), previous=previous, **one_sided,
+            horizon_units=max(horizon_units, 2), previous=previous, alternative=alternative,
         )  # fmt: skip
 
 

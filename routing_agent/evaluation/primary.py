@@ -31,7 +31,6 @@ from __future__ import annotations
 
 __all__ = ["MetricComparison", "Verdict", "compare_metric"]
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,12 +44,9 @@ from routing_agent.stats import (
     SequentialResult,
     adjust_p_values,
     cuped,
-    sequential_test,
 )
 from routing_agent.stats.multiplicity import Correction
-
-_SEQUENTIAL_ONE_SIDED = "alternative" in inspect.signature(sequential_test).parameters
-"""Whether the stats engine's mSPRT has a one-sided form (the non-inferiority primary's early test)."""
+from routing_agent.stats.results import Alternative
 
 Verdict = Literal[
     "win", "trivial", "no_difference", "loss", "non_inferior", "inferior", "pending", "no_data", "unreliable"
@@ -157,10 +153,9 @@ def _sequential_verdict(m: MetricSpec, s: SequentialResult, mde: float, alpha: f
 
 
 def _one_sided(m: MetricSpec) -> dict[str, Any]:
-    """The NI sequential test's one-sided alternative, when the stats engine offers it."""
-    if not _SEQUENTIAL_ONE_SIDED:
-        return {}
-    return {"alternative": "larger" if m.direction == "increase" else "smaller"}
+    """The non-inferiority primary's always-valid test: one-sided against the margin."""
+    alternative: Alternative = "larger" if m.direction == "increase" else "smaller"
+    return {"alternative": alternative}
 
 
 def _fixed_verdict(m: MetricSpec, result: EffectResult, p_adj: float, mde: float) -> tuple[Verdict, str]:
@@ -226,7 +221,7 @@ def compare_metric(
         if m.test == "non_inferiority" and m.margin is not None:
             null = -m.margin if m.direction == "increase" else m.margin
             extra = _one_sided(m)
-            seq_alpha = m.alpha / 2 / k if extra else m.alpha / k
+            seq_alpha = m.alpha / 2 / k
         sequences[arm] = data.sequential(
             control, arm, alpha=seq_alpha, horizon_units=horizon_units,
             previous=previous.get(f"{role}:{m.name}:{arm}"), scale="relative" if relative else "absolute",

@@ -212,6 +212,7 @@ def test_7_the_non_inferiority_primary_sequential_test_is_against_the_margin() -
     ev = run(s, rows("control", binary(1275, 1500)), rows("candidate", binary(1275, 1500)))
     q = ev.primary[0].sequential
     assert q is not None and q.null_value == pytest.approx(-0.02)
+    assert q.alternative == "larger" and q.ci_high == float("inf")  # one-sided against the margin
     assert q.p_value < 0.5  # equal arms: evidence against "worse by the margin", not p ≈ 1 of equality
 
 
