@@ -69,6 +69,7 @@ __all__ = [
     "score_test_proportions",
     "sequential_test",
     "srm_test",
+    "validate_plan_arguments",
 ]
 
 from routing_agent.stats.cuped import CupedResult, cuped
@@ -82,6 +83,7 @@ from routing_agent.stats.power import (
     power_means,
     power_proportions,
     rule_of_thumb,
+    validate_plan_arguments,
 )
 from routing_agent.stats.proportions import score_interval, score_test_proportions
 from routing_agent.stats.quantiles import (
