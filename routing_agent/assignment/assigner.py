@@ -48,6 +48,10 @@ class _Plan:
     read_only: bool = False  # only look the unit up (paused / outside coverage): never write
 
 
+_IMPOSED = frozenset({ExperimentStatus.ROLLED_BACK, ExperimentStatus.SHIPPED, ExperimentStatus.STOPPED})
+_IMPOSED_REASONS = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Reason.STOPPED.value})
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -193,6 +197,29 @@ class Assigner:
     def _count(self, spec: ExperimentSpec, decision: Decision) -> Decision:
         self.counters.decision(spec.id, decision.reason.value)
         return decision
+
+    # -- live state over a recorded assignment ------------------------------------------------------
+
+    def live_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
+        """The decision the live state imposes on a recorded (e.g. checkpointed) assignment, or None.
+
+        Rolled back → control, shipped → the winner, stopped → not enrolled, whatever the record says; a
+        record placed by one of those states whose experiment runs again (resumed) is decided afresh.
+        Running or paused leave a randomized record as it is (a paused experiment keeps its assigned units).
+        """
+        unit_id = record.get("unit_id")
+        if self.guard is None or not unit_id:
+            return None
+        live = self._live_status(spec, self.guard.get_state(spec.id))
+        reason = record.get("reason")
+        if live.status in _IMPOSED:
+            decision = self._plan(spec, unit_id, live).decision
+            if decision is None or (decision.variant == record.get("variant") and decision.reason == reason):
+                return None
+            return self._count(spec, decision)
+        if reason in _IMPOSED_REASONS:
+            return self.decide(spec, unit_id)
+        return None
 
     # -- assignment records -------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """``RoutingNode``: an ordinary LangGraph node that resolves every experiment once per unit.
 
-Put it first in the graph. It reads the unit id from state (``session_id`` by default), decides each
-applicable experiment through the ``Assigner`` (hash, sticky store, live state), and writes
+Put it first in the graph. It reads the unit id where each experiment's YAML says it lives (a state key,
+``session_id`` by default; the LangGraph ``thread_id``; a run-context field — see ``graph.units``),
+decides each applicable experiment through the ``Assigner`` (hash, sticky store, live state), and writes
 ``state["routing"]``. It never raises into the user's graph: a missing unit id, a store outage or an
 unexpected error routes to a documented fallback with its reason recorded and counted.
 
@@ -32,7 +33,9 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.records import Assignment, Reason
 from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
+from routing_agent.graph.resolution import register_router
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
+from routing_agent.graph.units import unit_source_value
 
 logger = logging.getLogger("routing_agent.routing")
 
@@ -147,6 +150,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             register_profiles(
                 self.config.simulated_profiles, source=",".join(self.config.sources) or "<config>"
             )
+        register_router(self)
 
     # -- Runnable ----------------------------------------------------------------------------------
 
@@ -155,7 +159,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         existing = _read(input, ROUTING_KEY) or {}
         updates: dict[str, Assignment] = {}
         for spec in self.config.experiments:
-            unit_id = self._unit_id(spec, input)
+            unit_id = self._unit_id(spec, input, config)
             if self._already(existing, spec, unit_id):
                 continue
             try:
@@ -172,7 +176,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         existing = _read(input, ROUTING_KEY) or {}
         updates: dict[str, Assignment] = {}
         for spec in self.config.experiments:
-            unit_id = self._unit_id(spec, input)
+            unit_id = self._unit_id(spec, input, config)
             if self._already(existing, spec, unit_id):
                 continue
             try:
@@ -182,6 +186,37 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             updates[spec.id] = self._record(spec, unit_id, decision, input)
         return self._output(input, updates)
 
+    def decide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
+        """Every experiment's assignment for the unit of ``state`` / ``config``, without writing state."""
+        out: dict[str, Assignment] = {}
+        for spec in self.config.experiments:
+            unit_id = self._unit_id(spec, state, config, quiet=True)
+            try:
+                decision = self.assigner.decide(spec, unit_id)
+            except Exception as exc:
+                decision = self._internal_error(spec, exc)
+            out[spec.id] = self._record(spec, unit_id, decision, state)
+        return out
+
+    def live_record(self, record: Assignment) -> Assignment:
+        """``record`` (e.g. from a checkpoint) as the experiment's live state has it now."""
+        spec = next((s for s in self.config.experiments if s.id == record["experiment"]), None)
+        if spec is None:
+            return record
+        try:
+            decision = self.assigner.live_decision(spec, record)
+        except Exception as exc:  # never crash the user's graph: keep the recorded assignment
+            self._internal_error(spec, exc)
+            return record
+        if decision is None:
+            return record
+        return self.assigner.assignment(spec, record.get("unit_id"), decision, record.get("segments") or {})
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The YAML's per-agent default models (``"*"`` = ``default_model``)."""
+        return dict(self._defaults)
+
     # -- helpers -----------------------------------------------------------------------------------
 
     def _output(self, state: Any, updates: dict[str, Assignment]) -> dict[str, Any]:
@@ -190,16 +225,17 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             out[DEFAULTS_KEY] = self._defaults
         return out
 
-    def _unit_id(self, spec: ExperimentSpec, state: Any) -> str | None:
+    def _unit_id(
+        self, spec: ExperimentSpec, state: Any, config: RunnableConfig | None = None, *, quiet: bool = False
+    ) -> str | None:
         key = spec.unit_key or self.unit_key or spec.state_key
-        value = _read(state, key)
+        value = unit_source_value(spec, state, config, key)
         if value is None or value == "":
             if spec.unit is Unit.REQUEST:
                 return uuid.uuid4().hex  # every request is its own unit
-            what = (
-                "has no" if isinstance(state, Mapping) else f"is a {type(state).__name__}, not a mapping with"
-            )
-            self._warn_once(spec.id, "no_unit_id", f"state {what} '{key}'; routing to the default model")
+            if not quiet:
+                why = self._missing(spec, state, key)
+                self._warn_once(spec.id, "no_unit_id", f"{why}; routing to the default model")
             return None
         text, problem = unit_text(value)
         if problem is not None:
@@ -207,6 +243,16 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
                 spec.id, "bad_unit_id", f"the unit id in '{key}' {problem}; routing to the default model"
             )
         return text
+
+    @staticmethod
+    def _missing(spec: ExperimentSpec, state: Any, key: str) -> str:
+        if spec.unit_source == "thread_id":
+            return "the run has no config['configurable']['thread_id'] (invoke with a thread id)"
+        if spec.unit_source == "context":
+            return f"the run context has no '{key}' (invoke with context=…)"
+        if isinstance(state, Mapping) or hasattr(state, "__dict__"):
+            return f"state has no '{key}'"
+        return f"state is a {type(state).__name__}, not a mapping with '{key}'"
 
     @staticmethod
     def _already(existing: Mapping[str, Any], spec: ExperimentSpec, unit_id: str | None) -> bool:
@@ -255,6 +301,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         self._defaults = defaults
         self.config = config
         self._reload_error = None
+        register_router(self)
         self.counters.event("reload")
         before = {s.id: s for s in old.experiments}
         after = {s.id: s for s in config.experiments}

@@ -1,0 +1,137 @@
+"""Which assignments a model call follows: found without payload plumbing, corrected by the live state.
+
+``call_routing(state, config)`` looks, in order, for the unit's assignments in:
+
+1. the state's ``routing`` channel (the routing node wrote it; a checkpointer kept it);
+2. the graph's own ``routing`` channel, read through the running task — a ``Send`` branch whose small payload
+   lacks the routing keys still gets the unit's variant;
+3. the routing inherited from the caller: a sub-agent invoked from a tool of a routed agent (the
+   ``RoutingMiddleware`` wraps each tool call), or code inside ``with inherited_routing(state):``;
+4. a routing node that knows the experiment: it decides from the unit id where the YAML says it lives
+   (``thread_id`` and run-context units are visible to every subgraph and sub-agent of the run).
+
+Then the **live state wins**: each record is re-checked against its experiment's live state (cached for the
+node's ``state_refresh_s``), so after a rollback, pause, stop or ship the next model call of a checkpointed
+thread or a resumed ``interrupt()`` follows the new state, with reason ``rolled_back`` / ``shipped`` —
+traced, never observed, like every unit a rollback placed.
+"""
+
+from __future__ import annotations
+
+__all__ = ["call_routing", "inherited_routing", "register_router", "router_for"]
+
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.runnables import RunnableConfig
+
+from routing_agent.assignment.records import Assignment
+from routing_agent.graph.state import ROUTING_KEY
+from routing_agent.graph.units import current_config, read_field
+
+if TYPE_CHECKING:
+    from routing_agent.graph.node import RoutingNode
+
+_routers: dict[str, weakref.ref[RoutingNode]] = {}
+_lock = threading.Lock()
+_inherited: ContextVar[Mapping[str, Assignment] | None] = ContextVar("routing_agent_inherited", default=None)
+
+
+def register_router(node: RoutingNode) -> None:
+    """Make ``node`` the router of its experiments in this process (the latest node wins)."""
+    ref = weakref.ref(node)
+    with _lock:
+        for spec in node.config.experiments:
+            _routers[spec.id] = ref
+
+
+def router_for(experiment: str) -> RoutingNode | None:
+    """The live routing node that routes ``experiment`` in this process, or None."""
+    ref = _routers.get(experiment)
+    return ref() if ref is not None else None
+
+
+def _live_routers() -> list[RoutingNode]:
+    with _lock:
+        refs = list(_routers.values())
+    found: list[RoutingNode] = []
+    for ref in refs:
+        node = ref()
+        if node is not None and all(node is not other for other in found):
+            found.append(node)
+    return found
+
+
+@contextmanager
+def inherited_routing(source: Any) -> Iterator[None]:
+    """Let every model call inside the block (sub-agents, subgraphs) inherit ``source``'s routing.
+
+    ``source`` is a state holding the ``routing`` channel, or the routing mapping itself.
+    """
+    routing = read_field(source, ROUTING_KEY) if not _is_routing(source) else source
+    token = _inherited.set(dict(routing) if routing else _inherited.get())
+    try:
+        yield
+    finally:
+        _inherited.reset(token)
+
+
+def _is_routing(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and ROUTING_KEY not in value
+        and all(isinstance(v, Mapping) and "experiment" in v for v in value.values())
+    )
+
+
+def _graph_channel(config: RunnableConfig | None) -> Any:
+    read = (config or {}).get("configurable", {}).get("__pregel_read")  # the running task's reader
+    if read is None:
+        return None
+    try:
+        return read(ROUTING_KEY, False)
+    except Exception:  # the graph has no routing channel
+        return None
+
+
+def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
+    """The unit's recorded assignments (rules 1–4 of the module docstring), before the live state."""
+    routing = read_field(state, ROUTING_KEY)
+    if routing:
+        return dict(routing)
+    config = current_config(config)
+    routing = _graph_channel(config)
+    if isinstance(routing, Mapping) and routing:
+        return dict(routing)
+    inherited = _inherited.get()
+    if inherited:
+        return dict(inherited)
+    decided: dict[str, Assignment] = {}
+    for node in _live_routers():
+        for experiment, record in node.decide_all(state, config).items():
+            if record.get("unit_id") is not None:
+                decided.setdefault(experiment, record)
+    return decided
+
+
+def live(record: Assignment) -> Assignment:
+    """``record`` as the experiment's live state has it now (the record itself when nothing changed)."""
+    node = router_for(record["experiment"])
+    return record if node is None else node.live_record(record)
+
+
+def call_routing(state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
+    """The assignments the current model call must follow (see the module docstring)."""
+    return {experiment: live(record) for experiment, record in found_routing(state, config).items()}
+
+
+def router_defaults() -> dict[str, Any]:
+    """The YAML agent defaults of the routers in this process (for states without ``routing_defaults``)."""
+    merged: dict[str, Any] = {}
+    for node in _live_routers():
+        merged.update(node.defaults)
+    return merged
