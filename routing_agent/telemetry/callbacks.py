@@ -42,6 +42,7 @@ from routing_agent.telemetry.citations import CITATIONS_KEY, citation_set
 from routing_agent.telemetry.content import capture_enabled
 from routing_agent.telemetry.instruments import Instruments, TelemetryFailures
 from routing_agent.telemetry.pricing import Pricer
+from routing_agent.telemetry.response import carries_content
 from routing_agent.telemetry.spans import assignment_attributes, is_control_flow, mark_error, serialized_name
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -267,11 +268,16 @@ class RoutingTelemetry(BaseCallbackHandler):
         except Exception as exc:
             self.failures.record("on_llm_start", exc)
 
-    def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """First streamed chunk: the TTFT timestamp. Kept minimal (called once per chunk)."""
+    def on_llm_new_token(self, token: Any, *, run_id: UUID, chunk: Any = None, **kwargs: Any) -> None:
+        """First streamed chunk carrying content: the TTFT timestamp. Kept minimal (called once per chunk)."""
         call = self._calls.get(run_id)
         if call is not None and call.first is None:
-            call.first = time.perf_counter()
+            call.streamed = True
+            try:
+                if carries_content(token, chunk):
+                    call.first = time.perf_counter()
+            except Exception as exc:
+                self.failures.record("on_llm_new_token", exc)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         try:

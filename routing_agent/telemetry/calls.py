@@ -45,7 +45,7 @@ class ObservationSink(Protocol):
 class LLMCall:
     """One open chat-model call: its identity, span, per-call facts and the first-chunk time."""
 
-    __slots__ = ("first", "identity", "run_id", "segments", "span", "start", "unit_id")
+    __slots__ = ("first", "identity", "run_id", "segments", "span", "start", "streamed", "unit_id")
 
     def __init__(
         self, identity: CallIdentity, span: Span, unit_id: str | None, segments: Any, run_id: UUID | None
@@ -55,7 +55,8 @@ class LLMCall:
         self.unit_id = unit_id
         self.segments = segments
         self.run_id = run_id
-        self.first: float | None = None  # perf_counter() of the first streamed chunk
+        self.first: float | None = None  # perf_counter() of the first streamed chunk carrying content
+        self.streamed = False  # at least one chunk arrived
         self.start = time.perf_counter()
 
     def routing_attributes(self) -> dict[str, Any]:
@@ -135,6 +136,7 @@ class CallRecorder:
             if info is not None and info.reported_ttft_s is not None:
                 ttft = info.reported_ttft_s
             attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
+        if call.streamed:
             attrs[sc.GEN_AI_REQUEST_STREAM] = True
         cost: float | None = None
         if info is not None:
@@ -227,6 +229,8 @@ class CallRecorder:
             attrs[sc.RA_COST_USD] = cost
         else:
             attrs[sc.RA_UNPRICED] = True
+            if usage is None:
+                attrs[sc.RA_USAGE_MISSING] = True
         return cost
 
 

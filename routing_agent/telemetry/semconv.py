@@ -62,6 +62,7 @@ __all__ = [
     "RA_UNIT",
     "RA_UNIT_ID",
     "RA_UNPRICED",
+    "RA_USAGE_MISSING",
     "RA_VARIANT",
     "ROLE_SHADOW",
     "TOKEN_BUCKETS",
@@ -91,7 +92,8 @@ GEN_AI_RESPONSE_ID = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 """string[]: why the model stopped, one per generation."""
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
-"""double, seconds: request issued → first streamed chunk received. Only on streamed calls."""
+"""double, seconds: request issued → first streamed chunk carrying content (text, tool-call or reasoning
+delta; an empty role chunk does not count). Only on streamed calls."""
 GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
 """boolean: the request was made in streaming mode (we set it when at least one chunk arrived)."""
 GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
@@ -156,6 +158,9 @@ RA_COST_USD = "routing_agent.cost_usd"
 """double: the call's cost in USD. Absent when the model has no price (then ``routing_agent.unpriced``)."""
 RA_UNPRICED = "routing_agent.unpriced"
 """boolean true when the call could not be priced (no price in genai-prices nor the YAML, or no usage)."""
+RA_USAGE_MISSING = "routing_agent.usage_missing"
+"""boolean true when the response reported no token usage (so it cannot be priced). Typical cause: a
+streamed call to an OpenAI-compatible endpoint without ``stream_usage`` (see ``providers.catalog``)."""
 RA_CITATIONS = "routing_agent.citations"
 """string[]: the sorted set of source ids the answer cites (see ``routing_agent.telemetry.citations``)."""
 RA_REFUSAL = "routing_agent.refusal"
