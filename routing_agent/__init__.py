@@ -37,7 +37,16 @@ from routing_agent.errors import (
     StoreUnavailable,
 )
 from routing_agent.evaluation import Decision, DecisionKind, Evaluation, evaluate, write_report
-from routing_agent.graph import ReloadResult, RoutingNode, RoutingState, routed_model
+from routing_agent.graph import (
+    ReloadResult,
+    Routing,
+    RoutingMiddleware,
+    RoutingNode,
+    RoutingState,
+    inherited_routing,
+    routed_agent_model,
+    routed_model,
+)
 from routing_agent.observations import Observation, ObservationStore, open_observation_store
 from routing_agent.providers.catalog import catalog
 from routing_agent.scoring import ScoringNode, ShadowRunner, build_scorers, score_records
@@ -70,7 +79,9 @@ __all__ = [
     "ReloadResult",
     "ReviewQueue",
     "Rollout",
+    "Routing",
     "RoutingAgentError",
+    "RoutingMiddleware",
     "RoutingNode",
     "RoutingState",
     "RoutingTelemetry",
@@ -86,11 +97,13 @@ __all__ = [
     "configure_exporters",
     "evaluate",
     "instrument",
+    "inherited_routing",
     "instrumented",
     "load_experiments",
     "load_experiments_from_string",
     "open_observation_store",
     "open_store",
+    "routed_agent_model",
     "routed_model",
     "score_records",
     "uninstrument",

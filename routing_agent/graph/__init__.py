@@ -1,14 +1,20 @@
-"""LangGraph integration: the routing node, the state key and its reducer, and ``routed_model``."""
+"""LangGraph integration: the routing node and channel, ``routed_model``, prebuilt-agent routing, outcomes."""
 
+from routing_agent.graph.agents import RoutingMiddleware, routed_agent_model
 from routing_agent.graph.models import routed_model
 from routing_agent.graph.node import ReloadResult, RoutingNode
-from routing_agent.graph.state import ROUTING_KEY, RoutingState, keep_first_assignment
+from routing_agent.graph.resolution import inherited_routing
+from routing_agent.graph.state import ROUTING_KEY, Routing, RoutingState, keep_first_assignment
 
 __all__ = [
     "ROUTING_KEY",
     "ReloadResult",
+    "Routing",
+    "RoutingMiddleware",
     "RoutingNode",
     "RoutingState",
+    "inherited_routing",
     "keep_first_assignment",
+    "routed_agent_model",
     "routed_model",
 ]

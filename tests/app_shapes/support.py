@@ -25,10 +25,9 @@ _ids = itertools.count()
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Answers with its own name; with tools bound it first calls ``tool`` (args ``{"query": <prompt>}``)."""
+    """Answers with its own name; with tools bound it first calls the first tool (args ``{"query": prompt}``)."""
 
     name_: str
-    tool: str | None = None
 
     @property
     def _llm_type(self) -> str:
@@ -44,8 +43,8 @@ class ScriptedChatModel(BaseChatModel):
 
     def _reply(self, messages: list[BaseMessage], tool_names: Sequence[str] | None) -> AIMessage:
         last = messages[-1] if messages else None
-        if self.tool and tool_names and self.tool in tool_names and isinstance(last, HumanMessage):
-            call = {"name": self.tool, "args": {"query": str(last.content)}, "id": f"call-{next(_ids)}"}
+        if tool_names and isinstance(last, HumanMessage):
+            call = {"name": tool_names[0], "args": {"query": str(last.content)}, "id": f"call-{next(_ids)}"}
             return AIMessage(content="", tool_calls=[call])
         suffix = f" after {last.content}" if isinstance(last, ToolMessage) else ""
         return AIMessage(content=f"{self.name_}{suffix}")
@@ -82,7 +81,7 @@ class ScriptedChatModel(BaseChatModel):
 
 
 def _factory(name: str, params: dict[str, Any]) -> BaseChatModel:
-    return ScriptedChatModel(name_=name, tool=params.get("tool"))
+    return ScriptedChatModel(name_=name, **params)
 
 
 catalog.register("script", _factory, replace=True)
@@ -95,8 +94,8 @@ experiments:
     unit: session
     UNIT_LINES
     variants:
-      - {name: control, model: "script:control", weight: 50, control: true, params: {tool: lookup}}
-      - {name: candidate, model: "script:candidate", weight: 50, params: {tool: lookup}}
+      - {name: control, model: "script:control", weight: 50, control: true}
+      - {name: candidate, model: "script:candidate", weight: 50}
 """.replace("EXPERIMENT", EXPERIMENT)
 
 
