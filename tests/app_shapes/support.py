@@ -25,7 +25,7 @@ _ids = itertools.count()
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Answers with its own name; with tools bound it first calls the first tool (args ``{"query": prompt}``)."""
+    """Answers with its own name; with tools bound it first calls the first tool, ``{"query": prompt}``."""
 
     name_: str
 
@@ -56,7 +56,9 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs.get("tool_names")))])
+        return ChatResult(
+            generations=[ChatGeneration(message=self._reply(messages, kwargs.get("tool_names")))]
+        )
 
     def _stream(
         self,

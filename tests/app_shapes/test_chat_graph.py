@@ -55,18 +55,24 @@ def test_multi_turn_thread_keeps_candidate_then_follows_a_rollback(
     out = app.invoke({"messages": [HumanMessage("turn 3")]}, config)  # session_id comes from the checkpoint
     assert out["messages"][-1].content == "control"
     assert out["routing"][EXPERIMENT]["variant"] == "candidate"  # the checkpoint still says candidate…
-    assert_calls(chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back")
+    assert_calls(
+        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
+    )
     assert observed_calls(telemetry, unit) == {"candidate": 2}  # …and the rolled-back call is not observed
 
 
-def test_control_unit_and_typed_state_in_either_order(router: RoutingNode, telemetry: CapturedTelemetry) -> None:
+def test_control_unit_and_typed_state_in_either_order(
+    router: RoutingNode, telemetry: CapturedTelemetry
+) -> None:
     class Reversed(MessagesState, RoutingState):
         session_id: str
 
     assert {"routing", "messages", "session_id"} <= set(Reversed.__annotations__)
     app = chat_app(router)
     unit = unit_in(router.config, "control")
-    out = app.invoke({"messages": [HumanMessage("hi")], "session_id": unit}, {"configurable": {"thread_id": unit}})
+    out = app.invoke(
+        {"messages": [HumanMessage("hi")], "session_id": unit}, {"configurable": {"thread_id": unit}}
+    )
     assert out["messages"][-1].content == "control"
     assert_calls(chat_spans(telemetry), model="script:control", variant="control", reason="hashed")
     assert observed_calls(telemetry, unit) == {"control": 1}

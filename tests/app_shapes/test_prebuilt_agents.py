@@ -55,7 +55,9 @@ def test_create_agent_with_tools_routes_every_call_under_its_own_name(
     before = span_count(telemetry)
     out = agent.invoke({"messages": [HumanMessage("q2")]}, config)
     assert out["messages"][-1].content == "control after found q2"
-    assert_calls(chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back")
+    assert_calls(
+        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
+    )
     assert observed_calls(telemetry, unit) == {"candidate": 2}
 
 
@@ -63,7 +65,10 @@ def test_supervisor_sub_agent_called_from_a_tool_inherits_the_assignment(
     router: RoutingNode, telemetry: CapturedTelemetry
 ) -> None:
     researcher = create_agent(
-        catalog.get("script:default"), tools=[lookup], middleware=[RoutingMiddleware(router)], name="researcher"
+        catalog.get("script:default"),
+        tools=[lookup],
+        middleware=[RoutingMiddleware(router)],
+        name="researcher",
     )
 
     @tool
@@ -118,5 +123,7 @@ def test_create_react_agent_with_a_dynamic_model(router: RoutingNode, telemetry:
     before = span_count(telemetry)
     out = agent.invoke({"messages": [HumanMessage("q2")]}, config)
     assert out["messages"][-1].content == "control after found q2"
-    assert_calls(chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back")
+    assert_calls(
+        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
+    )
     assert observed_calls(telemetry, unit) == {"candidate": 2}
