@@ -3,6 +3,7 @@
 from routing_agent.graph.agents import RoutingMiddleware, routed_agent_model
 from routing_agent.graph.models import routed_model
 from routing_agent.graph.node import ReloadResult, RoutingNode
+from routing_agent.graph.outcomes import arecord_outcome, record_outcome
 from routing_agent.graph.resolution import inherited_routing
 from routing_agent.graph.state import ROUTING_KEY, Routing, RoutingState, keep_first_assignment
 
@@ -13,8 +14,10 @@ __all__ = [
     "RoutingMiddleware",
     "RoutingNode",
     "RoutingState",
+    "arecord_outcome",
     "inherited_routing",
     "keep_first_assignment",
+    "record_outcome",
     "routed_agent_model",
     "routed_model",
 ]
