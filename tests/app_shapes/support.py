@@ -147,3 +147,10 @@ def observed_calls(telemetry: CapturedTelemetry, unit: str) -> dict[str, int]:
         if obs.unit_id == unit:
             counts[obs.variant] = counts.get(obs.variant, 0) + 1
     return counts
+
+
+def assert_rolled_back(telemetry: CapturedTelemetry, since: int) -> None:
+    """Every call after the first ``since`` spans went to control because of the rollback."""
+    assert_calls(
+        chat_spans(telemetry, since), model="script:control", variant="control", reason="rolled_back"
+    )

@@ -15,6 +15,7 @@ from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import (
     EXPERIMENT,
     assert_calls,
+    assert_rolled_back,
     chat_spans,
     observed_calls,
     span_count,
@@ -55,9 +56,7 @@ def test_multi_turn_thread_keeps_candidate_then_follows_a_rollback(
     out = app.invoke({"messages": [HumanMessage("turn 3")]}, config)  # session_id comes from the checkpoint
     assert out["messages"][-1].content == "control"
     assert out["routing"][EXPERIMENT]["variant"] == "candidate"  # the checkpoint still says candidate…
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
     assert observed_calls(telemetry, unit) == {"candidate": 2}  # …and the rolled-back call is not observed
 
 

@@ -21,6 +21,7 @@ from routing_agent.testing import CapturedTelemetry
 from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import (
     assert_calls,
+    assert_rolled_back,
     chat_spans,
     experiments,
     observed_calls,
@@ -70,9 +71,7 @@ def test_send_fan_out_with_a_small_payload(router: RoutingNode, telemetry: Captu
     unit = unit_in(router.config, "candidate")
     before = span_count(telemetry)
     assert fan_out_app(router).invoke({"session_id": unit, "topics": ["a", "b"]})["notes"] == ["control"] * 2
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
     assert observed_calls(telemetry, unit) == {}
 
 
@@ -129,9 +128,7 @@ def test_subgraphs_inherit_routing(router: RoutingNode, telemetry: CapturedTelem
     before = span_count(telemetry)
     out = app.invoke({"session_id": unit, "question": "why?"})
     assert (out["answer"], out["second"]) == ("control", "control")
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
 
 
 class ReviewState(RoutingState, MessagesState):
@@ -163,9 +160,7 @@ def test_interrupt_resume_across_a_rollback(router: RoutingNode, telemetry: Capt
     before = span_count(telemetry)
     out = app.invoke(Command(resume="ok"), config)
     assert out["messages"][-1].content == "control"
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
     assert observed_calls(telemetry, unit) == {"candidate": 1}
 
 
@@ -190,9 +185,7 @@ def test_functional_api_with_thread_units(store_url: str, telemetry: CapturedTel
     rollback(node)
     before = span_count(telemetry)
     assert workflow.invoke(["c"], config) == ["control"]
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
     node.close()
 
 
@@ -236,9 +229,7 @@ async def test_async_streaming_messages_with_the_thread_as_unit(
     rollback(node)
     before = span_count(telemetry)
     assert await turn("after") == "control"
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
     node.close()
 
 
@@ -272,7 +263,5 @@ def test_unit_from_the_run_context(store_url: str, telemetry: CapturedTelemetry,
     before = span_count(telemetry)
     out = app.invoke({"messages": [HumanMessage("three")]}, context=UserContext(user_id=unit))
     assert out["messages"][-1].content == "control"
-    assert_calls(
-        chat_spans(telemetry, before), model="script:control", variant="control", reason="rolled_back"
-    )
+    assert_rolled_back(telemetry, before)
     node.close()
