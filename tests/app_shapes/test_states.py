@@ -78,9 +78,7 @@ def _messages(state: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("schema", STATES, ids=lambda s: s.__name__)
-def test_every_state_schema_routes(
-    schema: type, router: RoutingNode, telemetry: CapturedTelemetry
-) -> None:
+def test_every_state_schema_routes(schema: type, router: RoutingNode, telemetry: CapturedTelemetry) -> None:
     def agent(state: Any, config: RunnableConfig) -> dict[str, Any]:
         reply = routed_model(state, config).invoke(_messages(state) or "hi")
         return {"messages": [*_messages(state), reply]}
@@ -97,5 +95,6 @@ def test_every_state_schema_routes(
         out = app.invoke({"session_id": unit, "messages": [HumanMessage("hello")]})
         assert out["messages"][-1].content == variant
         assert out["routing"]["shapes"]["unit_id"] == unit
-        assert_calls(chat_spans(telemetry, before), model=f"script:{variant}", variant=variant, reason="hashed")
+        spans = chat_spans(telemetry, before)
+        assert_calls(spans, model=f"script:{variant}", variant=variant, reason="hashed")
         assert observed_calls(telemetry, unit) == {variant: 1}
