@@ -9,12 +9,14 @@
 ``unit`` is a graph state (its ``routing`` channel says the variant) or a unit id (the routing node of the
 experiment in this process looks the unit's variant up in the assignment store, read-only). The value is
 written as an ``Observation`` of the unit's variant: to ``observations`` (a store, URL or buffered writer)
-or, by default, to where ``instrument(observations=…)`` writes. Nothing is written — and ``False`` returned —
-for a unit that is not enrolled, placed by a rollback or a ship (never randomized, so never in an arm), or
-whose variant cannot be found; a value that is not a finite number raises ``ValueError`` at the call. The
-observation id is ``<unit>:outcome:<metric>`` unless ``id`` is given, so recording the same outcome twice
-(a retried request) counts it once. Writing never raises into the caller: a failing store is retried,
-then dropped and counted by the writer.
+or, by default, where the run's ``RoutingTelemetry`` handler (``callbacks=[…]``) or
+``instrument(observations=…)`` writes (with neither: nothing written, a warning once, ``False``).
+
+Nothing is written — and ``False`` returned — for a unit that is not enrolled, placed by a rollback or a
+ship (never randomized, so never in an arm), or whose variant cannot be found; a value that is not a finite
+number raises ``ValueError`` at the call. The observation id is ``<unit>:outcome:<metric>`` unless ``id`` is
+given, so recording the same outcome twice (a retried request) counts it once. Writing never raises into
+the caller: a failing store is retried, then dropped and counted by the writer.
 """
 
 from __future__ import annotations
@@ -28,10 +30,23 @@ from typing import Any
 
 from routing_agent.assignment.records import NOT_RANDOMIZED, Assignment, Reason
 from routing_agent.graph.resolution import call_routing, router_for
+from routing_agent.graph.units import current_config
 from routing_agent.observations.record import Observation
 
 logger = logging.getLogger("routing_agent.observations")
+_warned: list[bool] = []  # the "nowhere to write" warning is logged once per process
 _NOT_OBSERVED = NOT_RANDOMIZED | {Reason.SHADOW.value}
+
+
+def _run_sink() -> Any:
+    """The observation sink of a ``RoutingTelemetry`` handler on the current run (``callbacks=[…]``)."""
+    config = current_config(None)
+    manager = (config or {}).get("callbacks")
+    for handler in getattr(manager, "handlers", None) or (manager if isinstance(manager, list) else []):
+        sink = getattr(handler, "observations_sink", None)
+        if callable(sink) and sink() is not None:
+            return sink()
+    return None
 
 
 def _sink(observations: Any) -> Any:
@@ -39,11 +54,12 @@ def _sink(observations: Any) -> Any:
         from routing_agent.telemetry.install import current_handler
 
         handler = current_handler()
-        sink = handler.observations_sink() if handler is not None else None
-        if sink is None:
-            raise RuntimeError(
-                "record_outcome has nowhere to write: call instrument(observations=…) first, "
-                "or pass observations=<store, URL or writer>"
+        sink = _run_sink() or (handler.observations_sink() if handler is not None else None)
+        if sink is None and not _warned:
+            _warned.append(True)
+            logger.warning(
+                "record_outcome has nowhere to write: call instrument(observations=…) or pass "
+                "observations=<store, URL or writer>; outcomes are not recorded"
             )
         return sink
     if isinstance(observations, str):
@@ -119,6 +135,8 @@ def record_outcome(
     if obs is None:
         return False
     sink = _sink(observations)
+    if sink is None:
+        return False
     if hasattr(sink, "add_many"):
         sink.add_many([obs])
         return True
@@ -145,6 +163,8 @@ async def arecord_outcome(
     if obs is None:
         return False
     sink = _sink(observations)
+    if sink is None:
+        return False
     if hasattr(sink, "add_many"):
         sink.add_many([obs])
         return True
