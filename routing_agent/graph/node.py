@@ -33,7 +33,7 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.records import Assignment, Reason
 from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
-from routing_agent.graph.resolution import register_router
+from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
 from routing_agent.graph.units import unit_source_value
 
@@ -167,7 +167,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             except Exception as exc:  # never crash the user's graph
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
-        return self._output(input, updates)
+        return self._output(input, updates, config)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -184,12 +184,19 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             except Exception as exc:
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
-        return self._output(input, updates)
+        return self._output(input, updates, config)
 
     def decide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
-        """Every experiment's assignment for the unit of ``state`` / ``config``, without writing state."""
+        """Assignments of the experiments whose unit id ``state`` / ``config`` holds (state is not written).
+
+        Experiments without that unit id are left out (not decided, not counted): this is the fallback of a
+        model call that found no routing, not a routing node run.
+        """
         out: dict[str, Assignment] = {}
         for spec in self.config.experiments:
+            key = spec.unit_key or self.unit_key or spec.state_key
+            if unit_source_value(spec, state, config, key) in (None, ""):
+                continue
             unit_id = self._unit_id(spec, state, config, quiet=True)
             try:
                 decision = self.assigner.decide(spec, unit_id)
@@ -219,7 +226,10 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _output(self, state: Any, updates: dict[str, Assignment]) -> dict[str, Any]:
+    def _output(
+        self, state: Any, updates: dict[str, Assignment], config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        remember_thread(config, {**(_read(state, ROUTING_KEY) or {}), **updates})
         out: dict[str, Any] = {ROUTING_KEY: updates} if updates else {}
         if _read(state, DEFAULTS_KEY) != self._defaults:
             out[DEFAULTS_KEY] = self._defaults

@@ -7,7 +7,9 @@
    lacks the routing keys still gets the unit's variant;
 3. the routing inherited from the caller: a sub-agent invoked from a tool of a routed agent (the
    ``RoutingMiddleware`` wraps each tool call), or code inside ``with inherited_routing(state):``;
-4. a routing node that knows the experiment: it decides from the unit id where the YAML says it lives
+4. the routing a routing node last wrote for this run's ``thread_id`` (kept in memory for the last
+   ``THREAD_MEMORY`` threads): subgraphs with a state of their own, in any app with a checkpointer;
+5. a routing node that knows the experiment: it decides from the unit id where the YAML says it lives
    (``thread_id`` and run-context units are visible to every subgraph and sub-agent of the run).
 
 Then the **live state wins**: each record is re-checked against its experiment's live state (cached for the
@@ -18,10 +20,18 @@ traced, never observed, like every unit a rollback placed.
 
 from __future__ import annotations
 
-__all__ = ["call_routing", "inherited_routing", "register_router", "router_for"]
+__all__ = [
+    "THREAD_MEMORY",
+    "call_routing",
+    "inherited_routing",
+    "register_router",
+    "remember_thread",
+    "router_for",
+]
 
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,6 +48,9 @@ if TYPE_CHECKING:
 
 _routers: dict[str, weakref.ref[RoutingNode]] = {}
 _lock = threading.Lock()
+THREAD_MEMORY = 10_000
+"""How many threads' routing a process remembers for their subgraphs (least recently written go first)."""
+_threads: OrderedDict[str, dict[str, Assignment]] = OrderedDict()
 _inherited: ContextVar[Mapping[str, Assignment] | None] = ContextVar("routing_agent_inherited", default=None)
 
 
@@ -88,6 +101,23 @@ def _is_routing(value: Any) -> bool:
     )
 
 
+def _thread_id(config: RunnableConfig | None) -> str | None:
+    thread = (config or {}).get("configurable", {}).get("thread_id")
+    return str(thread) if thread is not None and thread != "" else None
+
+
+def remember_thread(config: RunnableConfig | None, routing: Mapping[str, Assignment]) -> None:
+    """Keep ``routing`` as the routing of the run's thread (no-op without a thread id)."""
+    thread = _thread_id(config)
+    if thread is None or not routing:
+        return
+    with _lock:
+        _threads[thread] = {**_threads.get(thread, {}), **routing}
+        _threads.move_to_end(thread)
+        while len(_threads) > THREAD_MEMORY:
+            _threads.popitem(last=False)
+
+
 def _graph_channel(config: RunnableConfig | None) -> Any:
     read = (config or {}).get("configurable", {}).get("__pregel_read")  # the running task's reader
     if read is None:
@@ -99,7 +129,7 @@ def _graph_channel(config: RunnableConfig | None) -> Any:
 
 
 def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
-    """The unit's recorded assignments (rules 1–4 of the module docstring), before the live state."""
+    """The unit's recorded assignments (rules 1–5 of the module docstring), before the live state."""
     routing = read_field(state, ROUTING_KEY)
     if routing:
         return dict(routing)
@@ -110,11 +140,16 @@ def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assign
     inherited = _inherited.get()
     if inherited:
         return dict(inherited)
+    thread = _thread_id(config)
+    if thread is not None:
+        with _lock:
+            remembered = _threads.get(thread)
+        if remembered:
+            return dict(remembered)
     decided: dict[str, Assignment] = {}
     for node in _live_routers():
         for experiment, record in node.decide_all(state, config).items():
-            if record.get("unit_id") is not None:
-                decided.setdefault(experiment, record)
+            decided.setdefault(experiment, record)
     return decided
 
 

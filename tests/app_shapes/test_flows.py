@@ -265,3 +265,35 @@ def test_unit_from_the_run_context(store_url: str, telemetry: CapturedTelemetry,
     assert out["messages"][-1].content == "control"
     assert_rolled_back(telemetry, before)
     node.close()
+
+
+def test_a_subgraph_with_its_own_state_in_a_checkpointed_app(
+    router: RoutingNode, telemetry: CapturedTelemetry
+) -> None:
+    def answerer(state: Plain, config: RunnableConfig) -> dict[str, Any]:
+        return {"answer": str(routed_model(state, config).invoke(state["question"]).content)}
+
+    plain = StateGraph(Plain)
+    plain.add_node("answerer", answerer)
+    plain.add_edge(START, "answerer")
+
+    class Outer(RoutingState, total=False):
+        session_id: str
+        question: str
+        answer: str
+
+    outer = StateGraph(Outer)
+    outer.add_node("route", router)
+    outer.add_node("sub", plain.compile())  # no routing channel, no session_id, nothing forwarded
+    outer.add_edge(START, "route")
+    outer.add_edge("route", "sub")
+    app = outer.compile(checkpointer=InMemorySaver())
+    for variant in ("candidate", "control"):
+        unit = unit_in(router.config, variant)
+        before = span_count(telemetry)
+        out = app.invoke(
+            {"session_id": unit, "question": "why?"}, {"configurable": {"thread_id": f"t-{unit}"}}
+        )
+        assert out["answer"] == variant
+        assert_calls(chat_spans(telemetry, before), model=f"script:{variant}", variant=variant)
+        assert observed_calls(telemetry, unit) == {variant: 1}
