@@ -112,7 +112,7 @@ def routed_model(
     elif isinstance(default, BaseChatModel):
         default_choice = {"model": _GIVEN_MODEL, "params": {}}
     config = current_config(config)
-    routing = call_routing(state, config)
+    routing = call_routing(state, config, agent=name)
     defaults = _read(state, DEFAULTS_KEY) or router_defaults()
     choice, record = resolve_choice(routing, defaults, name, default_choice)
     if choice["model"] == _GIVEN_MODEL:

@@ -29,6 +29,7 @@ __all__ = [
     "router_for",
 ]
 
+import logging
 import threading
 import weakref
 from collections import OrderedDict
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 _routers: dict[str, weakref.ref[RoutingNode]] = {}
 _lock = threading.Lock()
+logger = logging.getLogger("routing_agent.routing")
+
 THREAD_MEMORY = 10_000
 """How many threads' routing a process remembers for their subgraphs (least recently written go first)."""
 _threads: OrderedDict[str, dict[str, Assignment]] = OrderedDict()
@@ -159,9 +162,44 @@ def live(record: Assignment) -> Assignment:
     return record if node is None else node.live_record(record)
 
 
-def call_routing(state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
-    """The assignments the current model call must follow (see the module docstring)."""
-    return {experiment: live(record) for experiment, record in found_routing(state, config).items()}
+def call_routing(
+    state: Any, config: RunnableConfig | None = None, *, agent: str | None = None
+) -> dict[str, Assignment]:
+    """The assignments the current model call must follow (see the module docstring).
+
+    When none is found although a routing node runs in this process, the call cannot be in any experiment:
+    that is logged once per agent (with what to declare), never silently.
+    """
+    found = found_routing(state, config)
+    if not found:
+        _warn_unrouted(agent)
+    return {experiment: live(record) for experiment, record in found.items()}
+
+
+_unrouted: set[str | None] = set()
+
+
+def _warn_unrouted(agent: str | None) -> None:
+    if agent in _unrouted:
+        return
+    nodes = _live_routers()
+    if not nodes:
+        return
+    _unrouted.add(agent)
+    keys = sorted(
+        {
+            s.unit_source if s.unit_source != "state" else s.state_key
+            for n in nodes
+            for s in n.config.experiments
+        }
+    )
+    logger.warning(
+        "agent '%s' found no routing: its state has no 'routing' channel, its graph none, no caller "
+        "passed one and the run holds no unit id (%s); it runs its default model, in no experiment. Add "
+        "'routing: Routing' (and the unit key) to its state, or use unit_source: thread_id / context",
+        agent,
+        ", ".join(keys),
+    )
 
 
 def router_defaults() -> dict[str, Any]:

@@ -83,9 +83,10 @@ def test_record_outcome_from_a_node_and_later_by_unit_id(store_url: str) -> None
         cand, ctrl = unit_in(node.config, "candidate"), unit_in(node.config, "control")
         for unit in (cand, ctrl):
             _app(node).invoke({"session_id": unit, "messages": [HumanMessage("hi")]})
-        assert {
-            o.unit_id: (o.variant, o.value) for o in telemetry.observed("shapes", "resolved")
-        } == {cand: ("candidate", 1.0), ctrl: ("control", 0.0)}
+        assert {o.unit_id: (o.variant, o.value) for o in telemetry.observed("shapes", "resolved")} == {
+            cand: ("candidate", 1.0),
+            ctrl: ("control", 0.0),
+        }
     # later, outside the graph: by unit id, to an explicit store, twice (idempotent id)
     assert record_outcome("shapes", "revenue_usd", 42.5, cand, observations=store, segments={"tier": "pro"})
     assert record_outcome("shapes", "revenue_usd", 42.5, cand, observations=store)
@@ -107,4 +108,26 @@ async def test_arecord_outcome_by_unit_id(store_url: str) -> None:
     await node.ainvoke({"session_id": unit})
     assert await arecord_outcome("shapes", "resolved", 1.0, unit, observations=store)
     assert _values(store, "resolved") == {unit: ("control", 1.0)}
+    node.close()
+
+
+def test_an_agent_that_finds_no_routing_says_so_once(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    node = RoutingNode(experiments(), store=store_url)  # unit from state['session_id']
+
+    def lonely(state: MessagesState) -> dict[str, Any]:  # a state without routing nor session_id
+        return {"messages": [routed_model(state).invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("lonely-agent", lonely)
+    graph.add_edge(START, "lonely-agent")
+    app = graph.compile()
+    with caplog.at_level("WARNING", logger="routing_agent.routing"):
+        for _ in range(3):
+            out = app.invoke({"messages": [HumanMessage("hi")]})
+            assert out["messages"][-1].content == "default"  # the YAML default_model, in no experiment
+    warnings = [r.getMessage() for r in caplog.records if "lonely-agent" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "found no routing" in warnings[0] and "session_id" in warnings[0]
     node.close()
