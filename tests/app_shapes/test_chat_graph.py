@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
 from routing_agent import RoutingNode, RoutingState, routed_model
+from routing_agent.control import Rollout
 from routing_agent.testing import CapturedTelemetry
 from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import (
@@ -75,3 +77,52 @@ def test_control_unit_and_typed_state_in_either_order(
     assert out["messages"][-1].content == "control"
     assert_calls(chat_spans(telemetry), model="script:control", variant="control", reason="hashed")
     assert observed_calls(telemetry, unit) == {"control": 1}
+
+
+@pytest.mark.parametrize(
+    ("action", "content", "variant", "reason"),
+    [
+        ("ship", "candidate", "candidate", "shipped"),
+        ("stop", "default", None, "stopped"),
+        ("pause", "candidate", "candidate", None),  # paused: assigned units keep their variant, observed
+    ],
+)
+def test_ship_stop_pause_reach_a_checkpointed_thread(
+    router: RoutingNode,
+    telemetry: CapturedTelemetry,
+    action: str,
+    content: str,
+    variant: str | None,
+    reason: str | None,
+) -> None:
+    app = chat_app(router)
+    unit = unit_in(router.config, "candidate")
+    config: RunnableConfig = {"configurable": {"thread_id": f"t-{unit}"}}
+    app.invoke({"messages": [HumanMessage("hello")], "session_id": unit}, config)
+    rollout = Rollout(router.store, EXPERIMENT, known=True)
+    if action == "ship":
+        rollout.ship("candidate", actor="test", reason="wins")
+    else:
+        getattr(rollout, action)(actor="test", reason=action)
+    before = span_count(telemetry)
+    out = app.invoke({"messages": [HumanMessage("again")]}, config)
+    assert out["messages"][-1].content == content
+    (span,) = chat_spans(telemetry, before)
+    attrs = span.attributes or {}
+    assert attrs.get("routing_agent.variant") == variant
+    assert attrs.get("routing_agent.reason") == (reason or "hashed")
+    assert observed_calls(telemetry, unit) == ({"candidate": 2} if action == "pause" else {"candidate": 1})
+
+
+def test_resume_after_a_rollback_returns_the_thread_to_its_variant(
+    router: RoutingNode, telemetry: CapturedTelemetry
+) -> None:
+    app = chat_app(router)
+    unit = unit_in(router.config, "candidate")
+    config: RunnableConfig = {"configurable": {"thread_id": f"t-{unit}"}}
+    app.invoke({"messages": [HumanMessage("hello")], "session_id": unit}, config)
+    rollback(router)
+    assert app.invoke({"messages": [HumanMessage("2")]}, config)["messages"][-1].content == "control"
+    Rollout(router.store, EXPERIMENT, known=True).resume(actor="test", reason="fixed")
+    assert app.invoke({"messages": [HumanMessage("3")]}, config)["messages"][-1].content == "candidate"
+    assert observed_calls(telemetry, unit) == {"candidate": 2}
