@@ -36,6 +36,7 @@ PUBLIC = [
     "StoreUnavailable",
     "Watcher",
     "arecord_outcome",
+    "arouted_model",
     "build_scorers",
     "catalog",
     "check_experiments",

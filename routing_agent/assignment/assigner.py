@@ -210,16 +210,29 @@ class Assigner:
         unit_id = record.get("unit_id")
         if self.guard is None or not unit_id:
             return None
-        live = self._live_status(spec, self.guard.get_state(spec.id))
+        imposed, redecide = self._imposed(spec, record, self.guard.get_state(spec.id))
+        return self.decide(spec, unit_id) if redecide else imposed
+
+    async def alive_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
+        """Async twin of ``live_decision``."""
+        unit_id = record.get("unit_id")
+        if self.guard is None or not unit_id:
+            return None
+        imposed, redecide = self._imposed(spec, record, await self.guard.aget_state(spec.id))
+        return await self.adecide(spec, unit_id) if redecide else imposed
+
+    def _imposed(
+        self, spec: ExperimentSpec, record: Assignment, state: ExperimentState | None
+    ) -> tuple[Decision | None, bool]:
+        """(the decision the live state imposes, or None; whether the unit must be decided afresh)."""
+        live = self._live_status(spec, state)
         reason = record.get("reason")
         if live.status in _IMPOSED:
-            decision = self._plan(spec, unit_id, live).decision
+            decision = self._plan(spec, record.get("unit_id"), live).decision
             if decision is None or (decision.variant == record.get("variant") and decision.reason == reason):
-                return None
-            return self._count(spec, decision)
-        if reason in _IMPOSED_REASONS:
-            return self.decide(spec, unit_id)
-        return None
+                return None, False
+            return self._count(spec, decision), False
+        return None, reason in _IMPOSED_REASONS
 
     # -- assignment records -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """LangGraph integration: the routing node and channel, ``routed_model``, prebuilt-agent routing, outcomes."""
 
 from routing_agent.graph.agents import RoutingMiddleware, routed_agent_model
-from routing_agent.graph.models import routed_model
+from routing_agent.graph.models import arouted_model, routed_model
 from routing_agent.graph.node import ReloadResult, RoutingNode
 from routing_agent.graph.outcomes import arecord_outcome, record_outcome
 from routing_agent.graph.resolution import inherited_routing
@@ -15,6 +15,7 @@ __all__ = [
     "RoutingNode",
     "RoutingState",
     "arecord_outcome",
+    "arouted_model",
     "inherited_routing",
     "keep_first_assignment",
     "record_outcome",

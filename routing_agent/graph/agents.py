@@ -34,7 +34,7 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
 
 from routing_agent.assignment.records import ModelChoice
-from routing_agent.graph.models import routed_model
+from routing_agent.graph.models import arouted_model, routed_model
 from routing_agent.graph.node import ExperimentsLike, RoutingNode, StoreLike
 from routing_agent.graph.resolution import found_routing, inherited_routing
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, Routing
@@ -114,8 +114,14 @@ class RoutingMiddleware(AgentMiddleware[Any, Any]):
     # -- swap the model per call --------------------------------------------------------------------
 
     def _routed(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
-        model = routed_model(
-            request.state, None, agent=_agent_name(self.agent), default=request.model, models=self.models
+        agent = _agent_name(self.agent)
+        model = routed_model(request.state, None, agent=agent, default=request.model, models=self.models)
+        return request.override(model=model)
+
+    async def _arouted(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
+        agent = _agent_name(self.agent)
+        model = await arouted_model(
+            request.state, None, agent=agent, default=request.model, models=self.models
         )
         return request.override(model=model)
 
@@ -131,7 +137,7 @@ class RoutingMiddleware(AgentMiddleware[Any, Any]):
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any]:
         """Async twin of ``wrap_model_call``."""
-        return await handler(self._routed(request))
+        return await handler(await self._arouted(request))
 
     # -- sub-agents inherit -------------------------------------------------------------------------
 

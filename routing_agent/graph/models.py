@@ -18,7 +18,7 @@ attached, which LangChain passes to every callback, so telemetry knows experimen
 
 from __future__ import annotations
 
-__all__ = ["resolve_choice", "routed_model"]
+__all__ = ["arouted_model", "resolve_choice", "routed_model"]
 
 from collections.abc import Mapping
 from typing import Any
@@ -29,7 +29,7 @@ from langchain_core.runnables import RunnableConfig
 from routing_agent.assignment.records import Assignment, ModelChoice
 from routing_agent.errors import ModelResolutionError
 from routing_agent.graph import metadata as meta
-from routing_agent.graph.resolution import call_routing, router_defaults
+from routing_agent.graph.resolution import acall_routing, call_routing, router_defaults
 from routing_agent.graph.state import DEFAULTS_KEY
 from routing_agent.graph.units import current_config
 from routing_agent.providers.catalog import ModelCatalog, catalog
@@ -106,13 +106,36 @@ def routed_model(
     ``default`` is a model id or a ready chat model for agents no experiment or YAML default covers.
     """
     name = _agent_name(config, agent)
+    routing = call_routing(state, current_config(config), agent=name)
+    return _build(state, routing, name, default, models)
+
+
+async def arouted_model(
+    state: Any,
+    config: RunnableConfig | None = None,
+    *,
+    agent: str | None = None,
+    default: str | BaseChatModel | None = None,
+    models: ModelCatalog | None = None,
+) -> BaseChatModel:
+    """Async twin of ``routed_model``: any store round trip (live state, a fallback decision) is awaited."""
+    name = _agent_name(config, agent)
+    routing = await acall_routing(state, current_config(config), agent=name)
+    return _build(state, routing, name, default, models)
+
+
+def _build(
+    state: Any,
+    routing: Mapping[str, Assignment],
+    name: str | None,
+    default: str | BaseChatModel | None,
+    models: ModelCatalog | None,
+) -> BaseChatModel:
     default_choice: ModelChoice | None = None
     if isinstance(default, str):
         default_choice = {"model": default, "params": {}}
     elif isinstance(default, BaseChatModel):
         default_choice = {"model": _GIVEN_MODEL, "params": {}}
-    config = current_config(config)
-    routing = call_routing(state, config, agent=name)
     defaults = _read(state, DEFAULTS_KEY) or router_defaults()
     choice, record = resolve_choice(routing, defaults, name, default_choice)
     if choice["model"] == _GIVEN_MODEL:

@@ -193,11 +193,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         model call that found no routing, not a routing node run.
         """
         out: dict[str, Assignment] = {}
-        for spec in self.config.experiments:
-            key = spec.unit_key or self.unit_key or spec.state_key
-            if unit_source_value(spec, state, config, key) in (None, ""):
-                continue
-            unit_id = self._unit_id(spec, state, config, quiet=True)
+        for spec, unit_id in self._present_units(state, config):
             try:
                 decision = self.assigner.decide(spec, unit_id)
             except Exception as exc:
@@ -205,9 +201,30 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             out[spec.id] = self._record(spec, unit_id, decision, state)
         return out
 
+    async def adecide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
+        """Async twin of ``decide_all``."""
+        out: dict[str, Assignment] = {}
+        for spec, unit_id in self._present_units(state, config):
+            try:
+                decision = await self.assigner.adecide(spec, unit_id)
+            except Exception as exc:
+                decision = self._internal_error(spec, exc)
+            out[spec.id] = self._record(spec, unit_id, decision, state)
+        return out
+
+    def _present_units(
+        self, state: Any, config: RunnableConfig | None
+    ) -> list[tuple[ExperimentSpec, str | None]]:
+        found: list[tuple[ExperimentSpec, str | None]] = []
+        for spec in self.config.experiments:
+            key = spec.unit_key or self.unit_key or spec.state_key
+            if unit_source_value(spec, state, config, key) not in (None, ""):
+                found.append((spec, self._unit_id(spec, state, config, quiet=True)))
+        return found
+
     def live_record(self, record: Assignment) -> Assignment:
         """``record`` (e.g. from a checkpoint) as the experiment's live state has it now."""
-        spec = next((s for s in self.config.experiments if s.id == record["experiment"]), None)
+        spec = self._spec(record)
         if spec is None:
             return record
         try:
@@ -215,6 +232,24 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         except Exception as exc:  # never crash the user's graph: keep the recorded assignment
             self._internal_error(spec, exc)
             return record
+        return self._relived(spec, record, decision)
+
+    async def alive_record(self, record: Assignment) -> Assignment:
+        """Async twin of ``live_record``."""
+        spec = self._spec(record)
+        if spec is None:
+            return record
+        try:
+            decision = await self.assigner.alive_decision(spec, record)
+        except Exception as exc:
+            self._internal_error(spec, exc)
+            return record
+        return self._relived(spec, record, decision)
+
+    def _spec(self, record: Assignment) -> ExperimentSpec | None:
+        return next((s for s in self.config.experiments if s.id == record["experiment"]), None)
+
+    def _relived(self, spec: ExperimentSpec, record: Assignment, decision: Decision | None) -> Assignment:
         if decision is None:
             return record
         return self.assigner.assignment(spec, record.get("unit_id"), decision, record.get("segments") or {})

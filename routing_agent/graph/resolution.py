@@ -22,6 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "THREAD_MEMORY",
+    "acall_routing",
     "call_routing",
     "inherited_routing",
     "register_router",
@@ -131,12 +132,11 @@ def _graph_channel(config: RunnableConfig | None) -> Any:
         return None
 
 
-def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
-    """The unit's recorded assignments (rules 1–5 of the module docstring), before the live state."""
+def _recorded(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
+    """Rules 1–4 of the module docstring (no I/O)."""
     routing = read_field(state, ROUTING_KEY)
     if routing:
         return dict(routing)
-    config = current_config(config)
     routing = _graph_channel(config)
     if isinstance(routing, Mapping) and routing:
         return dict(routing)
@@ -144,16 +144,32 @@ def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assign
     if inherited:
         return dict(inherited)
     thread = _thread_id(config)
-    if thread is not None:
-        with _lock:
-            remembered = _threads.get(thread)
-        if remembered:
-            return dict(remembered)
-    decided: dict[str, Assignment] = {}
-    for node in _live_routers():
-        for experiment, record in node.decide_all(state, config).items():
-            decided.setdefault(experiment, record)
-    return decided
+    if thread is None:
+        return {}
+    with _lock:
+        return dict(_threads.get(thread) or {})
+
+
+def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
+    """The unit's recorded assignments (rules 1–5 of the module docstring), before the live state."""
+    config = current_config(config)
+    found = _recorded(state, config)
+    if not found:
+        for node in _live_routers():
+            for experiment, record in node.decide_all(state, config).items():
+                found.setdefault(experiment, record)
+    return found
+
+
+async def afound_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
+    """Async twin of ``found_routing``."""
+    config = current_config(config)
+    found = _recorded(state, config)
+    if not found:
+        for node in _live_routers():
+            for experiment, record in (await node.adecide_all(state, config)).items():
+                found.setdefault(experiment, record)
+    return found
 
 
 def live(record: Assignment) -> Assignment:
@@ -174,6 +190,20 @@ def call_routing(
     if not found:
         _warn_unrouted(agent)
     return {experiment: live(record) for experiment, record in found.items()}
+
+
+async def acall_routing(
+    state: Any, config: RunnableConfig | None = None, *, agent: str | None = None
+) -> dict[str, Assignment]:
+    """Async twin of ``call_routing`` (the store's async client)."""
+    found = await afound_routing(state, config)
+    if not found:
+        _warn_unrouted(agent)
+    out: dict[str, Assignment] = {}
+    for experiment, record in found.items():
+        node = router_for(record["experiment"])
+        out[experiment] = record if node is None else await node.alive_record(record)
+    return out
 
 
 _unrouted: set[str | None] = set()

@@ -16,7 +16,14 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.types import Command, Send, interrupt
 from typing_extensions import TypedDict
 
-from routing_agent import Routing, RoutingNode, RoutingState, inherited_routing, routed_model
+from routing_agent import (
+    Routing,
+    RoutingNode,
+    RoutingState,
+    arouted_model,
+    inherited_routing,
+    routed_model,
+)
 from routing_agent.testing import CapturedTelemetry
 from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import (
@@ -199,7 +206,8 @@ async def test_async_streaming_messages_with_the_thread_as_unit(
     node = RoutingNode(experiments("unit_source: thread_id"), store=store_url, state_refresh_s=0.0)
 
     async def chatbot(state: ThreadChat, config: RunnableConfig) -> dict[str, Any]:
-        return {"messages": [await routed_model(state, config).ainvoke(state["messages"])]}
+        llm = await arouted_model(state, config)  # the async twin: store round trips are awaited
+        return {"messages": [await llm.ainvoke(state["messages"])]}
 
     graph = StateGraph(ThreadChat)
     graph.add_node("route", node)

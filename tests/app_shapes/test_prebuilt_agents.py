@@ -124,3 +124,28 @@ def test_create_react_agent_with_a_dynamic_model(router: RoutingNode, telemetry:
     assert out["messages"][-1].content == "control after found q2"
     assert_rolled_back(telemetry, before)
     assert observed_calls(telemetry, unit) == {"candidate": 2}
+
+
+async def test_create_agent_async_with_the_thread_as_unit(
+    store_url: str, telemetry: CapturedTelemetry
+) -> None:
+    node = RoutingNode(experiments("unit_source: thread_id"), store=store_url, state_refresh_s=0.0)
+    agent = create_agent(
+        catalog.get("script:default"),
+        tools=[lookup],
+        middleware=[RoutingMiddleware(node)],
+        name="researcher",
+        checkpointer=InMemorySaver(),
+    )
+    unit = unit_in(node.config, "candidate")
+    config: RunnableConfig = {"configurable": {"thread_id": unit}}
+    out = await agent.ainvoke({"messages": [HumanMessage("q1")]}, config)
+    assert out["messages"][-1].content == "candidate after found q1"
+    assert_calls(chat_spans(telemetry), model="script:candidate", variant="candidate", reason="hashed")
+    assert observed_calls(telemetry, unit) == {"candidate": 2}
+    rollback(node)
+    before = span_count(telemetry)
+    out = await agent.ainvoke({"messages": [HumanMessage("q2")]}, config)
+    assert out["messages"][-1].content == "control after found q2"
+    assert_rolled_back(telemetry, before)
+    node.close()
