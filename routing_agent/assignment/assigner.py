@@ -225,8 +225,10 @@ class Assigner:
         self, spec: ExperimentSpec, record: Assignment, state: ExperimentState | None
     ) -> tuple[Decision | None, bool]:
         """(the decision the live state imposes, or None; whether the unit must be decided afresh)."""
-        live = self._live_status(spec, state)
         reason = record.get("reason")
+        if (state.status if state is not None else spec.status) not in _IMPOSED:
+            return None, reason in _IMPOSED_REASONS
+        live = self._live_status(spec, state)
         if live.status in _IMPOSED:
             decision = self._plan(spec, record.get("unit_id"), live).decision
             if decision is None or (decision.variant == record.get("variant") and decision.reason == reason):

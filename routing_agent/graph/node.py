@@ -144,6 +144,10 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         self._warned: set[tuple[str, str]] = set()
         self._reload_error: str | None = None
         self._defaults = agent_defaults(self.config)
+        self._specs: tuple[ExperimentsConfig, dict[str, ExperimentSpec]] = (
+            self.config,
+            {s.id: s for s in self.config.experiments},
+        )  # id → spec of the config it was built from
         if self.config.simulated_profiles:
             from routing_agent.providers.profiles import register_profiles
 
@@ -247,7 +251,10 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         return self._relived(spec, record, decision)
 
     def _spec(self, record: Assignment) -> ExperimentSpec | None:
-        return next((s for s in self.config.experiments if s.id == record["experiment"]), None)
+        config = self.config
+        if self._specs[0] is not config:
+            self._specs = (config, {s.id: s for s in config.experiments})
+        return self._specs[1].get(record["experiment"])
 
     def _relived(self, spec: ExperimentSpec, record: Assignment, decision: Decision | None) -> Assignment:
         if decision is None:

@@ -152,6 +152,9 @@ def _recorded(state: Any, config: RunnableConfig | None) -> dict[str, Assignment
 
 def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
     """The unit's recorded assignments (rules 1–5 of the module docstring), before the live state."""
+    routing = read_field(state, ROUTING_KEY)
+    if routing:  # the common case: no config needed
+        return dict(routing)
     config = current_config(config)
     found = _recorded(state, config)
     if not found:
