@@ -22,11 +22,13 @@ from routing_agent import (
     RoutingState,
     arouted_model,
     inherited_routing,
+    load_experiments_from_string,
     routed_model,
 )
 from routing_agent.testing import CapturedTelemetry
 from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import (
+    YAML,
     assert_calls,
     assert_rolled_back,
     chat_spans,
@@ -305,3 +307,21 @@ def test_a_subgraph_with_its_own_state_in_a_checkpointed_app(
         assert out["answer"] == variant
         assert_calls(chat_spans(telemetry, before), model=f"script:{variant}", variant=variant)
         assert observed_calls(telemetry, unit) == {variant: 1}
+
+
+def test_send_to_an_agent_outside_the_scope_gets_its_declared_default(
+    store_url: str, telemetry: CapturedTelemetry
+) -> None:
+    text = YAML.replace("UNIT_LINES", "scope: [writer]").replace(
+        'default_model: {model: "script:default"}', 'agents: {researcher: {model: "script:research"}}'
+    )
+    node = RoutingNode(load_experiments_from_string(text, source="scoped.yaml"), store=store_url)
+    app = fan_out_app(node)
+    unit = unit_in(node.config, "candidate")
+    out = app.invoke({"session_id": unit, "topics": ["a", "b"]})
+    assert out["notes"] == ["research", "research"]  # declared default, no "declare agents.researcher" error
+    spans = chat_spans(telemetry)
+    assert {(s.attributes or {}).get("routing_agent.model_id") for s in spans} == {"script:research"}
+    assert all((s.attributes or {}).get("routing_agent.variant") is None for s in spans)
+    assert observed_calls(telemetry, unit) == {}  # an agent outside the scope is not in the experiment
+    node.close()
