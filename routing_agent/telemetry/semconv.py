@@ -38,6 +38,7 @@ __all__ = [
     "GEN_AI_USAGE_OUTPUT_TOKENS",
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
     "GEN_AI_WORKFLOW_NAME",
+    "LANGCHAIN_PROVIDER_ALIASES",
     "METRIC_CLIENT_OPERATION_DURATION",
     "METRIC_CLIENT_TIME_TO_FIRST_CHUNK",
     "METRIC_CLIENT_TOKEN_USAGE",
@@ -68,6 +69,7 @@ __all__ = [
     "TOKEN_BUCKETS",
     "TOKEN_TYPE_INPUT",
     "TOKEN_TYPE_OUTPUT",
+    "canonical_provider",
 ]
 
 # --- GenAI operation names (gen_ai.operation.name values) ------------------------------------------------
@@ -217,6 +219,35 @@ PROVIDER_NAMES: dict[str, str] = {
 """LangChain provider ids (``init_chat_model`` prefixes, ``ls_provider``) → well-known
 ``gen_ai.provider.name`` values. Providers not listed keep their own id (e.g. ``simulated``), as the
 conventions allow."""
+
+LANGCHAIN_PROVIDER_ALIASES: dict[str, str] = {
+    "openai-chat": "openai",
+    "azure-openai-chat": "azure_openai",
+    "anthropic-chat": "anthropic",
+    "chat-google-generative-ai": "google_genai",
+    "google_gemini": "google_genai",
+    "vertexai": "google_vertexai",
+    "amazon_bedrock_chat": "bedrock",
+    "amazon_bedrock_converse_chat": "bedrock_converse",
+    "mistralai-chat": "mistralai",
+    "groq-chat": "groq",
+    "chat-deepseek": "deepseek",
+    "cohere-chat": "cohere",
+    "xai-chat": "xai",
+    "fireworks-chat": "fireworks",
+    "together-chat": "together",
+    "perplexitychat": "perplexity",
+    "chat-ollama": "ollama",
+    "azure-ai-chat": "azure_ai",
+}
+"""LangChain chat models' ``_llm_type`` (what a ready model reports, e.g. ``ChatOpenAI`` → ``openai-chat``)
+→ the provider id ``init_chat_model`` uses, so a ready model and a YAML id name the same provider."""
+
+
+def canonical_provider(provider: str) -> str:
+    """The ``init_chat_model`` provider id of a LangChain provider id or ``_llm_type``."""
+    return LANGCHAIN_PROVIDER_ALIASES.get(provider, provider)
+
 
 # --- environment -----------------------------------------------------------------------------------------
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
