@@ -94,6 +94,14 @@ def test_supervisor_sub_agent_called_from_a_tool_inherits_the_assignment(
         assert agents == ["researcher", "researcher", "supervisor", "supervisor"]
         assert {(s.attributes or {}).get("routing_agent.unit_id") for s in spans} == {unit}
         assert observed_calls(telemetry, unit) == {variant: 4}
+    rollback(router)
+    unit = unit_in(router.config, "candidate")
+    before = span_count(telemetry)
+    out = supervisor.invoke({"messages": [HumanMessage("why?")], "session_id": unit})
+    assert out["messages"][-1].content == "control after control after found why?"
+    assert len(chat_spans(telemetry, before)) == 4
+    assert_rolled_back(telemetry, before)  # the sub-agent's calls too
+    assert observed_calls(telemetry, unit) == {}
 
 
 def test_create_react_agent_with_a_dynamic_model(router: RoutingNode, telemetry: CapturedTelemetry) -> None:
