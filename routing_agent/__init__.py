@@ -14,6 +14,8 @@ Everything public is listed in ``__all__``; sub-packages hold the details (``rou
 ``routing_agent.scoring``, ``routing_agent.control``, …) and ``routing_agent.testing`` the test doubles.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from routing_agent.assignment.records import Assignment, ExperimentState, Reason
 from routing_agent.assignment.stores import AssignmentStore, open_store
 from routing_agent.config import (
@@ -40,14 +42,12 @@ from routing_agent.evaluation import Decision, DecisionKind, Evaluation, evaluat
 from routing_agent.graph import (
     ReloadResult,
     Routing,
-    RoutingMiddleware,
     RoutingNode,
     RoutingState,
     arecord_outcome,
     arouted_model,
     inherited_routing,
     record_outcome,
-    routed_agent_model,
     routed_model,
 )
 from routing_agent.observations import Observation, ObservationStore, open_observation_store
@@ -117,3 +117,15 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from routing_agent.graph.agents import RoutingMiddleware, routed_agent_model
+
+
+def __getattr__(name: str) -> Any:
+    # the prebuilt-agent helpers import langchain.agents (≈2 s): only when asked for
+    if name in {"RoutingMiddleware", "routed_agent_model"}:
+        from routing_agent.graph import agents
+
+        return getattr(agents, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -208,15 +208,15 @@ class Assigner:
         Running or paused leave a randomized record as it is (a paused experiment keeps its assigned units).
         """
         unit_id = record.get("unit_id")
-        if self.guard is None or not unit_id:
-            return None
+        if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
+            return None  # a shadow/replay run stays pinned to its arm
         imposed, redecide = self._imposed(spec, record, self.guard.get_state(spec.id))
         return self.decide(spec, unit_id) if redecide else imposed
 
     async def alive_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
         """Async twin of ``live_decision``."""
         unit_id = record.get("unit_id")
-        if self.guard is None or not unit_id:
+        if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
             return None
         imposed, redecide = self._imposed(spec, record, await self.guard.aget_state(spec.id))
         return await self.adecide(spec, unit_id) if redecide else imposed

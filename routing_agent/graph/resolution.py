@@ -25,6 +25,7 @@ __all__ = [
     "acall_routing",
     "call_routing",
     "inherited_routing",
+    "live",
     "register_router",
     "remember_thread",
     "router_for",
