@@ -36,8 +36,38 @@ __all__ = [
     "with_citations",
 ]
 
-from routing_agent.telemetry.callbacks import RoutingTelemetry
-from routing_agent.telemetry.citations import extract_citations, with_citations
-from routing_agent.telemetry.exporters import ExporterSetup, configure_exporters
-from routing_agent.telemetry.install import current_handler, instrument, instrumented, uninstrument
-from routing_agent.telemetry.pricing import ModelPrice, Pricer, TokenUsage
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from routing_agent.telemetry.callbacks import RoutingTelemetry
+    from routing_agent.telemetry.citations import extract_citations, with_citations
+    from routing_agent.telemetry.exporters import ExporterSetup, configure_exporters
+    from routing_agent.telemetry.install import current_handler, instrument, instrumented, uninstrument
+    from routing_agent.telemetry.pricing import ModelPrice, Pricer, TokenUsage
+
+_WHERE = {
+    "RoutingTelemetry": "callbacks",
+    "extract_citations": "citations",
+    "with_citations": "citations",
+    "ExporterSetup": "exporters",
+    "configure_exporters": "exporters",
+    "current_handler": "install",
+    "instrument": "install",
+    "instrumented": "install",
+    "uninstrument": "install",
+    "ModelPrice": "pricing",
+    "Pricer": "pricing",
+    "TokenUsage": "pricing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use: ``telemetry.meters`` (the routing node's counters) stays light."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'routing_agent.telemetry' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(f"routing_agent.telemetry.{module}"), name)
+    globals()[name] = value
+    return value

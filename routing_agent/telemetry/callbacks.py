@@ -108,7 +108,7 @@ class RoutingTelemetry(BaseCallbackHandler):
         self.capture_content = capture_enabled(
             capture_content, config.telemetry.capture_content if config is not None else None
         )
-        self.sink: ObservationSink | None = _as_sink(observations)
+        self.sink: ObservationSink | None = _as_sink(observations, meter_provider)
         self.recorder = CallRecorder(
             self.tracer, self.instruments, pricer or Pricer(config), self.sink, self.capture_content
         )
@@ -331,14 +331,14 @@ class RoutingTelemetry(BaseCallbackHandler):
         return self.sink
 
 
-def _as_sink(observations: Any) -> ObservationSink | None:
+def _as_sink(observations: Any, meter_provider: MeterProvider | None) -> ObservationSink | None:
     if observations is None:
         return None
     if hasattr(observations, "add_many") and hasattr(observations, "flush"):
         return cast(ObservationSink, observations)
     from routing_agent.observations.writer import BufferedObservationWriter
 
-    return BufferedObservationWriter(observations)
+    return BufferedObservationWriter(observations, meter_provider=meter_provider)
 
 
 def _declared_agents(config: ExperimentsConfig | None) -> set[str]:
