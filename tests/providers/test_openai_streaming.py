@@ -200,3 +200,31 @@ def test_stream_usage_off_is_counted_with_its_cause(
     metrics = {o.metric: o.value for o in obs_store.observations("loop")}
     assert metrics["usage_missing"] == 1.0 and metrics["unpriced"] == 1.0
     assert "input_tokens" not in metrics
+
+
+def test_a_ready_chatopenai_is_provider_openai_and_priced(
+    server: OpenAICompatibleServer, otel: Otel, obs_store: MemoryObservationStore
+) -> None:
+    """A ``ChatOpenAI`` the app built itself (``routed_model(default=...)``) reports LangChain's
+    ``_llm_type`` ``openai-chat``: telemetry records the well-known ``openai`` and prices it as OpenAI's."""
+    from genai_prices import Usage, calc_price
+    from langchain_openai import ChatOpenAI
+
+    ready = ChatOpenAI(model="gpt-4o", base_url=server.url, api_key="sk-test", max_retries=0)
+
+    def agent(state: _State, config: RunnableConfig) -> dict[str, Any]:
+        return {"answer": str(routed_model(state, config, default=ready).invoke("hi", config).content)}
+
+    g = StateGraph(_State)
+    g.add_node("agent", agent)
+    g.add_edge(START, "agent")
+    g.add_edge("agent", END)
+    handler = RoutingTelemetry(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider)
+    g.compile().invoke({"session_id": "ready-1"}, {"callbacks": [handler]})
+    [span] = _chat_spans(otel)
+    assert span.attributes[sc.GEN_AI_PROVIDER_NAME] == "openai"
+    want = calc_price(
+        Usage(input_tokens=server.prompt_tokens, output_tokens=server.completion_tokens), "gpt-4o",
+        provider_id="openai",
+    ).total_price  # fmt: skip
+    assert span.attributes[sc.RA_COST_USD] == pytest.approx(float(want), rel=1e-9)
