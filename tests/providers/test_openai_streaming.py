@@ -228,3 +228,36 @@ def test_a_ready_chatopenai_is_provider_openai_and_priced(
         provider_id="openai",
     ).total_price  # fmt: skip
     assert span.attributes[sc.RA_COST_USD] == pytest.approx(float(want), rel=1e-9)
+
+
+def test_evaluation_names_the_model_and_cause_of_unpriced_calls(
+    otel: Otel, obs_store: MemoryObservationStore
+) -> None:
+    """Streamed candidate calls to an endpoint with ``stream_usage: false`` lose usage: the unpriced check
+    fails and says which model and why, instead of a bare 'unpriced 50 %'."""
+    from routing_agent.evaluation.checks import run_checks
+    from routing_agent.evaluation.settings import EvaluationSettings
+
+    for fast in serve(OpenAICompatibleServer(first_delay_s=0.005, gap_s=0.0)):
+        base = _config(fast.url)
+        spec = base.experiments[0]
+        candidate = spec.variants[1].model_copy(
+            update={"params": {**spec.variants[1].params, "stream_usage": False}}
+        )
+        spec = spec.model_copy(update={"variants": (spec.variants[0], candidate)})
+        experiments = base.model_copy(update={"experiments": (spec,)})
+        writer = BufferedObservationWriter(obs_store, flush_interval_s=0.01)
+        handler = RoutingTelemetry(
+            tracer_provider=otel.tracer_provider, observations=writer, config=experiments
+        )
+        app = _graph(experiments)
+        for i in range(40):
+            list(app.stream({"session_id": f"e-{i}"}, {"callbacks": [handler]}, stream_mode="messages"))
+        writer.close()
+    metrics = {o.metric for o in obs_store.observations("loop")}
+    settings = EvaluationSettings(min_observations_for_rates=5)
+    checks = run_checks(spec, obs_store, {}, settings, metrics)
+    [unpriced] = [c for c in checks if c.name == "unpriced"]
+    assert not unpriced.passed
+    assert "openai:gpt-loop-mini" in unpriced.message and "reported no token usage" in unpriced.message
+    assert "stream_usage: true" in unpriced.message
