@@ -19,7 +19,6 @@ __all__ = [
     "load_jsonl",
     "parse_sections",
     "pipeline_graph",
-    "record_outcomes",
     "recorded_outcome",
     "register_oracle_once",
     "render_sections",
@@ -42,8 +41,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from routing_agent.errors import RoutingAgentError
-from routing_agent.graph import RoutingNode, record_outcome, routed_model
-from routing_agent.observations.record import Metric
+from routing_agent.graph import RoutingNode, routed_model
 from routing_agent.providers.refusal import is_refusal
 from routing_agent.providers.tasks import oracles
 
@@ -214,9 +212,7 @@ def pipeline_graph(
         return last if state.get(skip_last_unless) else "record"
 
     def record(state: Mapping[str, Any]) -> dict[str, Any]:
-        values = outcome(state)
-        record_outcomes(routing, state, values)
-        return {"outcome": values}
+        return {"outcome": outcome(state)}
 
     graph = StateGraph(state)
     graph.add_node("route", routing)
@@ -231,24 +227,6 @@ def pipeline_graph(
     graph.add_edge(last, "record")
     graph.add_edge("record", END)
     return graph.compile()
-
-
-_CALL_METRICS = frozenset(m.value for m in Metric)  # written per call by telemetry, never as outcomes
-
-
-def record_outcomes(routing: RoutingNode, state: Mapping[str, Any], values: Mapping[str, Any]) -> int:
-    """Record, through the public outcome API, each numeric value of ``values`` that an experiment of
-    ``routing`` names as a metric (primary, secondary or guardrail; per-call telemetry metrics excluded).
-    Returns how many were recorded (none when no observation sink is configured)."""
-    recorded = 0
-    for spec in routing.config.experiments:
-        names = {m.name for m in (spec.primary_metric, *spec.secondary_metrics) if m is not None}
-        names |= {g.metric for g in spec.guardrails}
-        for name in sorted(names - _CALL_METRICS):
-            value = values.get(name)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                recorded += record_outcome(spec.id, name, float(value), state)
-    return recorded
 
 
 def register_oracle_once(name: str, make: Callable[[], Any]) -> None:

@@ -178,7 +178,8 @@ async def afound_routing(state: Any, config: RunnableConfig | None) -> dict[str,
 
 def live(record: Assignment) -> Assignment:
     """``record`` as the experiment's live state has it now (the record itself when nothing changed)."""
-    node = router_for(record["experiment"])
+    experiment = record.get("experiment") if isinstance(record, Mapping) else None
+    node = router_for(experiment) if isinstance(experiment, str) else None
     return record if node is None else node.live_record(record)
 
 
@@ -205,7 +206,8 @@ async def acall_routing(
         _warn_unrouted(agent)
     out: dict[str, Assignment] = {}
     for experiment, record in found.items():
-        node = router_for(record["experiment"])
+        name = record.get("experiment") if isinstance(record, Mapping) else None
+        node = router_for(name) if isinstance(name, str) else None
         out[experiment] = record if node is None else await node.alive_record(record)
     return out
 
