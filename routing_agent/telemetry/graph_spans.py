@@ -13,7 +13,8 @@ asyncio, where context variables alone are not):
      ``create_agent`` agents), an agent the YAML names (``agents:``, an experiment's ``scope``), or
      ``graph.add_node(name, fn, metadata={"routing_agent.node_role": "agent"})``;
   3. otherwise a node becomes an agent when it calls a chat model itself (not inside another agent), and
-     a node marked ``"routing_agent.node_role": "step"`` never does;
+     a node marked ``"routing_agent.node_role": "step"`` never does (LangGraph passes node metadata on to
+     the nodes of a subgraph it runs, so the mark covers those too);
 
 * **step** — any other node (``record``, ``join``, a subgraph wrapper), named after the node;
 * **route** — the routing node's step, renamed ``route {node}`` once its output shows the decision.
@@ -121,7 +122,7 @@ class GraphSpans:
                 if node_run is not None and node_run is parent and node_run.ns == ns:
                     self.make_agent(node_run, str(agent_name))  # create_agent added as a node
                     return self._transparent(parent, ns)
-                return self._node(parent, str(agent_name), ns, role="agent", force=True)
+                return self._node(parent, str(agent_name), ns, role="agent")
         if node is not None and ns is not None and ns != parent.ns and name == node:
             role = md.get(NODE_ROLE)
             if parent.agent is not None:
@@ -142,7 +143,7 @@ class GraphSpans:
             None, parent.ctx, ns if ns is not None else parent.ns, parent.agent, parent.root, parent.node_run
         )
 
-    def _node(self, parent: Run, node: str, ns: Any, *, role: str | None, force: bool = False) -> Run:
+    def _node(self, parent: Run, node: str, ns: Any, *, role: str | None) -> Run:
         root = parent.root
         attrs: dict[str, Any] = dict(self._agent_attrs(node) if role == "agent" else backends.step_kind())
         if root is not None and root.conversation is not None:
@@ -155,8 +156,6 @@ class GraphSpans:
             run.agent = run
         if root is not None and root.conversation is None:
             root.late.append(span)
-        if force:
-            run.role = "agent"
         return run
 
     @staticmethod
