@@ -11,8 +11,9 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
 
-from routing_agent import RoutingMiddleware, RoutingNode, catalog, routed_agent_model
+from routing_agent import RoutingMiddleware, RoutingNode, RoutingState, catalog, routed_agent_model
 from routing_agent.testing import CapturedTelemetry
 from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import (
@@ -157,3 +158,29 @@ async def test_create_agent_async_with_the_thread_as_unit(
     assert out["messages"][-1].content == "control after found q2"
     assert_rolled_back(telemetry, before)
     node.close()
+
+
+def test_create_agent_as_a_node_of_a_routed_graph(router: RoutingNode, telemetry: CapturedTelemetry) -> None:
+    class ChatState(RoutingState, MessagesState):
+        session_id: str
+
+    agent = create_agent(
+        catalog.get("script:default"), tools=[lookup], middleware=[RoutingMiddleware(router)], name="helper"
+    )
+    graph = StateGraph(ChatState)
+    graph.add_node("route", router)
+    graph.add_node("helper", agent)
+    graph.add_edge(START, "route")
+    graph.add_edge("route", "helper")
+    app = graph.compile(checkpointer=InMemorySaver())
+    unit = unit_in(router.config, "candidate")
+    config: RunnableConfig = {"configurable": {"thread_id": unit}}
+    out = app.invoke({"messages": [HumanMessage("q")], "session_id": unit}, config)
+    assert out["messages"][-1].content == "candidate after found q"
+    assert_calls(chat_spans(telemetry), model="script:candidate", variant="candidate", reason="hashed")
+    assert router.stats()["decisions"]["shapes"] == {"hashed": 1}  # decided once, by the outer routing node
+    rollback(router)
+    before = span_count(telemetry)
+    out = app.invoke({"messages": [HumanMessage("r")]}, config)
+    assert out["messages"][-1].content == "control after found r"
+    assert_rolled_back(telemetry, before)
