@@ -2,13 +2,16 @@
 
 ::
 
-    from routing_agent import RoutingNode, RoutingState, instrument, load_experiments, routed_model
+    from routing_agent import RoutingNode, RoutingState, load_experiments, record_outcome, routed_model
 
     experiments = load_experiments("configs/support.yaml")
+    class State(RoutingState, MessagesState): session_id: str     # or `routing: Routing` in any state
     graph.add_node("route", RoutingNode(experiments, store="redis://localhost:6379/0"))
     def drafter(state, config):
         llm = routed_model(state, config)      # the unit's variant for this agent
+        record_outcome("support-haiku", "resolved", 1.0, state)   # the primary metric
     instrument(config=experiments, observations="redis://localhost:6379/0")
+    create_agent(model, tools, middleware=[RoutingMiddleware(experiments, store=…)], name="drafter")
 
 Everything public is listed in ``__all__``; sub-packages hold the details (``routing_agent.stats``,
 ``routing_agent.scoring``, ``routing_agent.control``, …) and ``routing_agent.testing`` the test doubles.
