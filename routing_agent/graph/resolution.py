@@ -23,11 +23,14 @@ from __future__ import annotations
 __all__ = [
     "THREAD_MEMORY",
     "acall_routing",
+    "afound_routing",
     "call_routing",
+    "found_routing",
     "inherited_routing",
     "live",
     "register_router",
     "remember_thread",
+    "router_defaults",
     "router_for",
 ]
 
