@@ -98,7 +98,11 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
         Path | None, typer.Option(help="Experiment YAML (default: configs/support.yaml).")
     ] = None,
     otlp: Annotated[
-        str | None, typer.Option(help="Export traces over OTLP/HTTP to this URL (e.g. Phoenix, a collector).")
+        str | None,
+        typer.Option(
+            help="Export traces and metrics over OTLP/HTTP to this URL (Phoenix, MLflow, a collector); "
+            "headers from OTEL_EXPORTER_OTLP_HEADERS (MLflow: x-mlflow-experiment-id=<id>)."
+        ),
     ] = None,
     console_traces: Annotated[bool, typer.Option(help="Print spans to stderr.")] = False,
 ) -> None:

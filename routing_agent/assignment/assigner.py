@@ -48,6 +48,10 @@ class _Plan:
     read_only: bool = False  # only look the unit up (paused / outside coverage): never write
 
 
+_IMPOSED = frozenset({ExperimentStatus.ROLLED_BACK, ExperimentStatus.SHIPPED, ExperimentStatus.STOPPED})
+_IMPOSED_REASONS = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Reason.STOPPED.value})
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -193,6 +197,44 @@ class Assigner:
     def _count(self, spec: ExperimentSpec, decision: Decision) -> Decision:
         self.counters.decision(spec.id, decision.reason.value)
         return decision
+
+    # -- live state over a recorded assignment ------------------------------------------------------
+
+    def live_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
+        """The decision the live state imposes on a recorded (e.g. checkpointed) assignment, or None.
+
+        Rolled back → control, shipped → the winner, stopped → not enrolled, whatever the record says; a
+        record placed by one of those states whose experiment runs again (resumed) is decided afresh.
+        Running or paused leave a randomized record as it is (a paused experiment keeps its assigned units).
+        """
+        unit_id = record.get("unit_id")
+        if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
+            return None  # a shadow/replay run stays pinned to its arm
+        imposed, redecide = self._imposed(spec, record, self.guard.get_state(spec.id))
+        return self.decide(spec, unit_id) if redecide else imposed
+
+    async def alive_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
+        """Async twin of ``live_decision``."""
+        unit_id = record.get("unit_id")
+        if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
+            return None
+        imposed, redecide = self._imposed(spec, record, await self.guard.aget_state(spec.id))
+        return await self.adecide(spec, unit_id) if redecide else imposed
+
+    def _imposed(
+        self, spec: ExperimentSpec, record: Assignment, state: ExperimentState | None
+    ) -> tuple[Decision | None, bool]:
+        """(the decision the live state imposes, or None; whether the unit must be decided afresh)."""
+        reason = record.get("reason")
+        if (state.status if state is not None else spec.status) not in _IMPOSED:
+            return None, reason in _IMPOSED_REASONS
+        live = self._live_status(spec, state)
+        if live.status in _IMPOSED:
+            decision = self._plan(spec, record.get("unit_id"), live).decision
+            if decision is None or (decision.variant == record.get("variant") and decision.reason == reason):
+                return None, False
+            return self._count(spec, decision), False
+        return None, reason in _IMPOSED_REASONS
 
     # -- assignment records -------------------------------------------------------------------------
 

@@ -8,13 +8,23 @@ import threading
 from collections import Counter
 from typing import Any
 
-from opentelemetry import metrics
+from routing_agent.telemetry.meters import ActiveCounter
 
-_METER_NAME = "routing_agent"
+_DECISIONS = ActiveCounter(
+    "routing_agent.routing.decisions",
+    unit="{decision}",
+    description="Routing decisions by experiment and reason",
+)
+_EVENTS = ActiveCounter(
+    "routing_agent.routing.store_events",
+    unit="{event}",
+    description="Assignment-store outages, fallbacks, write-backs and dropped write-backs",
+)
 
 
 class RoutingCounters:
-    """Thread-safe counters; each increment also goes to an OTel counter (no-op without a MeterProvider).
+    """Thread-safe counters; each increment also goes to an OTel counter on the meter provider given to
+    ``instrument()`` (else the global one; see ``routing_agent.telemetry.meters``).
 
     ``decisions``: per (experiment, reason). ``events``: store outages, fallbacks, write-backs, drops.
     """
@@ -23,17 +33,8 @@ class RoutingCounters:
         self._lock = threading.Lock()
         self._decisions: Counter[tuple[str, str]] = Counter()
         self._events: Counter[str] = Counter()
-        meter = metrics.get_meter(_METER_NAME)
-        self._otel_decisions = meter.create_counter(
-            "routing_agent.routing.decisions",
-            unit="{decision}",
-            description="Routing decisions by experiment and reason",
-        )
-        self._otel_events = meter.create_counter(
-            "routing_agent.routing.store_events",
-            unit="{event}",
-            description="Assignment-store outages, fallbacks, write-backs and dropped write-backs",
-        )
+        self._otel_decisions = _DECISIONS
+        self._otel_events = _EVENTS
 
     def decision(self, experiment: str, reason: str) -> None:
         """Count one routing decision."""

@@ -6,7 +6,9 @@ __all__ = ["NOT_RANDOMIZED", "Assignment", "ExperimentState", "ModelChoice", "Re
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict  # pydantic states need it on Python < 3.12
 
 from routing_agent.config.spec import ExperimentStatus
 

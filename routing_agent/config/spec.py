@@ -131,7 +131,11 @@ class ExperimentSpec(StrictModel):
     description: str = ""
     unit: Unit = Unit.SESSION
     unit_key: str | None = Field(default=None, min_length=1, max_length=128)
-    """State key holding the unit id (default: session_id / user_id / request_id by unit)."""
+    """State key (or run-context field) holding the unit id (default: session_id / user_id / request_id)."""
+    unit_source: Literal["state", "thread_id", "context"] = "state"
+    """Where the unit id lives: a state key (``unit_key``), LangGraph's
+    ``config["configurable"]["thread_id"]``, or a field of the run context (``context_schema`` /
+    ``Runtime.context``) named by ``unit_key``."""
     variants: tuple[VariantSpec, ...] = Field(min_length=2)
     scope: tuple[AgentName, ...] = ()
     """Agents the experiment applies to; empty means every agent."""
@@ -251,9 +255,32 @@ class ExperimentSpec(StrictModel):
                             loc=("variants", i, "agent_models", agent),
                         )
                     )
+        problems.extend(self._unit_source_problems())
         problems.extend(duplicate_names(self))
         SpecProblem.raise_all(problems)
         return self
+
+    def _unit_source_problems(self) -> list[SpecProblem]:
+        if self.unit_source != "thread_id":
+            return []
+        problems: list[SpecProblem] = []
+        if self.unit is Unit.REQUEST:
+            problems.append(
+                SpecProblem(
+                    "unit 'request' cannot come from the thread id: a thread spans many requests",
+                    fix="use unit: session (or user) with unit_source: thread_id, or unit_source: state",
+                    loc=("unit_source",),
+                )
+            )
+        if self.unit_key is not None:
+            problems.append(
+                SpecProblem(
+                    f"unit_key '{self.unit_key}' is ignored when the unit id is the thread id",
+                    fix="remove unit_key, or use unit_source: state / context to read that key",
+                    loc=("unit_key",),
+                )
+            )
+        return problems
 
     @property
     def seed(self) -> str:

@@ -8,7 +8,9 @@
   ``max_invalid_judge_rate``. Invalid verdicts are left out of the judge metric, so a high share in one arm
   biases the comparison.
 * **Unpriced calls** — the ``unpriced`` metric (1 for a call whose model has no price): above
-  ``max_unpriced_rate`` in any arm, cost comparisons and the cheaper-variant pick cannot be trusted.
+  ``max_unpriced_rate`` in any arm, cost comparisons and the cheaper-variant pick cannot be trusted. The
+  message names the arm's model and the cause: calls that reported no token usage (the ``usage_missing``
+  metric; typically streamed calls to an OpenAI-compatible endpoint without ``stream_usage``) or no price.
 
 The two rates are checked once an arm has ``min_observations_for_rates`` observations of the metric.
 
@@ -148,10 +150,26 @@ def run_checks(
         )  # fmt: skip
     if Metric.UNPRICED.value in metrics:
         limit = settings.max_unpriced_rate
-        checks.append(
-            _rate_check(
-                store, spec.id, Metric.UNPRICED.value, name="unpriced", label="unpriced calls", limit=limit,
-                settings=settings,
-            )
+        check = _rate_check(
+            store, spec.id, Metric.UNPRICED.value, name="unpriced", label="unpriced calls", limit=limit,
+            settings=settings,
         )  # fmt: skip
+        checks.append(check if check.passed else _unpriced_cause(spec, store, check))
     return checks
+
+
+def _unpriced_cause(spec: ExperimentSpec, store: ObservationStore, check: ValidityCheck) -> ValidityCheck:
+    """The failed unpriced check, naming the worst arm's model and why its calls were not priced."""
+    rates: dict[str, float] = check.detail["rates"]
+    worst = max(rates, key=lambda v: rates[v])
+    model = next((v.model for v in spec.variants if v.name == worst), worst)
+    missing = {v: a.n_obs for v, a in store.unit_aggregates(spec.id, "usage_missing").items()}
+    if missing.get(worst):
+        cause = (
+            f"cause: {missing[worst]:,} calls of {model} reported no token usage (a streamed call to an "
+            "OpenAI-compatible endpoint without stream_usage: set params: {stream_usage: true})"
+        )
+    else:
+        cause = f"cause: no price for {model} (add it under prices: in the YAML)"
+    detail = {**check.detail, "usage_missing": missing, "model": model}
+    return ValidityCheck(check.name, False, check.value, check.threshold, f"{check.message}; {cause}", detail)

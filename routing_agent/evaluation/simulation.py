@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from routing_agent.assignment.records import Reason
-from routing_agent.observations.record import Metric, Observation
+from routing_agent.observations.record import Metric
 
 if TYPE_CHECKING:
     from routing_agent.simulation.pipeline import Pipeline, SimulationContext
@@ -69,22 +69,23 @@ def _setup(ctx: SimulationContext) -> None:
     ctx.extras["outcome_writer"] = writer
 
     def record(result: SessionResult) -> None:
-        rows: list[Observation] = []
+        from routing_agent.graph.outcomes import record_outcome  # the public outcome API
+
+        routing = {  # the session's recorded assignments, whole again; the live state applies
+            exp: {**rec, "experiment": exp, "unit_id": result.session_id, "segments": {}}
+            for exp, rec in result.assignments.items()
+        }
+        session = {"routing": routing}
         for experiment, assignment in result.assignments.items():
-            variant = assignment.get("variant")
-            if variant is None or assignment.get("reason") not in _ENROLLED:
+            if assignment.get("variant") is None or assignment.get("reason") not in _ENROLLED:
                 continue
             for name in wanted.get(experiment, ()):
                 value = result.outcome.get(name)
                 if isinstance(value, int | float) and not isinstance(value, bool):
-                    rows.append(
-                        Observation(
-                            experiment, variant, result.session_id, name, float(value),
-                            id=f"{result.session_id}:outcome:{name}",
-                        )
+                    record_outcome(
+                        experiment, name, float(value), session,
+                        observations=writer, id=f"{result.session_id}:outcome:{name}",
                     )  # fmt: skip
-        if rows:
-            writer.add_many(rows)
 
     ctx.observers.append(record)
 

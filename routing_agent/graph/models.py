@@ -8,13 +8,17 @@ Resolution for agent ``a`` (its LangGraph node name unless given):
 3. no experiment applies → ``a``'s default, else the ``default`` argument; with none of those a
    ``ModelResolutionError`` says what to declare.
 
+The assignments come from ``graph.resolution.call_routing``: the state's ``routing`` channel, else the graph's
+channel (``Send`` branches), else the caller's (sub-agents), else a routing node deciding from the unit id —
+then corrected by the experiment's live state (a rollback reaches checkpointed threads on their next call).
+
 The model comes from the process-wide ``catalog`` (cached per model id and params) with routing metadata
 attached, which LangChain passes to every callback, so telemetry knows experiment, variant and unit.
 """
 
 from __future__ import annotations
 
-__all__ = ["resolve_choice", "routed_model"]
+__all__ = ["arouted_model", "resolve_choice", "routed_model"]
 
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +29,9 @@ from langchain_core.runnables import RunnableConfig
 from routing_agent.assignment.records import Assignment, ModelChoice
 from routing_agent.errors import ModelResolutionError
 from routing_agent.graph import metadata as meta
-from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY
+from routing_agent.graph.resolution import acall_routing, call_routing, router_defaults
+from routing_agent.graph.state import DEFAULTS_KEY
+from routing_agent.graph.units import current_config
 from routing_agent.providers.catalog import ModelCatalog, catalog
 
 _GIVEN_MODEL = "\x00default-model"  # marks the ``default`` chat model passed by the caller
@@ -34,13 +40,9 @@ _GIVEN_MODEL = "\x00default-model"  # marks the ``default`` chat model passed by
 def _agent_name(config: RunnableConfig | None, agent: str | None) -> str | None:
     if agent is not None:
         return agent
-    if config is None:
-        try:
-            from langgraph.config import get_config
-
-            config = get_config()
-        except RuntimeError:  # called outside a LangGraph node
-            return None
+    config = current_config(config)
+    if config is None:  # called outside a LangGraph node
+        return None
     node = (config.get("metadata") or {}).get("langgraph_node")
     return str(node) if node is not None else None
 
@@ -61,11 +63,12 @@ def _default(defaults: Mapping[str, ModelChoice], agent: str | None) -> ModelCho
 
 
 def resolve_choice(
-    state: Any, agent: str | None, default: ModelChoice | None = None
+    routing: Mapping[str, Assignment],
+    defaults: Mapping[str, ModelChoice],
+    agent: str | None,
+    default: ModelChoice | None = None,
 ) -> tuple[ModelChoice, Assignment | None]:
     """The model choice for ``agent`` and the assignment that decided it (None when none applies)."""
-    routing: Mapping[str, Assignment] = _read(state, ROUTING_KEY) or {}
-    defaults: Mapping[str, ModelChoice] = _read(state, DEFAULTS_KEY) or {}
     applicable = [r for r in routing.values() if _applies(r, agent)]
     enrolled = [r for r in applicable if r.get("variant") is not None]
     if enrolled:
@@ -103,12 +106,38 @@ def routed_model(
     ``default`` is a model id or a ready chat model for agents no experiment or YAML default covers.
     """
     name = _agent_name(config, agent)
+    routing = call_routing(state, current_config(config), agent=name)
+    return _build(state, routing, name, default, models)
+
+
+async def arouted_model(
+    state: Any,
+    config: RunnableConfig | None = None,
+    *,
+    agent: str | None = None,
+    default: str | BaseChatModel | None = None,
+    models: ModelCatalog | None = None,
+) -> BaseChatModel:
+    """Async twin of ``routed_model``: any store round trip (live state, a fallback decision) is awaited."""
+    name = _agent_name(config, agent)
+    routing = await acall_routing(state, current_config(config), agent=name)
+    return _build(state, routing, name, default, models)
+
+
+def _build(
+    state: Any,
+    routing: Mapping[str, Assignment],
+    name: str | None,
+    default: str | BaseChatModel | None,
+    models: ModelCatalog | None,
+) -> BaseChatModel:
     default_choice: ModelChoice | None = None
     if isinstance(default, str):
         default_choice = {"model": default, "params": {}}
     elif isinstance(default, BaseChatModel):
         default_choice = {"model": _GIVEN_MODEL, "params": {}}
-    choice, record = resolve_choice(state, name, default_choice)
+    defaults = _read(state, DEFAULTS_KEY) or router_defaults()
+    choice, record = resolve_choice(routing, defaults, name, default_choice)
     if choice["model"] == _GIVEN_MODEL:
         assert isinstance(default, BaseChatModel)
         return _with_metadata(default, name, _model_id_of(default), record)

@@ -1,7 +1,8 @@
 """``RoutingNode``: an ordinary LangGraph node that resolves every experiment once per unit.
 
-Put it first in the graph. It reads the unit id from state (``session_id`` by default), decides each
-applicable experiment through the ``Assigner`` (hash, sticky store, live state), and writes
+Put it first in the graph. It reads the unit id where each experiment's YAML says it lives (a state key,
+``session_id`` by default; the LangGraph ``thread_id``; a run-context field — see ``graph.units``),
+decides each applicable experiment through the ``Assigner`` (hash, sticky store, live state), and writes
 ``state["routing"]``. It never raises into the user's graph: a missing unit id, a store outage or an
 unexpected error routes to a documented fallback with its reason recorded and counted.
 
@@ -32,7 +33,9 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.records import Assignment, Reason
 from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
+from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
+from routing_agent.graph.units import unit_source_value
 
 logger = logging.getLogger("routing_agent.routing")
 
@@ -141,12 +144,17 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         self._warned: set[tuple[str, str]] = set()
         self._reload_error: str | None = None
         self._defaults = agent_defaults(self.config)
+        self._specs: tuple[ExperimentsConfig, dict[str, ExperimentSpec]] = (
+            self.config,
+            {s.id: s for s in self.config.experiments},
+        )  # id → spec of the config it was built from
         if self.config.simulated_profiles:
             from routing_agent.providers.profiles import register_profiles
 
             register_profiles(
                 self.config.simulated_profiles, source=",".join(self.config.sources) or "<config>"
             )
+        register_router(self)
 
     # -- Runnable ----------------------------------------------------------------------------------
 
@@ -155,7 +163,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         existing = _read(input, ROUTING_KEY) or {}
         updates: dict[str, Assignment] = {}
         for spec in self.config.experiments:
-            unit_id = self._unit_id(spec, input)
+            unit_id = self._unit_id(spec, input, config)
             if self._already(existing, spec, unit_id):
                 continue
             try:
@@ -163,7 +171,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             except Exception as exc:  # never crash the user's graph
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
-        return self._output(input, updates)
+        return self._output(input, updates, config)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -172,7 +180,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         existing = _read(input, ROUTING_KEY) or {}
         updates: dict[str, Assignment] = {}
         for spec in self.config.experiments:
-            unit_id = self._unit_id(spec, input)
+            unit_id = self._unit_id(spec, input, config)
             if self._already(existing, spec, unit_id):
                 continue
             try:
@@ -180,26 +188,106 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             except Exception as exc:
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
-        return self._output(input, updates)
+        return self._output(input, updates, config)
+
+    def decide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
+        """Assignments of the experiments whose unit id ``state`` / ``config`` holds (state is not written).
+
+        Experiments without that unit id are left out (not decided, not counted): this is the fallback of a
+        model call that found no routing, not a routing node run.
+        """
+        out: dict[str, Assignment] = {}
+        for spec, unit_id in self._present_units(state, config):
+            try:
+                decision = self.assigner.decide(spec, unit_id)
+            except Exception as exc:
+                decision = self._internal_error(spec, exc)
+            out[spec.id] = self._record(spec, unit_id, decision, state)
+        return out
+
+    async def adecide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
+        """Async twin of ``decide_all``."""
+        out: dict[str, Assignment] = {}
+        for spec, unit_id in self._present_units(state, config):
+            try:
+                decision = await self.assigner.adecide(spec, unit_id)
+            except Exception as exc:
+                decision = self._internal_error(spec, exc)
+            out[spec.id] = self._record(spec, unit_id, decision, state)
+        return out
+
+    def _present_units(
+        self, state: Any, config: RunnableConfig | None
+    ) -> list[tuple[ExperimentSpec, str | None]]:
+        found: list[tuple[ExperimentSpec, str | None]] = []
+        for spec in self.config.experiments:
+            key = spec.unit_key or self.unit_key or spec.state_key
+            if unit_source_value(spec, state, config, key) not in (None, ""):
+                found.append((spec, self._unit_id(spec, state, config, quiet=True)))
+        return found
+
+    def live_record(self, record: Assignment) -> Assignment:
+        """``record`` (e.g. from a checkpoint) as the experiment's live state has it now."""
+        spec = self._spec(record)
+        if spec is None:
+            return record
+        try:
+            decision = self.assigner.live_decision(spec, record)
+        except Exception as exc:  # never crash the user's graph: keep the recorded assignment
+            self._internal_error(spec, exc)
+            return record
+        return self._relived(spec, record, decision)
+
+    async def alive_record(self, record: Assignment) -> Assignment:
+        """Async twin of ``live_record``."""
+        spec = self._spec(record)
+        if spec is None:
+            return record
+        try:
+            decision = await self.assigner.alive_decision(spec, record)
+        except Exception as exc:
+            self._internal_error(spec, exc)
+            return record
+        return self._relived(spec, record, decision)
+
+    def _spec(self, record: Assignment) -> ExperimentSpec | None:
+        config = self.config
+        if self._specs[0] is not config:
+            self._specs = (config, {s.id: s for s in config.experiments})
+        return self._specs[1].get(record["experiment"])
+
+    def _relived(self, spec: ExperimentSpec, record: Assignment, decision: Decision | None) -> Assignment:
+        if decision is None:
+            return record
+        return self.assigner.assignment(spec, record.get("unit_id"), decision, record.get("segments") or {})
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The YAML's per-agent default models (``"*"`` = ``default_model``)."""
+        return dict(self._defaults)
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _output(self, state: Any, updates: dict[str, Assignment]) -> dict[str, Any]:
+    def _output(
+        self, state: Any, updates: dict[str, Assignment], config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        remember_thread(config, {**(_read(state, ROUTING_KEY) or {}), **updates})
         out: dict[str, Any] = {ROUTING_KEY: updates} if updates else {}
         if _read(state, DEFAULTS_KEY) != self._defaults:
             out[DEFAULTS_KEY] = self._defaults
         return out
 
-    def _unit_id(self, spec: ExperimentSpec, state: Any) -> str | None:
+    def _unit_id(
+        self, spec: ExperimentSpec, state: Any, config: RunnableConfig | None = None, *, quiet: bool = False
+    ) -> str | None:
         key = spec.unit_key or self.unit_key or spec.state_key
-        value = _read(state, key)
+        value = unit_source_value(spec, state, config, key)
         if value is None or value == "":
             if spec.unit is Unit.REQUEST:
                 return uuid.uuid4().hex  # every request is its own unit
-            what = (
-                "has no" if isinstance(state, Mapping) else f"is a {type(state).__name__}, not a mapping with"
-            )
-            self._warn_once(spec.id, "no_unit_id", f"state {what} '{key}'; routing to the default model")
+            if not quiet:
+                why = self._missing(spec, state, key)
+                self._warn_once(spec.id, "no_unit_id", f"{why}; routing to the default model")
             return None
         text, problem = unit_text(value)
         if problem is not None:
@@ -207,6 +295,16 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
                 spec.id, "bad_unit_id", f"the unit id in '{key}' {problem}; routing to the default model"
             )
         return text
+
+    @staticmethod
+    def _missing(spec: ExperimentSpec, state: Any, key: str) -> str:
+        if spec.unit_source == "thread_id":
+            return "the run has no config['configurable']['thread_id'] (invoke with a thread id)"
+        if spec.unit_source == "context":
+            return f"the run context has no '{key}' (invoke with context=…)"
+        if isinstance(state, Mapping) or hasattr(state, "__dict__"):
+            return f"state has no '{key}'"
+        return f"state is a {type(state).__name__}, not a mapping with '{key}'"
 
     @staticmethod
     def _already(existing: Mapping[str, Any], spec: ExperimentSpec, unit_id: str | None) -> bool:
@@ -255,6 +353,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         self._defaults = defaults
         self.config = config
         self._reload_error = None
+        register_router(self)
         self.counters.event("reload")
         before = {s.id: s for s in old.experiments}
         after = {s.id: s for s in config.experiments}

@@ -1,17 +1,32 @@
-"""The graph-state keys the routing node writes, and the reducer of assignments.
+"""The graph-state channel the routing node writes, and the reducer of assignments.
 
-``state["routing"]`` maps experiment id → ``Assignment``; ``state["routing_defaults"]`` holds the YAML's
-per-agent default models, so ``routed_model`` works even when no experiment is declared. The reducer keeps
-the first decision for a unit: re-entering the routing node, a ``Send`` fan-out branch or a resume from a
-checkpointer can never flip a unit's variant. A new unit id (e.g. a thread reused for another session)
-replaces the old record.
+One mechanism for every state schema: the ``routing`` channel. Either add it to any state —
+``routing: Routing`` (TypedDict, pydantic ``BaseModel``, dataclass, ``MessagesState``, either
+``AgentState``) — or, for TypedDict states, mix in ``RoutingState``
+(``class State(RoutingState, MessagesState)``, in either order:
+both are ``typing_extensions`` TypedDicts, so no metaclass conflict).
+
+``state["routing"]`` maps experiment id → ``Assignment``. The reducer keeps the first decision for a unit:
+re-entering the routing node, a ``Send`` fan-out branch or a resume from a checkpointer can never flip a
+unit's variant (the experiment's *live* state still wins at each model call: see ``graph.resolution``). A new
+unit id (e.g. a thread reused for another session) replaces the old record. ``state["routing_defaults"]`` (in
+``RoutingState``, optional elsewhere) holds the YAML's per-agent default models.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULTS_KEY", "ROUTING_KEY", "RoutingState", "agent_defaults", "keep_first_assignment"]
+__all__ = [
+    "DEFAULTS_KEY",
+    "ROUTING_KEY",
+    "Routing",
+    "RoutingState",
+    "agent_defaults",
+    "keep_first_assignment",
+]
 
-from typing import Annotated, TypedDict
+from typing import Annotated
+
+from typing_extensions import TypedDict
 
 from routing_agent.assignment.records import Assignment, ModelChoice
 from routing_agent.config.spec import ExperimentsConfig
@@ -46,9 +61,13 @@ def keep_first_assignment(
     return merged
 
 
-class RoutingState(TypedDict, total=False):
-    """Mix into your graph's state: ``class State(RoutingState): session_id: str; ...``."""
+Routing = Annotated[dict[str, Assignment], keep_first_assignment]
+"""The routing channel's type: ``routing: Routing`` in any state (pydantic/dataclass: default ``{}``)."""
 
-    routing: Annotated[dict[str, Assignment], keep_first_assignment]
+
+class RoutingState(TypedDict, total=False):
+    """Mix into a TypedDict state: ``class State(RoutingState, MessagesState): session_id: str``."""
+
+    routing: Routing
     routing_defaults: dict[str, ModelChoice]
     """Each agent's model when no experiment routes it (from the YAML's ``agents`` / ``default_model``)."""

@@ -27,14 +27,20 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.metrics import MeterProvider
 
 from routing_agent.observations.base import ObservationStore
 from routing_agent.observations.record import Observation, count_rejected, observation_problem
+from routing_agent.telemetry.meters import ActiveCounter
 
 logger = logging.getLogger("routing_agent.observations")
 
 _live: weakref.WeakSet[BufferedObservationWriter] = weakref.WeakSet()
+_DROPPED = ActiveCounter(
+    "routing_agent.observations.dropped",
+    unit="{observation}",
+    description="Observations dropped: the store failed, the buffer was full, or they were invalid.",
+)
 
 
 @atexit.register
@@ -86,12 +92,7 @@ class BufferedObservationWriter:
         self.dropped = 0
         self.invalid = 0
         self.retries = 0
-        meter = get_meter("routing_agent", "0.1.0", meter_provider)
-        self._dropped_counter = meter.create_counter(
-            "routing_agent.observations.dropped",
-            unit="{observation}",
-            description="Observations dropped: the store failed, the buffer was full, or they were invalid.",
-        )
+        self._dropped_counter = _DROPPED.counter(meter_provider) if meter_provider is not None else _DROPPED
         _live.add(self)
 
     # -- write side (the graph's threads) -----------------------------------------------------------

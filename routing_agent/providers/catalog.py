@@ -10,11 +10,18 @@ Built models are cached per (model id, params): a chat model is a client, not a 
 Secrets never sit in params (the config refuses them): a param ``<name>_env: VAR`` is passed to the model as
 ``<name>`` = the value of ``$VAR`` when the model is built (e.g. ``api_key_env: VLLM_KEY`` for a second
 OpenAI-compatible endpoint); a missing variable is a ``ModelResolutionError`` naming it.
+
+**Usage on streamed calls.** LangChain's OpenAI integration stops asking for token usage on streamed calls
+when a ``base_url`` is set (many OpenAI-compatible servers cannot send it), so every streamed call to a vLLM,
+LiteLLM or Azure-style endpoint would be unpriced. A model this catalog builds whose integration has a
+``stream_usage`` switch gets ``stream_usage=True`` unless the YAML sets it (``params: {stream_usage: false}``
+for a server that rejects ``stream_options``). Calls that still report no usage are counted with their
+cause (``routing_agent.usage_missing`` on the span, the ``usage_missing`` observation).
 """
 
 from __future__ import annotations
 
-__all__ = ["ModelCatalog", "ModelFactory", "catalog"]
+__all__ = ["ModelCatalog", "ModelFactory", "catalog", "with_stream_usage"]
 
 import importlib
 import json
@@ -140,6 +147,16 @@ def _init_chat_model(provider: str, name: str, params: dict[str, Any]) -> BaseCh
         raise ModelResolutionError(f"cannot build model '{provider}:{name}': {exc}") from exc
     if not isinstance(model, BaseChatModel):  # pragma: no cover - init_chat_model contract
         raise ModelResolutionError(f"'{provider}:{name}' did not build a chat model")
+    return with_stream_usage(model, params)
+
+
+def with_stream_usage(model: BaseChatModel, params: Mapping[str, Any]) -> BaseChatModel:
+    """``model`` asking for token usage on streamed calls, when its integration has the switch and the
+    params leave it unset (see the module docstring)."""
+    if "stream_usage" in params or "stream_usage" not in type(model).model_fields:
+        return model
+    if getattr(model, "stream_usage", None) is None:
+        model.stream_usage = True  # type: ignore[attr-defined]
     return model
 
 

@@ -13,7 +13,9 @@ What a call does (every step deterministic given profile, seed and input; random
    (``simulated_errors``); a call slower than ``timeout`` raises ``ModelTimeoutError``;
 3. a refusal returns a refusal message (``finish_reason: "refusal"``, a standard ``refusal`` content block);
 4. otherwise an oracle (``tasks``) says what the prompt asks and what is right, and the profile answers
-   right with probability ``p_correct(difficulty)`` or plausibly wrong (``simulated_text``);
+   right with probability ``p_correct(difficulty)`` or plausibly wrong (``simulated_text``); with tools bound
+   under automatic tool choice it calls the tool the question asks for, with arguments read from the
+   question, and answers after the tool results (``simulated_tools``: a ``create_agent`` loop runs offline);
 5. the call sleeps ``simulated latency × time_scale`` and reports the *simulated* latency and time to
    first token in ``response_metadata`` (``simulated_latency_s``, ``simulated_ttft_s``) next to
    ``model_name``, ``model_provider``, ``finish_reason``, with token counts in ``usage_metadata``.

@@ -31,7 +31,8 @@ from routing_agent.providers.simulated_errors import (
     SimulatedTimeoutError,
     error_for,
 )
-from routing_agent.providers.simulated_text import REFUSAL_TEXT, render, schema_instance
+from routing_agent.providers.simulated_text import REFUSAL_TEXT, Rendered, render
+from routing_agent.providers.simulated_tools import choose_tool, plausible_instance, tool_answer, user_text
 from routing_agent.providers.tasks import FreeText, Oracle, oracles
 
 _PIECE = re.compile(r"\S+\s*|\s+")
@@ -185,17 +186,28 @@ def simulate(
         task = (oracle or oracles).task_for(messages, tools) or FreeText()
         rendered = render(task, profile, draws)
         tool_name = forced
-        if tool_name is None and tools and tool_choice != "none" and rendered.payload is not None:
-            tool_name = _tool_name(tools[0])
+        chosen_args: dict[str, Any] | None = None
+        if tool_name is None and tools and tool_choice != "none":
+            if rendered.payload is not None:  # an oracle's structured task answered through the tool
+                tool_name = _tool_name(tools[0])
+            elif isinstance(task, FreeText):
+                chosen = choose_tool(messages, tools, profile, draws)
+                if chosen is not None:
+                    tool_name, chosen_args = chosen
+                else:
+                    opening = tool_answer(messages)
+                    if opening is not None:
+                        rendered = Rendered(text=f"{opening} {rendered.text}")
         if tool_name is None:
             text, cut = _cut(rendered.text, stop, limit)
             finish = "length" if cut else "stop"
         else:
-            if rendered.args is not None:
+            if chosen_args is not None:
+                args_text = json.dumps(chosen_args)
+            elif rendered.args is not None:
                 args_text = rendered.args
             else:
-                first_sentence = rendered.text.split(". ")[0].rstrip(".")
-                instance = schema_instance(_tool_schema(tools, tool_name), first_sentence, draws)
+                instance = plausible_instance(_tool_schema(tools, tool_name), user_text(messages), draws)
                 args_text = json.dumps(instance)
             args_text, cut = _cut(args_text, None, limit)
             finish = "length" if cut else "tool_calls"

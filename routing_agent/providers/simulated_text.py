@@ -6,7 +6,7 @@ The functions here are pure: the same task, draws and profile give the same ``Re
 
 from __future__ import annotations
 
-__all__ = ["REFUSAL_TEXT", "Rendered", "render", "schema_instance"]
+__all__ = ["REFUSAL_TEXT", "Rendered", "render"]
 
 import contextlib
 import json
@@ -290,44 +290,3 @@ def render(task: Task, profile: SimulatedProfile, draws: Draws) -> Rendered:
         return _score(task, profile, draws)
     assert isinstance(task, FreeText)
     return Rendered(text=_pad("", _length(task.target_tokens, profile, draws), draws))
-
-
-def schema_instance(schema: Mapping[str, Any], text: str, draws: Draws, path: str = "") -> Any:
-    """A value matching a JSON schema, for structured output on prompts no oracle knows.
-
-    Strings get ``text`` (the first) or a short placeholder, numbers and enums a deterministic pick.
-    """
-    if schema.get("enum"):
-        options = list(schema["enum"])
-        return options[draws.index(f"enum:{path}", len(options))]
-    if "const" in schema:
-        return schema["const"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
-            return schema_instance(schema[key][0], text, draws, path)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        props: Mapping[str, Any] = schema.get("properties", {})
-        out: dict[str, Any] = {}
-        first_string = True
-        for name, sub in props.items():
-            value = schema_instance(
-                sub, text if first_string else name.replace("_", " "), draws, f"{path}.{name}"
-            )
-            if isinstance(value, str):
-                first_string = False
-            out[name] = value
-        return out
-    if kind == "array":
-        return [schema_instance(schema.get("items", {}), text, draws, f"{path}[]")]
-    if kind == "integer":
-        return int(schema.get("minimum", 0)) + draws.index(f"int:{path}", 10)
-    if kind == "number":
-        return round(float(schema.get("minimum", 0)) + 10 * draws.shared(f"num:{path}"), 2)
-    if kind == "boolean":
-        return draws.shared(f"bool:{path}") < 0.5
-    if kind == "null":
-        return None
-    return text

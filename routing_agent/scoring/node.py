@@ -25,6 +25,7 @@ from opentelemetry._logs import LoggerProvider
 
 from routing_agent.assignment.records import NOT_RANDOMIZED
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.graph.resolution import live
 from routing_agent.graph.state import ROUTING_KEY
 from routing_agent.observations.record import Observation
 from routing_agent.scoring.base import Sample, Score, observations
@@ -79,6 +80,8 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
             state.get(ROUTING_KEY) if isinstance(state, Mapping) else getattr(state, ROUTING_KEY, None)
         ) or {}
         record = routing.get(self.experiment.id)
+        if record is not None:
+            record = live(record)  # a checkpointed thread after a rollback / ship: not in the comparison
         if record is None or record.get("variant") is None:
             self.counters.count("node", "not_enrolled")
             return None

@@ -5,12 +5,14 @@ The caller's thread stores the raw facts of the call (identity, unit, measured v
 ``Observation`` objects (``checked()``), validating the fields the call's observations share once instead of
 once per observation. Metrics emitted, always in this order: ``calls`` (1.0), ``latency_s``, ``error``,
 ``ttft_s`` (streamed calls only), and when the call returned a response: ``refusal``, ``input_tokens`` and
-``output_tokens`` (when usage was reported), ``unpriced``, ``cost_usd`` (when priced).
+``output_tokens`` (when usage was reported) or ``usage_missing`` (1.0, when the response reported no token
+usage: the cause of an unpriced call, e.g. a streamed OpenAI-compatible call without ``stream_usage``),
+``unpriced``, ``cost_usd`` (when priced).
 """
 
 from __future__ import annotations
 
-__all__ = ["CallObservations"]
+__all__ = ["USAGE_MISSING", "CallObservations"]
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
@@ -80,6 +82,8 @@ _CALLS, _LATENCY, _ERROR, _TTFT = (
 )
 _REFUSAL, _IN, _OUT = str(Metric.REFUSAL), str(Metric.INPUT_TOKENS), str(Metric.OUTPUT_TOKENS)
 _UNPRICED, _COST = str(Metric.UNPRICED), str(Metric.COST_USD)
+USAGE_MISSING = "usage_missing"
+"""Observation metric: 1.0 for a call whose response reported no token usage (emitted only then)."""
 
 
 class CallObservations(Sequence[Observation]):
@@ -133,7 +137,7 @@ class CallObservations(Sequence[Observation]):
         self._cost = cost
         n = 3 if ttft is None else 4
         if refusal is not None:
-            n += 2 + (2 if tokens is not None else 0) + (1 if cost is not None else 0)
+            n += 2 + (2 if tokens is not None else 1) + (1 if cost is not None else 0)
         self._n = n
 
     def __len__(self) -> int:
@@ -155,6 +159,8 @@ class CallObservations(Sequence[Observation]):
             if self._tokens is not None:
                 values.append((_IN, float(self._tokens[0])))
                 values.append((_OUT, float(self._tokens[1])))
+            else:
+                values.append((USAGE_MISSING, 1.0))
             values.append((_UNPRICED, 0.0 if self._cost is not None else 1.0))
             if self._cost is not None:
                 values.append((_COST, self._cost))

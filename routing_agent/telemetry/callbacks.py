@@ -1,19 +1,15 @@
 """``RoutingTelemetry``: the LangChain callback handler that turns a LangGraph run into OTel spans,
 metrics and observations.
 
-Span tree (built from LangChain's ``run_id``/``parent_run_id``, so it is right under ``Send`` fan-out,
-subgraphs, threads and asyncio, where context variables alone are not):
+Span tree (``telemetry.graph_spans``): ``invoke_workflow {graph name}`` → agent spans (``invoke_agent
+{name}``), step spans (other nodes) and the routing node's ``route {node}`` → ``chat {model}`` (CLIENT) for
+each chat-model call, with GenAI attributes, ``routing_agent.*`` (experiment, variant, unit, reason, cost,
+citations), TTFT when the call streamed, and the cost attributes Phoenix and MLflow read.
 
-* ``invoke_workflow {graph name}`` (INTERNAL) — the root run of a LangGraph graph;
-* ``invoke_agent {node}`` (INTERNAL) — each LangGraph node task (a new ``langgraph_checkpoint_ns``), with
-  ``gen_ai.agent.name``; the routing node's span is renamed ``route {node}`` and carries the decision;
-* ``chat {model}`` (CLIENT) — each chat-model call, with GenAI attributes, ``routing_agent.*`` (experiment,
-  variant, unit, reason, cost, citations) and TTFT when the call streamed.
-
-Runs that are neither (``RunnableSequence``, channel writes, tools, conditional edges) get no span; their
-children attach to the nearest spanned ancestor. A chat model called outside any graph becomes a child of
-the current OTel span. Every callback is wrapped: an exception inside telemetry is logged once, counted in
-``routing_agent.telemetry.errors`` and never reaches the graph.
+Runs that are none of these (``RunnableSequence``, channel writes, tools, conditional edges) get no span;
+their children attach to the nearest spanned ancestor. A chat model called outside any graph becomes a
+child of the current OTel span. Every callback is wrapped: an exception inside telemetry is logged once,
+counted in ``routing_agent.telemetry.errors`` and never reaches the graph.
 """
 
 from __future__ import annotations
@@ -22,8 +18,7 @@ __all__ = ["RoutingTelemetry"]
 
 import functools
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -31,24 +26,24 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Span, SpanKind, TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.telemetry import semconv as sc
 from routing_agent.telemetry.calls import CallRecorder, LLMCall, ObservationSink
 from routing_agent.telemetry.citations import CITATIONS_KEY, citation_set
 from routing_agent.telemetry.content import capture_enabled
+from routing_agent.telemetry.graph_spans import GraphSpans, Run
 from routing_agent.telemetry.instruments import Instruments, TelemetryFailures
 from routing_agent.telemetry.pricing import Pricer
-from routing_agent.telemetry.spans import assignment_attributes, is_control_flow, mark_error, serialized_name
+from routing_agent.telemetry.response import carries_content
+from routing_agent.telemetry.spans import is_control_flow, mark_error, serialized_name
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_ROUTING_KEY = "routing"  # routing_agent.graph.state.ROUTING_KEY (kept literal: no import cycle at load)
-_ROUTING_NODE_KEYS = frozenset({_ROUTING_KEY, "routing_defaults"})  # all a RoutingNode ever returns
 _MAX_OPEN_RUNS = 100_000
+_GRAPH_INTEGRATIONS = frozenset({"langgraph", "langchain_create_agent"})
 
 
 def _safe(func: _F) -> _F:
@@ -65,19 +60,6 @@ def _safe(func: _F) -> _F:
     return cast(_F, wrapper)
 
 
-@dataclass(slots=True)
-class _Run:
-    """One open LangChain run: a span of ours, or a transparent run that passes its parent's context on."""
-
-    span: Span | None
-    ctx: Context | None  # the context children are started in
-    ns: str | None  # LangGraph checkpoint namespace (identifies a node task)
-    agent: _Run | None = None  # the nearest agent-span run (itself for agent runs)
-    root: _Run | None = None  # the workflow run
-    node: str | None = None
-    routed: bool = False  # agent span already carries routing attributes
-
-
 class RoutingTelemetry(BaseCallbackHandler):
     """LangChain callback handler: spans + metrics + observations for every chat-model call and graph node.
 
@@ -88,16 +70,16 @@ class RoutingTelemetry(BaseCallbackHandler):
         config: the loaded experiments (YAML prices and ``telemetry.capture_content``).
         pricer: a custom ``Pricer`` (default: YAML prices from ``config``, then genai-prices).
         capture_content: record prompts/responses (default: the env var or the YAML; off).
+        agents: the node names that are agents (default: those the YAML names, plus any node that calls a
+            chat model itself; see ``telemetry.graph_spans``).
+        workflow_name: the workflow name of graphs compiled without a name (LangGraph's ``LangGraph``).
     """
 
     run_inline = True  # called in the caller's thread/task: timestamps are taken where events happen
     raise_error = False
 
-    # events this handler has no use for: LangChain then does not dispatch them to it at all
-    @property
-    def ignore_agent(self) -> bool:
-        return True
-
+    # events this handler has no use for: LangChain then does not dispatch them to it at all (not
+    # ``ignore_agent``: it also gates tool events, which a sub-agent called from a tool needs as its parent)
     @property
     def ignore_retry(self) -> bool:
         return True
@@ -115,19 +97,23 @@ class RoutingTelemetry(BaseCallbackHandler):
         config: ExperimentsConfig | None = None,
         pricer: Pricer | None = None,
         capture_content: bool | None = None,
+        agents: Collection[str] | None = None,
+        workflow_name: str | None = None,
     ) -> None:
         super().__init__()
+        self.meter_provider = meter_provider
         self.tracer = trace.get_tracer("routing_agent", "0.1.0", tracer_provider)
         self.instruments = Instruments(meter_provider)
         self.failures = TelemetryFailures(self.instruments)
         self.capture_content = capture_enabled(
             capture_content, config.telemetry.capture_content if config is not None else None
         )
-        self.sink: ObservationSink | None = _as_sink(observations)
+        self.sink: ObservationSink | None = _as_sink(observations, meter_provider)
         self.recorder = CallRecorder(
             self.tracer, self.instruments, pricer or Pricer(config), self.sink, self.capture_content
         )
-        self._runs: dict[UUID, _Run] = {}  # open chain/tool/retriever runs
+        self.graph = GraphSpans(self.tracer, agents, _declared_agents(config), workflow_name)
+        self._runs: dict[UUID, Run] = {}  # open chain/tool/retriever runs
         self._calls: dict[UUID, LLMCall] = {}  # open chat-model calls
 
     # -- chains: workflow and agent spans -----------------------------------------------------------
@@ -148,45 +134,19 @@ class RoutingTelemetry(BaseCallbackHandler):
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         name = kwargs.get("name") or serialized_name(serialized) or "graph"
         if parent is None:
-            if md.get("ls_integration") == "langgraph" or parent_run_id is None:
-                attrs: dict[str, Any] = {
-                    sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
-                    sc.GEN_AI_WORKFLOW_NAME: name,
-                }
-                thread = md.get("thread_id")
-                if thread is not None:
-                    attrs[sc.GEN_AI_CONVERSATION_ID] = str(thread)
-                span = self.tracer.start_span(
-                    f"{sc.OP_INVOKE_WORKFLOW} {name}", kind=SpanKind.INTERNAL, attributes=attrs
-                )
-                run = _Run(span, trace.set_span_in_context(span), md.get("langgraph_checkpoint_ns"))
-                run.root = run
+            if parent_run_id is None or md.get("ls_integration") in _GRAPH_INTEGRATIONS:
+                self._put(run_id, self.graph.root(str(name), md))
             else:
-                run = _Run(None, None, None)
-            self._put(run_id, run)
+                self._put(run_id, self.graph.transparent(None))
             return
-        node = md.get("langgraph_node")
-        ns = md.get("langgraph_checkpoint_ns")
-        if node is not None and ns is not None and ns != parent.ns and name == node:
-            attrs = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: str(node)}
-            thread = md.get("thread_id")
-            if thread is not None:
-                attrs[sc.GEN_AI_CONVERSATION_ID] = str(thread)
-            span = self.tracer.start_span(
-                f"{sc.OP_INVOKE_AGENT} {node}", context=parent.ctx, kind=SpanKind.INTERNAL, attributes=attrs
-            )
-            run = _Run(span, trace.set_span_in_context(span), ns, root=parent.root, node=str(node))
-            run.agent = run
-        else:
-            run = _Run(None, parent.ctx, ns if ns is not None else parent.ns, parent.agent, parent.root)
-        self._put(run_id, run)
+        self._put(run_id, self.graph.child(parent, str(name), md))
 
     @_safe
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.pop(run_id, None)
         if run is None or run.span is None:
             return
-        if run.agent is run and isinstance(outputs, Mapping):
+        if run.node_run is run and isinstance(outputs, Mapping):
             self._node_outputs(run, outputs)
         run.span.end()
 
@@ -267,11 +227,16 @@ class RoutingTelemetry(BaseCallbackHandler):
         except Exception as exc:
             self.failures.record("on_llm_start", exc)
 
-    def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """First streamed chunk: the TTFT timestamp. Kept minimal (called once per chunk)."""
+    def on_llm_new_token(self, token: Any, *, run_id: UUID, chunk: Any = None, **kwargs: Any) -> None:
+        """First streamed chunk carrying content: the TTFT timestamp. Kept minimal (called once per chunk)."""
         call = self._calls.get(run_id)
         if call is not None and call.first is None:
-            call.first = time.perf_counter()
+            call.streamed = True
+            try:
+                if carries_content(token, chunk):
+                    call.first = time.perf_counter()
+            except Exception as exc:
+                self.failures.record("on_llm_new_token", exc)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         try:
@@ -301,6 +266,8 @@ class RoutingTelemetry(BaseCallbackHandler):
         operation: str,
     ) -> None:
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+        agent = self.graph.agent_for_call(parent) if parent is not None else None
+        root = parent.root if parent is not None else None
         call = self.recorder.start(
             metadata,
             kwargs.get("invocation_params"),
@@ -308,15 +275,18 @@ class RoutingTelemetry(BaseCallbackHandler):
             run_id,
             parent.ctx if parent is not None else None,
             messages,
+            root.conversation if root is not None else None,
         )
-        if parent is not None and parent.agent is not None and not parent.agent.routed:
-            self._tag_agent(parent.agent, call)
+        if parent is not None and call.conversation is not None:
+            self.graph.learn_conversation(parent, call.conversation)
+        if agent is not None and not agent.routed:
+            self._tag_agent(agent, call)
         if len(self._calls) >= _MAX_OPEN_RUNS:  # calls that never ended (abandoned generators): drop oldest
             self._calls.pop(next(iter(self._calls))).span.end()
             self.failures.record("open_runs", OverflowError(f"more than {_MAX_OPEN_RUNS} open calls"))
         self._calls[run_id] = call
 
-    def _tag_agent(self, agent: _Run, call: LLMCall) -> None:
+    def _tag_agent(self, agent: Run, call: LLMCall) -> None:
         span = agent.span
         if span is None:
             return
@@ -328,7 +298,7 @@ class RoutingTelemetry(BaseCallbackHandler):
         attrs.update(call.routing_attributes())
         span.set_attributes(attrs)
 
-    def _node_outputs(self, run: _Run, outputs: Mapping[str, Any]) -> None:
+    def _node_outputs(self, run: Run, outputs: Mapping[str, Any]) -> None:
         span = run.span
         assert span is not None
         cites = outputs.get(CITATIONS_KEY)
@@ -336,32 +306,13 @@ class RoutingTelemetry(BaseCallbackHandler):
             found = citation_set(cites)
             if found is not None:
                 span.set_attribute(sc.RA_CITATIONS, list(found))
-        if not outputs.keys() <= _ROUTING_NODE_KEYS:  # a subgraph or agent returns other state keys
-            return
-        routing = outputs.get(_ROUTING_KEY)
-        if not isinstance(routing, Mapping) or not routing:
-            return
-        records = [r for r in routing.values() if isinstance(r, Mapping) and "experiment" in r]
-        if not records:
-            return
-        span.update_name(f"route {run.node}")
-        span.set_attribute(sc.GEN_AI_OPERATION_NAME, "route")
-        targets = [span] + ([run.root.span] if run.root is not None and run.root.span is not None else [])
-        summary = [f"{r['experiment']}={r.get('variant') or '-'} ({r.get('reason')})" for r in records]
-        for target in targets:
-            target.set_attribute(sc.RA_ASSIGNMENTS, summary)
-            if len(records) == 1:
-                for key, value in assignment_attributes(records[0]).items():
-                    target.set_attribute(key, value)
+        self.graph.node_outputs(run, outputs)
 
     def _transparent(self, run_id: UUID, parent_run_id: UUID | None) -> None:
         parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-        if parent is None:
-            self._put(run_id, _Run(None, None, None))
-        else:
-            self._put(run_id, _Run(None, parent.ctx, parent.ns, parent.agent, parent.root))
+        self._put(run_id, self.graph.transparent(parent))
 
-    def _put(self, run_id: UUID, run: _Run) -> None:
+    def _put(self, run_id: UUID, run: Run) -> None:
         if len(self._runs) >= _MAX_OPEN_RUNS:  # runs that never ended (abandoned generators): drop oldest
             oldest = next(iter(self._runs))
             stale = self._runs.pop(oldest)
@@ -380,11 +331,21 @@ class RoutingTelemetry(BaseCallbackHandler):
         return self.sink
 
 
-def _as_sink(observations: Any) -> ObservationSink | None:
+def _as_sink(observations: Any, meter_provider: MeterProvider | None) -> ObservationSink | None:
     if observations is None:
         return None
     if hasattr(observations, "add_many") and hasattr(observations, "flush"):
         return cast(ObservationSink, observations)
     from routing_agent.observations.writer import BufferedObservationWriter
 
-    return BufferedObservationWriter(observations)
+    return BufferedObservationWriter(observations, meter_provider=meter_provider)
+
+
+def _declared_agents(config: ExperimentsConfig | None) -> set[str]:
+    """Agents the YAML names: ``agents:`` entries and experiment scopes."""
+    if config is None:
+        return set()
+    names = set(config.agents)
+    for spec in config.experiments:
+        names.update(spec.scope or ())
+    return names

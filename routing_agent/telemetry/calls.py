@@ -24,11 +24,12 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from routing_agent.graph import metadata as meta
 from routing_agent.observations.record import Observation
 from routing_agent.telemetry import semconv as sc
+from routing_agent.telemetry.backends import cost_attributes
 from routing_agent.telemetry.call_observations import CallObservations
 from routing_agent.telemetry.content import input_messages_json, output_messages_json
 from routing_agent.telemetry.identity import CallIdentity, IdentityCache
 from routing_agent.telemetry.instruments import Instruments
-from routing_agent.telemetry.pricing import Pricer
+from routing_agent.telemetry.pricing import ModelPrice, Pricer
 from routing_agent.telemetry.response import ResponseInfo, read_response
 
 _EMPTY: Mapping[str, str] = {}
@@ -45,17 +46,35 @@ class ObservationSink(Protocol):
 class LLMCall:
     """One open chat-model call: its identity, span, per-call facts and the first-chunk time."""
 
-    __slots__ = ("first", "identity", "run_id", "segments", "span", "start", "unit_id")
+    __slots__ = (
+        "conversation",
+        "first",
+        "identity",
+        "run_id",
+        "segments",
+        "span",
+        "start",
+        "streamed",
+        "unit_id",
+    )
 
-    def __init__(
-        self, identity: CallIdentity, span: Span, unit_id: str | None, segments: Any, run_id: UUID | None
+    def __init__(  # noqa: PLR0917
+        self,
+        identity: CallIdentity,
+        span: Span,
+        unit_id: str | None,
+        segments: Any,
+        run_id: UUID | None,
+        conversation: str | None = None,
     ) -> None:
         self.identity = identity
+        self.conversation = conversation
         self.span = span
         self.unit_id = unit_id
         self.segments = segments
         self.run_id = run_id
-        self.first: float | None = None  # perf_counter() of the first streamed chunk
+        self.first: float | None = None  # perf_counter() of the first streamed chunk carrying content
+        self.streamed = False  # at least one chunk arrived
         self.start = time.perf_counter()
 
     def routing_attributes(self) -> dict[str, Any]:
@@ -94,28 +113,38 @@ class CallRecorder:
         run_id: UUID | None,
         parent: Context | None,
         messages: Sequence[Sequence[BaseMessage]] | None,
+        conversation: str | None = None,
     ) -> LLMCall:
-        """Start the span of a call (all known attributes at once)."""
+        """Start the span of a call (all known attributes at once).
+
+        ``conversation`` is the run's conversation id when known; else LangGraph's ``thread_id``, else the
+        unit id of a session unit."""
         md = metadata or _EMPTY
         identity = self.identities.get(md, params or _EMPTY, operation)
         unit_id = md.get(meta.UNIT_ID)
         if unit_id is not None:
             unit_id = str(unit_id)
-        conversation = unit_id if identity.unit == "session" and unit_id is not None else md.get("thread_id")
+        if conversation is None:
+            thread = md.get("thread_id")
+            if thread is not None:
+                conversation = str(thread)
+            elif identity.unit == "session" and unit_id is not None:
+                conversation = unit_id
         attrs = identity.start_attributes
         if unit_id is not None or conversation is not None or (self.capture_content and messages is not None):
             attrs = dict(attrs)
             if unit_id is not None:
                 attrs[sc.RA_UNIT_ID] = unit_id
             if conversation is not None:
-                attrs[sc.GEN_AI_CONVERSATION_ID] = str(conversation)
+                attrs[sc.GEN_AI_CONVERSATION_ID] = conversation
             if self.capture_content and messages is not None:
                 attrs[sc.GEN_AI_INPUT_MESSAGES] = input_messages_json(messages)
         span = self.tracer.start_span(
             identity.span_name, context=parent, kind=SpanKind.CLIENT, attributes=attrs
         )
         segments = md.get(meta.SEGMENTS)
-        return LLMCall(identity, span, unit_id, segments if isinstance(segments, Mapping) else _EMPTY, run_id)
+        segments = segments if isinstance(segments, Mapping) else _EMPTY
+        return LLMCall(identity, span, unit_id, segments, run_id, conversation)
 
     def finish(self, call: LLMCall, response: LLMResult | None, error: BaseException | None) -> None:
         """Complete the span, record metrics and emit observations for one ended call."""
@@ -135,6 +164,7 @@ class CallRecorder:
             if info is not None and info.reported_ttft_s is not None:
                 ttft = info.reported_ttft_s
             attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
+        if call.streamed:
             attrs[sc.GEN_AI_REQUEST_STREAM] = True
         cost: float | None = None
         if info is not None:
@@ -212,6 +242,7 @@ class CallRecorder:
                 attrs[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write
             if info.reasoning_tokens:
                 attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = info.reasoning_tokens
+            price: ModelPrice | None = None
             if self._price_per_identity:
                 price = identity.resolved_price(self.pricer)
                 cost = price.cost(usage) if price is not None else None
@@ -223,10 +254,14 @@ class CallRecorder:
                     model_id=identity.model_id,
                     experiment=identity.experiment,
                 )
+            if cost is not None:
+                attrs.update(cost_attributes(cost, usage, price))
         if cost is not None:
             attrs[sc.RA_COST_USD] = cost
         else:
             attrs[sc.RA_UNPRICED] = True
+            if usage is None:
+                attrs[sc.RA_USAGE_MISSING] = True
         return cost
 
 

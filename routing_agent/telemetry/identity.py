@@ -57,7 +57,9 @@ class CallIdentity:
         model_name: str | None = None
         if isinstance(model_id, str) and ":" in model_id:
             provider, _, model_name = model_id.partition(":")
-        provider = provider or md.get("ls_provider") or params.get("_type") or "unknown"
+        provider = sc.canonical_provider(
+            provider or md.get("ls_provider") or params.get("_type") or "unknown"
+        )
         request_model = (
             md.get("ls_model_name") or params.get("model") or params.get("model_name") or model_name
         )

@@ -21,6 +21,7 @@ from opentelemetry.trace import TracerProvider
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.telemetry.callbacks import RoutingTelemetry
+from routing_agent.telemetry.meters import set_active_meter_provider, use_meter_provider
 from routing_agent.telemetry.pricing import Pricer
 
 _scoped: ContextVar[RoutingTelemetry | None] = ContextVar("routing_agent_telemetry", default=None)
@@ -59,9 +60,13 @@ def instrument(
     config: ExperimentsConfig | None = None,
     pricer: Pricer | None = None,
     capture_content: bool | None = None,
+    **options: Any,
 ) -> RoutingTelemetry:
     """Trace every LangChain chat-model call and LangGraph node in this process; returns the handler.
 
+    ``meter_provider`` receives every instrument of the library: the handler's histograms and counters, and
+    the routing decisions, assignment-store events and dropped observations (``telemetry.meters``).
+    ``options`` go to ``RoutingTelemetry`` (``agents=``, ``workflow_name=``).
     ``observations`` is an ``ObservationStore`` (written by a background buffered writer), a
     ``BufferedObservationWriter``, a store URL (``sqlite:///obs.db``, ``redis://…``, ``memory://``) or None.
     Calling it again replaces the previous handler (whose buffered observations are flushed first).
@@ -77,10 +82,12 @@ def instrument(
         config=config,
         pricer=pricer,
         capture_content=capture_content,
+        **options,
     )
     _ensure_hook()
     previous = _process[0]
     _process[0] = handler
+    set_active_meter_provider(meter_provider)
     if previous is not None:
         previous.flush()
     return handler
@@ -90,6 +97,7 @@ def uninstrument(flush_timeout_s: float = 5.0) -> None:
     """Stop the process-wide instrumentation (flushing buffered observations)."""
     previous = _process[0]
     _process[0] = None
+    set_active_meter_provider(None)
     if previous is not None:
         previous.flush(flush_timeout_s)
 
@@ -110,7 +118,8 @@ def instrumented(handler: RoutingTelemetry | None = None, **kwargs: Any) -> Iter
     _ensure_hook()
     token = _scoped.set(handler)
     try:
-        yield handler
+        with use_meter_provider(handler.meter_provider):
+            yield handler
     finally:
         _scoped.reset(token)
         handler.flush()

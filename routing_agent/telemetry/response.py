@@ -5,13 +5,19 @@ provider; a replay harness) may report the durations a real call would have had,
 ``response_metadata``:
 
 * ``simulated_latency_s`` — the whole call, seconds;
-* ``simulated_ttft_s`` — request issued → first streamed chunk, seconds.
+* ``simulated_ttft_s`` — request issued → first streamed chunk carrying content, seconds.
 
 When present, telemetry records these instead of the wall clock in metrics, observations and the
 ``gen_ai.response.time_to_first_chunk`` / ``routing_agent.latency_s`` attributes, and sets
 ``routing_agent.duration_source = "reported"``. Span start/end timestamps always stay wall-clock, so a trace's
 nesting is never distorted. TTFT is recorded only for calls that actually streamed (at least one chunk
-reached ``on_llm_new_token``), whichever source gives its value.
+carrying content reached ``on_llm_new_token``), whichever source gives its value.
+
+**Time to first token (TTFT) = the first chunk that carries content** (``carries_content``): text, a
+tool-call delta or a reasoning delta. Chunks with nothing the user could see — the empty ``role`` chunk an
+OpenAI-compatible server sends at once, a usage-only or ``finish_reason``-only chunk, LangChain's closing
+empty chunk — are not the first token, so a server that acknowledges at once and thinks for 600 ms has a
+TTFT of 600 ms, not 0.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ __all__ = [
     "REPORTED_LATENCY_KEY",
     "REPORTED_TTFT_KEY",
     "ResponseInfo",
+    "carries_content",
     "read_response",
 ]
 
@@ -39,6 +46,50 @@ REPORTED_TTFT_KEY = "simulated_ttft_s"
 """``response_metadata`` key: the model-reported time to first chunk in seconds (streamed calls only)."""
 
 _REFUSAL_REASONS = frozenset({"refusal", "content_filter"})
+_BLOCK_TEXT_KEYS = ("text", "thinking", "reasoning", "partial_json", "args", "refusal")
+_CONTENT_BLOCK_TYPES = frozenset(
+    {"tool_use", "server_tool_use", "tool_call", "tool_call_chunk", "image", "audio", "file"}
+)
+_DELTA_KWARGS = ("reasoning_content", "reasoning", "tool_calls", "function_call", "refusal")
+
+
+def _blocks_carry_content(blocks: Any) -> bool:
+    for block in blocks:
+        if isinstance(block, str):
+            if block:
+                return True
+        elif isinstance(block, Mapping):
+            if block.get("type") in _CONTENT_BLOCK_TYPES:
+                return True
+            if any(block.get(key) for key in _BLOCK_TEXT_KEYS):
+                return True
+    return False
+
+
+def carries_content(token: Any, chunk: Any = None) -> bool:
+    """Whether a streamed chunk carries content: text, a tool-call delta or a reasoning delta.
+
+    ``token`` and ``chunk`` are what LangChain passes to ``on_llm_new_token`` (the chunk's content and the
+    ``ChatGenerationChunk``). An empty role chunk, a usage-only chunk or a finish chunk carries none.
+    """
+    if isinstance(token, str):
+        if token:
+            return True
+    elif isinstance(token, list) and _blocks_carry_content(token):
+        return True
+    message = getattr(chunk, "message", None)
+    if message is None:
+        return bool(getattr(chunk, "text", None))
+    if getattr(message, "tool_call_chunks", None):
+        return True
+    content = message.content
+    if isinstance(content, str):
+        if content:
+            return True
+    elif _blocks_carry_content(content):
+        return True
+    extra = message.additional_kwargs
+    return bool(extra) and any(extra.get(key) for key in _DELTA_KWARGS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ __all__ = [
     "GEN_AI_USAGE_OUTPUT_TOKENS",
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
     "GEN_AI_WORKFLOW_NAME",
+    "LANGCHAIN_PROVIDER_ALIASES",
     "METRIC_CLIENT_OPERATION_DURATION",
     "METRIC_CLIENT_TIME_TO_FIRST_CHUNK",
     "METRIC_CLIENT_TOKEN_USAGE",
@@ -62,11 +63,13 @@ __all__ = [
     "RA_UNIT",
     "RA_UNIT_ID",
     "RA_UNPRICED",
+    "RA_USAGE_MISSING",
     "RA_VARIANT",
     "ROLE_SHADOW",
     "TOKEN_BUCKETS",
     "TOKEN_TYPE_INPUT",
     "TOKEN_TYPE_OUTPUT",
+    "canonical_provider",
 ]
 
 # --- GenAI operation names (gen_ai.operation.name values) ------------------------------------------------
@@ -91,7 +94,8 @@ GEN_AI_RESPONSE_ID = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 """string[]: why the model stopped, one per generation."""
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
-"""double, seconds: request issued → first streamed chunk received. Only on streamed calls."""
+"""double, seconds: request issued → first streamed chunk carrying content (text, tool-call or reasoning
+delta; an empty role chunk does not count). Only on streamed calls."""
 GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
 """boolean: the request was made in streaming mode (we set it when at least one chunk arrived)."""
 GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
@@ -156,6 +160,9 @@ RA_COST_USD = "routing_agent.cost_usd"
 """double: the call's cost in USD. Absent when the model has no price (then ``routing_agent.unpriced``)."""
 RA_UNPRICED = "routing_agent.unpriced"
 """boolean true when the call could not be priced (no price in genai-prices nor the YAML, or no usage)."""
+RA_USAGE_MISSING = "routing_agent.usage_missing"
+"""boolean true when the response reported no token usage (so it cannot be priced). Typical cause: a
+streamed call to an OpenAI-compatible endpoint without ``stream_usage`` (see ``providers.catalog``)."""
 RA_CITATIONS = "routing_agent.citations"
 """string[]: the sorted set of source ids the answer cites (see ``routing_agent.telemetry.citations``)."""
 RA_REFUSAL = "routing_agent.refusal"
@@ -212,6 +219,35 @@ PROVIDER_NAMES: dict[str, str] = {
 """LangChain provider ids (``init_chat_model`` prefixes, ``ls_provider``) → well-known
 ``gen_ai.provider.name`` values. Providers not listed keep their own id (e.g. ``simulated``), as the
 conventions allow."""
+
+LANGCHAIN_PROVIDER_ALIASES: dict[str, str] = {
+    "openai-chat": "openai",
+    "azure-openai-chat": "azure_openai",
+    "anthropic-chat": "anthropic",
+    "chat-google-generative-ai": "google_genai",
+    "google_gemini": "google_genai",
+    "vertexai": "google_vertexai",
+    "amazon_bedrock_chat": "bedrock",
+    "amazon_bedrock_converse_chat": "bedrock_converse",
+    "mistralai-chat": "mistralai",
+    "groq-chat": "groq",
+    "chat-deepseek": "deepseek",
+    "cohere-chat": "cohere",
+    "xai-chat": "xai",
+    "fireworks-chat": "fireworks",
+    "together-chat": "together",
+    "perplexitychat": "perplexity",
+    "chat-ollama": "ollama",
+    "azure-ai-chat": "azure_ai",
+}
+"""LangChain chat models' ``_llm_type`` (what a ready model reports, e.g. ``ChatOpenAI`` → ``openai-chat``)
+→ the provider id ``init_chat_model`` uses, so a ready model and a YAML id name the same provider."""
+
+
+def canonical_provider(provider: str) -> str:
+    """The ``init_chat_model`` provider id of a LangChain provider id or ``_llm_type``."""
+    return LANGCHAIN_PROVIDER_ALIASES.get(provider, provider)
+
 
 # --- environment -----------------------------------------------------------------------------------------
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

@@ -2,9 +2,10 @@
 
 ``add_telemetry(pipeline, otlp=URL, console=False)`` inserts ``telemetry`` before ``run`` and
 ``telemetry_flush`` after it. ``telemetry`` builds the exporters (always ``<workdir>/traces.jsonl``, one span
-per line, plus OTLP and the console when asked), appends a ``RoutingTelemetry`` handler to ``ctx.callbacks``
-and sends per-call observations to the observation store; ``telemetry_flush`` writes buffered observations and
-flushes and stops the exporters.
+per line, plus OTLP traces *and metrics* and the console when asked), appends a ``RoutingTelemetry`` handler
+to ``ctx.callbacks`` and sends per-call observations to the observation store; ``telemetry_flush`` writes
+buffered observations, flushes and stops the exporters, and reports what each OTLP exporter really did:
+``traces exported to URL (N batches)`` only when every batch was accepted, else how many failed and why.
 
 The observation store is ``ctx.extras["observation_store"]`` when a step put one there, else
 ``<workdir>/observations.sqlite3``; its URL is left in ``ctx.extras["observations_url"]`` for the evaluator.
@@ -12,12 +13,12 @@ The observation store is ``ctx.extras["observation_store"]`` when a step put one
 
 from __future__ import annotations
 
-__all__ = ["OBSERVATIONS_FILE", "TRACES_FILE", "add_telemetry"]
+__all__ = ["OBSERVATIONS_FILE", "TRACES_FILE", "add_telemetry", "export_report"]
 
 from typing import TYPE_CHECKING, Any
 
 from routing_agent.telemetry.callbacks import RoutingTelemetry
-from routing_agent.telemetry.exporters import JsonLinesSpanExporter, configure_exporters
+from routing_agent.telemetry.exporters import ExporterSetup, JsonLinesSpanExporter, configure_exporters
 
 if TYPE_CHECKING:
     from routing_agent.simulation.pipeline import Pipeline, SimulationContext
@@ -33,6 +34,7 @@ def add_telemetry(
     console: bool = False,
     project: str | None = None,
     observations: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> Pipeline:
     """Trace the simulated sessions (see the module docstring); returns ``pipeline``."""
     from routing_agent.simulation.pipeline import Step
@@ -46,7 +48,9 @@ def add_telemetry(
         exporters = configure_exporters(
             console=console,
             otlp=otlp,
+            otlp_metrics=otlp is not None,
             project=project or f"routing-agent-{name}",
+            headers=headers,
             extra_span_exporters=(JsonLinesSpanExporter(traces),),
         )
         ctx.outputs["traces (OTel spans, JSON Lines)"] = traces
@@ -63,6 +67,7 @@ def add_telemetry(
             meter_provider=exporters.meter_provider,
             observations=writer,
             config=ctx.config,
+            workflow_name=str(name),
         )
         ctx.callbacks.append(handler)
         ctx.extras["telemetry"] = handler
@@ -80,9 +85,28 @@ def add_telemetry(
         if exporters is not None:
             exporters.force_flush(10_000)
             exporters.shutdown()
-            if exporters.endpoint:
-                ctx.console.print(f"traces exported to [cyan]{exporters.endpoint}[/]")
+            for line in export_report(exporters):
+                ctx.console.print(line)
 
     pipeline.insert_before("run", Step("telemetry", setup))
     pipeline.insert_after("run", Step("telemetry_flush", flush))
     return pipeline
+
+
+def export_report(exporters: ExporterSetup) -> list[str]:
+    """One honest line per OTLP exporter: exported, failed (how many, the last error), or sent nothing."""
+    lines = []
+    for kind, url in (("traces", exporters.endpoint), ("metrics", exporters.metrics_endpoint)):
+        counts = exporters.exports().get(f"otlp-{kind}")
+        if url is None or counts is None:
+            continue
+        if counts.batches == 0:
+            lines.append(f"[yellow]{kind}: nothing was exported to {url}[/]")
+        elif counts.failed == 0:
+            lines.append(f"{kind} exported to [cyan]{url}[/] ({counts.batches} batches)")
+        else:
+            lines.append(
+                f"[red]{kind} export to {url} failed: {counts.failed} of {counts.batches} batches "
+                f"({counts.last_error})[/]"
+            )
+    return lines

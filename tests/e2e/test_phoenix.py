@@ -1,5 +1,6 @@
 """End to end: a routed three-agent graph exports over OTLP/HTTP into a real Arize Phoenix on loopback, and
-the spans are read back through Phoenix's own client: variant, tokens, cost and TTFT arrived."""
+the spans are read back through Phoenix's own client: span kinds (no "unknown"), variant, tokens, cost as
+Phoenix's OpenInference attributes, session and TTFT arrived."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def read_spans(url: str, project: str, want: int, timeout_s: float = 60.0, workf
 def test_spans_arrive_in_phoenix(phoenix: PhoenixServer) -> None:
     project = f"ra-e2e-{uuid.uuid4().hex[:8]}"
     setup = configure_exporters(otlp=phoenix.url, project=project)
-    handler = RoutingTelemetry(tracer_provider=setup.tracer_provider)
+    handler = RoutingTelemetry(tracer_provider=setup.tracer_provider, config=experiments())
     models = scripted_catalog(first_chunk_delay_s=0.02, streaming=True)
     graph = build_graph(experiments(), models)
     outs = [
@@ -65,6 +66,9 @@ def test_spans_arrive_in_phoenix(phoenix: PhoenixServer) -> None:
     assert by_name["invoke_agent research"] == 8
     # Phoenix stores attributes nested ({"gen_ai": {"usage": {...}}}) and maps GenAI spans to its own kinds
     assert set(frame[frame["name"].str.startswith("invoke_agent")]["span_kind"]) == {"AGENT"}
+    # workflow and route spans are typed too (they showed as "unknown" before)
+    assert set(frame[frame["name"].str.startswith(("invoke_workflow", "route "))]["span_kind"]) == {"CHAIN"}
+    assert "UNKNOWN" not in set(frame["span_kind"])
     chats = frame[frame["name"].str.startswith("chat ")]
     assert len(chats) == 16 and set(chats["span_kind"]) == {"LLM"}
     variants = {o["session_id"]: o["routing"]["exp-support"]["variant"] for o in outs}
@@ -75,6 +79,14 @@ def test_spans_arrive_in_phoenix(phoenix: PhoenixServer) -> None:
         assert genai["usage"] == {"input_tokens": 120, "output_tokens": 30}
         assert genai["provider"]["name"] == "scripted"
         assert ours["cost_usd"] > 0
+        # Phoenix's OpenInference view of the same span (flattened columns)
+        assert row["attributes.llm.cost.total"] == pytest.approx(ours["cost_usd"], rel=1e-12)
+        parts = row["attributes.llm.cost.prompt"] + row["attributes.llm.cost.completion"]
+        assert parts == pytest.approx(ours["cost_usd"], rel=1e-12)
+        assert row["attributes.llm.token_count.prompt"] == 120
+        assert row["attributes.llm.token_count.completion"] == 30
+        assert row["attributes.llm.model_name"] == genai["request"]["model"]
+        assert row["attributes.session.id"] == ours["unit_id"]  # gen_ai.conversation.id → session
         ttft = genai["response"]["time_to_first_chunk"]
         assert 0.02 <= ttft < ours["latency_s"]
         assert genai["request"]["stream"] is True
@@ -113,5 +125,6 @@ def test_demo_workflow_exports_into_phoenix(phoenix: PhoenixServer, tmp_path: An
         assert ours["variant"] in {"control", "candidate"}
         assert genai["usage"]["input_tokens"] > 0 and genai["usage"]["output_tokens"] > 0
         assert ours["cost_usd"] > 0  # simulated profiles carry indicative prices
+        assert row["attributes.llm.cost.total"] == pytest.approx(ours["cost_usd"], rel=1e-12)
         assert ours["duration_source"] == "reported"  # simulated latency, not the scaled wall clock
     assert (tmp_path / "observations.sqlite3").exists()

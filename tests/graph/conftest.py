@@ -71,3 +71,9 @@ def build_graph(config: ExperimentsConfig, store: Any, checkpointer: Any = None,
 @pytest.fixture
 def echo_models() -> ModelCatalog:
     return echo_catalog()
+
+
+@pytest.fixture
+def store_url(redis_url: str, redis_prefix: str) -> str:
+    """A real Redis assignment store private to the test."""
+    return f"{redis_url}?prefix={redis_prefix}"

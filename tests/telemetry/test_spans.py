@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from routing_agent.config.spec import PriceSpec, TelemetrySpec
 from routing_agent.observations import MemoryObservationStore
-from routing_agent.telemetry import RoutingTelemetry
+from routing_agent.telemetry import RoutingTelemetry, backends
 from routing_agent.telemetry import semconv as sc
 from tests.telemetry.conftest import Otel
 from tests.telemetry.support import State, build_graph, experiments, scripted_catalog
@@ -97,13 +97,22 @@ def test_attributes_of_every_span(otel: Otel, handler: RoutingTelemetry) -> None
     assert dict(workflow.attributes) == {
         sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
         sc.GEN_AI_WORKFLOW_NAME: "support-flow",
+        sc.GEN_AI_CONVERSATION_ID: "s-1",  # the session unit: the run has no thread id
+        backends.OPENINFERENCE_SPAN_KIND: "CHAIN",
+        backends.MLFLOW_SPAN_TYPE: "WORKFLOW",
         **decision,
     }
     assert dict(route.attributes) == {
         sc.GEN_AI_OPERATION_NAME: "route",
         sc.GEN_AI_AGENT_NAME: "route",
+        sc.GEN_AI_CONVERSATION_ID: "s-1",
+        backends.OPENINFERENCE_SPAN_KIND: "CHAIN",
+        backends.MLFLOW_SPAN_TYPE: "CHAIN",
         **decision,
     }
+    for agent in (s for s in spans if s.name.startswith("invoke_agent")):
+        assert agent.attributes[sc.GEN_AI_CONVERSATION_ID] == "s-1"
+        assert agent.attributes[backends.OPENINFERENCE_SPAN_KIND] == "AGENT"
     writer = next(s for s in spans if s.name == "invoke_agent writer")
     assert writer.attributes[sc.RA_CITATIONS] == ("doc-1", "doc-2")
     assert writer.attributes[sc.GEN_AI_PROVIDER_NAME] == "scripted"
@@ -115,6 +124,12 @@ def test_attributes_of_every_span(otel: Otel, handler: RoutingTelemetry) -> None
         response_id = attrs.pop(sc.GEN_AI_RESPONSE_ID, None)
         assert response_id is None
         cost = attrs.pop(sc.RA_COST_USD)
+        assert attrs.pop(backends.LLM_COST_TOTAL) == cost
+        prompt, completion = attrs.pop(backends.LLM_COST_PROMPT), attrs.pop(backends.LLM_COST_COMPLETION)
+        assert math.isclose(prompt + completion, cost, rel_tol=1e-12) and completion > 0
+        assert json.loads(attrs.pop(backends.MLFLOW_LLM_COST)) == {
+            "input_cost": prompt, "output_cost": completion, "total_cost": cost,
+        }  # fmt: skip
         if model == "gpt-4o":
             assert math.isclose(cost, GPT4O_COST, rel_tol=1e-9)
         else:
@@ -220,7 +235,8 @@ def test_concurrent_graphs_in_threads_do_not_mix(otel: Otel, handler: RoutingTel
     assert {o["session_id"] for o in outs} == {f"s-{i}" for i in range(8)}
 
 
-def test_subgraph_agents_nest_under_the_calling_agent(otel: Otel, handler: RoutingTelemetry) -> None:
+def test_subgraph_agents_nest_under_the_calling_node(otel: Otel, handler: RoutingTelemetry) -> None:
+    """A node that only runs a subgraph is a step, not an agent; the subgraph's agents nest under it."""
     inner = build_graph(experiments(), scripted_catalog(), fan_out=1)
     outer = StateGraph(State)
     outer.add_node("delegate", inner)
@@ -229,10 +245,12 @@ def test_subgraph_agents_nest_under_the_calling_agent(otel: Otel, handler: Routi
     outer.compile(name="outer").invoke({"session_id": "s-sub", "tier": "gold"}, {"callbacks": [handler]})
     spans = otel.spans()
     assert [s.name for s in spans if s.parent is None] == ["invoke_workflow outer"]
-    delegate = next(s for s in spans if s.name == "invoke_agent delegate")
+    delegate = next(s for s in spans if s.name == "delegate")
     for name in ("invoke_agent triage", "invoke_agent research", "invoke_agent writer", "route route"):
-        assert parent_name(spans, next(s for s in spans if s.name == name)) == "invoke_agent delegate"
-    assert delegate.attributes[sc.GEN_AI_AGENT_NAME] == "delegate"
+        assert parent_name(spans, next(s for s in spans if s.name == name)) == "delegate"
+    assert sc.GEN_AI_OPERATION_NAME not in delegate.attributes
+    assert delegate.attributes[backends.OPENINFERENCE_SPAN_KIND] == "CHAIN"
+    assert delegate.attributes[sc.GEN_AI_CONVERSATION_ID] == "s-sub"  # set once the route node ran
 
 
 def test_unpriced_and_yaml_prices(otel: Otel, obs_store: MemoryObservationStore) -> None:

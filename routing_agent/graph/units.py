@@ -1,0 +1,68 @@
+"""Where a unit id comes from: a state key, LangGraph's thread id, or a field of the run context.
+
+An experiment's YAML declares it (``unit_source: state | thread_id | context``; ``unit_key`` names the state
+key or the context field, by default ``session_id`` / ``user_id`` / ``request_id`` by ``unit``):
+
+* ``state`` — ``state[unit_key]`` (a mapping key or an attribute of a pydantic/dataclass state);
+* ``thread_id`` — ``config["configurable"]["thread_id"]``, the checkpointer's session identity;
+* ``context`` — ``Runtime.context`` (``graph.invoke(..., context=Ctx(user_id="u1"))`` with
+  ``context_schema=Ctx``): a dataclass, pydantic model or mapping field.
+
+The config is the node's (or, outside a node call, the current run's ``get_config()``), so subgraphs,
+``Send`` branches and sub-agents invoked from tools see the same thread id and context as their parent.
+"""
+
+from __future__ import annotations
+
+__all__ = ["read_field", "unit_source_value"]
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from routing_agent.config.spec import ExperimentSpec
+
+
+def read_field(holder: Any, key: str) -> Any:
+    """``holder[key]`` for a mapping, else ``holder.key`` (pydantic, dataclass), else None."""
+    if holder is None:
+        return None
+    if isinstance(holder, Mapping):
+        return holder.get(key)
+    return getattr(holder, key, None)
+
+
+def current_config(config: RunnableConfig | None) -> RunnableConfig | None:
+    """``config``, else the config of the LangGraph/LangChain run this code runs in, else None."""
+    if config is not None:
+        return config
+    try:
+        from langgraph.config import get_config
+
+        return get_config()
+    except RuntimeError:  # outside a runnable
+        return None
+
+
+def run_context(config: RunnableConfig | None) -> Any:
+    """The run context (``Runtime.context``) carried by ``config``, or None."""
+    if config is None:
+        return None
+    runtime = (config.get("configurable") or {}).get("__pregel_runtime")
+    return getattr(runtime, "context", None)
+
+
+def unit_source_value(
+    spec: ExperimentSpec, state: Any, config: RunnableConfig | None, key: str | None = None
+) -> Any:
+    """The raw unit id for ``spec`` from where its YAML says it lives (None when absent).
+
+    ``key`` overrides the state key / context field (the routing node's ``unit_key=``)."""
+    key = key or spec.state_key
+    if spec.unit_source == "thread_id":
+        config = current_config(config)
+        return (config.get("configurable") or {}).get("thread_id") if config is not None else None
+    if spec.unit_source == "context":
+        return read_field(run_context(current_config(config)), key)
+    return read_field(state, key)
