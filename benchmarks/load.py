@@ -37,10 +37,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.load_worker import WorkerArgs, WorkerReport, run_worker
-from routing_agent.assignment.stores import open_store
 from routing_agent.config.spec import ExperimentSpec, Unit
-from routing_agent.observations import open_observation_store
 from routing_agent.stats.srm import SrmResult, srm_test
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import open_observation_store
 
 WORKFLOWS = ("support", "invoice", "rag")
 Fault = tuple[float, Callable[[], None]]

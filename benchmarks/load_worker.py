@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from routing_agent.graph import RoutingNode
 from routing_agent.graph import metadata as meta
-from routing_agent.observations import BufferedObservationWriter, Observation, open_observation_store
+from routing_agent.stores.observations import BufferedObservationWriter, Observation, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
 
 _OFF_THE_BOOKS = {"judge", "shadow"}

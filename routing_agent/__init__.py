@@ -15,7 +15,6 @@ Everything public is listed in ``__all__``; sub-packages hold the details (``rou
 """
 
 from routing_agent.assignment.records import Assignment, ExperimentState, Reason
-from routing_agent.assignment.stores import AssignmentStore, open_store
 from routing_agent.config import (
     ExperimentsConfig,
     ExperimentSpec,
@@ -38,9 +37,10 @@ from routing_agent.errors import (
 )
 from routing_agent.evaluation import Decision, DecisionKind, Evaluation, evaluate, write_report
 from routing_agent.graph import ReloadResult, RoutingNode, RoutingState, routed_model
-from routing_agent.observations import Observation, ObservationStore, open_observation_store
 from routing_agent.providers.catalog import catalog
 from routing_agent.scoring import ScoringNode, ShadowRunner, build_scorers, score_records
+from routing_agent.stores.assignments import AssignmentStore, open_store
+from routing_agent.stores.observations import Observation, ObservationStore, open_observation_store
 from routing_agent.telemetry import (
     RoutingTelemetry,
     configure_exporters,

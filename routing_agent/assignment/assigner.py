@@ -27,8 +27,8 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import GuardedStore
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
 from routing_agent.assignment.records import Assignment, ExperimentState, Reason
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
+from routing_agent.stores.assignments.base import AssignmentStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,14 +48,14 @@ __all__ = [
 ]
 
 from routing_agent.control.review import ReviewOutcome, ReviewQueue
-from routing_agent.control.review_store import (
+from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange, cli_actor, watch_actor
+from routing_agent.control.status import ExperimentSnapshot, experiment_status
+from routing_agent.control.ticks import TickAction, WatchTick
+from routing_agent.control.watch import AsyncWatcher, Watcher
+from routing_agent.stores.reviews import (
     ReviewItem,
     ReviewStatus,
     ReviewStore,
     open_review_store,
     review_store_for,
 )
-from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange, cli_actor, watch_actor
-from routing_agent.control.status import ExperimentSnapshot, experiment_status
-from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import AsyncWatcher, Watcher

@@ -27,7 +27,6 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import typer
 
-from routing_agent.assignment.stores import AssignmentStore, open_store
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.errors import (
     ConfigError,
@@ -37,6 +36,7 @@ from routing_agent.errors import (
     StateTransitionError,
     StoreError,
 )
+from routing_agent.stores.assignments import AssignmentStore, open_store
 
 EXIT_REFUSED = 1
 EXIT_CANNOT_RUN = 2

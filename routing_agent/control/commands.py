@@ -28,9 +28,9 @@ from routing_agent.control.cli_support import (
 )
 from routing_agent.control.render import print_change, print_review, print_reviews, print_status
 from routing_agent.control.review import ReviewOutcome, ReviewQueue
-from routing_agent.control.review_store import ReviewStatus, review_store_for
 from routing_agent.control.rollout import Action, Rollout, cli_actor
 from routing_agent.control.status import experiment_status
+from routing_agent.stores.reviews import ReviewStatus, review_store_for
 
 Store = Annotated[
     str,

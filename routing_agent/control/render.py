@@ -11,9 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from routing_agent.assignment.records import ExperimentState
-from routing_agent.control.review_store.base import ReviewItem, ReviewStatus
 from routing_agent.control.rollout import StateChange
 from routing_agent.control.status import ExperimentSnapshot
+from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus
 
 _STYLE = {
     "running": "bold green",

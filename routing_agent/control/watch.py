@@ -29,14 +29,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.control.review import ReviewQueue
-from routing_agent.control.review_store.base import ReviewStatus, ReviewStore
 from routing_agent.control.rollout import TERMINAL, Rollout, watch_actor
 from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.errors import RoutingAgentError, StateTransitionError
 from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.reviews.base import ReviewStatus, ReviewStore
 
 logger = logging.getLogger("routing_agent.control")
 

@@ -128,7 +128,7 @@ def watch(  # noqa: PLR0917 (one parameter per CLI option)
         assignments = open_control_store(store)
         assignments.get_state(spec.id)  # reachability check before the loop: a clear error, not a tick
     with cli_errors(obs_url):
-        from routing_agent.observations.open import open_observation_store
+        from routing_agent.stores.observations.open import open_observation_store
 
         obs = open_observation_store(obs_url)
         obs.counts_by_variant(spec.id)

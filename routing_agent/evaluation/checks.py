@@ -23,9 +23,9 @@ from typing import Any
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.record import Metric
 from routing_agent.stats import SrmResult, as_json, srm_test
+from routing_agent.stores.observations.base import ObservationStore
+from routing_agent.stores.observations.record import Metric
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.control.cli_support import (
     cli_errors,
@@ -34,7 +33,8 @@ from routing_agent.control.cli_support import (
     resolve_specs,
 )
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.observations.base import ObservationStore
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.observations.base import ObservationStore
 
 if TYPE_CHECKING:
     from routing_agent.evaluation.records import Evaluation
@@ -120,7 +120,7 @@ def _run(config: Path, store: str, observations: str | None, experiment: str | N
         counts = assignments.counts(spec.id)
         state = assignments.get_state(spec.id)
     with cli_errors(obs_url):
-        from routing_agent.observations.open import open_observation_store
+        from routing_agent.stores.observations.open import open_observation_store
 
         obs = open_observation_store(obs_url)
         seen = obs.counts_by_variant(spec.id)

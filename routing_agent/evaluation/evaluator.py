@@ -21,7 +21,6 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.checks import run_checks
 from routing_agent.evaluation.cost import compare_costs
@@ -34,9 +33,10 @@ from routing_agent.evaluation.records import ArmInfo, Distribution, Evaluation, 
 from routing_agent.evaluation.segments import analyze_primary_segments
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.timeline import replay_timeline
-from routing_agent.observations.aggregates import LogHistogram
-from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.open import open_observation_store
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.observations.aggregates import LogHistogram
+from routing_agent.stores.observations.base import ObservationStore
+from routing_agent.stores.observations.open import open_observation_store
 
 StoreArg = ObservationStore | str | os.PathLike[str]
 
@@ -122,7 +122,7 @@ def evaluate(
             stack.callback(obs.close)
         store: AssignmentStore | None
         if isinstance(assignments, str):
-            from routing_agent.assignment.stores import open_store
+            from routing_agent.stores.assignments import open_store
 
             store = open_store(assignments)
             stack.callback(store.close)

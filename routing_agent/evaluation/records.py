@@ -19,8 +19,8 @@ from routing_agent.evaluation.plan import SamplePlan
 from routing_agent.evaluation.primary import MetricComparison
 from routing_agent.evaluation.segments import SegmentReport
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.observations.aggregates import LogHistogram
 from routing_agent.stats import SequentialResult
+from routing_agent.stores.observations.aggregates import LogHistogram
 
 SCHEMA_VERSION = 1
 _MAX_BINS = 48

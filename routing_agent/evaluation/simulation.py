@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from routing_agent.assignment.records import Reason
-from routing_agent.observations.record import Metric, Observation
+from routing_agent.stores.observations.record import Metric, Observation
 
 if TYPE_CHECKING:
     from routing_agent.simulation.pipeline import Pipeline, SimulationContext
@@ -62,7 +62,7 @@ def _observations_url(ctx: SimulationContext) -> str:
 
 
 def _setup(ctx: SimulationContext) -> None:
-    from routing_agent.observations import BufferedObservationWriter, open_observation_store
+    from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 
     wanted = _outcome_metrics(ctx)
     writer = BufferedObservationWriter(open_observation_store(_observations_url(ctx)), close_store=True)

@@ -17,9 +17,9 @@ from dataclasses import replace
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.metrics import MetricData
 from routing_agent.evaluation.records import Look
-from routing_agent.observations.aggregates import UnitAggregate
-from routing_agent.observations.base import ObservationCapability, ObservationStore
 from routing_agent.stats import SequentialResult
+from routing_agent.stores.observations.aggregates import UnitAggregate
+from routing_agent.stores.observations.base import ObservationCapability, ObservationStore
 
 
 class _Running:

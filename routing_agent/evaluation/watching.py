@@ -22,14 +22,14 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.decision import Decision
 from routing_agent.evaluation.evaluator import StoreArg, evaluate
 from routing_agent.evaluation.records import Evaluation
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.open import open_observation_store
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.observations.base import ObservationStore
+from routing_agent.stores.observations.open import open_observation_store
 
 
 def evaluate_decision(

@@ -30,9 +30,9 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from routing_agent.assignment.assigner import Assigner, Decision
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.records import Assignment, Reason
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
+from routing_agent.stores.assignments.base import AssignmentStore
 
 logger = logging.getLogger("routing_agent.routing")
 
@@ -53,7 +53,7 @@ def _as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
 
 
 def _as_store(store: StoreLike) -> AssignmentStore:
-    from routing_agent.assignment.stores import open_store
+    from routing_agent.stores.assignments import open_store
 
     return open_store("memory://" if store is None else store)
 

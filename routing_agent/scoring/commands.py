@@ -49,7 +49,7 @@ def run_score(
         scorers = build_scorers(spec, source=str(config), base_dir=config.parent)
         sink = None
         if observations is not None:
-            from routing_agent.observations import open_observation_store
+            from routing_agent.stores.observations import open_observation_store
 
             sink = open_observation_store(observations)
     except (RoutingAgentError, OSError, ValueError) as exc:

@@ -385,6 +385,6 @@ def _as_sink(observations: Any) -> ObservationSink | None:
         return None
     if hasattr(observations, "add_many") and hasattr(observations, "flush"):
         return cast(ObservationSink, observations)
-    from routing_agent.observations.writer import BufferedObservationWriter
+    from routing_agent.stores.observations.writer import BufferedObservationWriter
 
     return BufferedObservationWriter(observations)

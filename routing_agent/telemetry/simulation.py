@@ -38,7 +38,7 @@ def add_telemetry(
     from routing_agent.simulation.pipeline import Step
 
     def setup(ctx: SimulationContext) -> None:
-        from routing_agent.observations import BufferedObservationWriter, open_observation_store
+        from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 
         name = getattr(ctx.workflow, "name", None) or "workflow"
         traces = ctx.workdir / TRACES_FILE

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import redis
 
-from routing_agent.assignment.stores import AssignmentStore, Capability, MemoryStore, SQLiteStore, open_store
-from routing_agent.assignment.stores.redis import RedisStore
+from routing_agent.stores.assignments import AssignmentStore, Capability, MemoryStore, SQLiteStore, open_store
+from routing_agent.stores.assignments.redis import RedisStore
 
 
 @dataclass(frozen=True)

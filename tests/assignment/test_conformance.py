@@ -9,9 +9,9 @@ import time
 import pytest
 
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2
-from routing_agent.assignment.stores import AssignmentStore, Capability
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StateTransitionError, StoreUnavailable
+from routing_agent.stores.assignments import AssignmentStore, Capability
 from tests.assignment.conformance import BACKENDS, Harness, requires
 
 TRICKY_IDS = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from routing_agent.assignment.stores import MemoryStore, RedisStore, SQLiteStore, open_store
+from routing_agent.stores.assignments import MemoryStore, RedisStore, SQLiteStore, open_store
 
 
 def test_memory_and_none() -> None:

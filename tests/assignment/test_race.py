@@ -7,7 +7,7 @@ import queue
 
 import pytest
 
-from routing_agent.assignment.stores import Capability
+from routing_agent.stores.assignments import Capability
 from tests.assignment.conformance import Harness, requires
 from tests.assignment.race_worker import race
 from tests.support.processes import started

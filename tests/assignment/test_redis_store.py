@@ -15,10 +15,10 @@ import redis
 import redis.asyncio
 from redis.crc import key_slot
 
-from routing_agent.assignment.stores import RedisStore, open_store
-from routing_agent.assignment.stores.redis import experiment_tag
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments import RedisStore, open_store
+from routing_agent.stores.assignments.redis import experiment_tag
 from tests.assignment.redis_cluster import RedisCluster3
 from tests.assignment.test_conformance import TRICKY_IDS
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
@@ -319,7 +319,7 @@ def test_async_clients_are_per_event_loop(redis_url: str, redis_prefix: str) -> 
 def test_missing_redis_package_gives_an_install_hint() -> None:
     code = (
         "import sys; sys.modules['redis'] = None\n"
-        "from routing_agent.assignment.stores import open_store\n"
+        "from routing_agent.stores.assignments import open_store\n"
         "from routing_agent.errors import MissingDependency\n"
         "try:\n    open_store('redis://localhost:6379/0')\n"
         "except MissingDependency as exc:\n    print(exc)\n"

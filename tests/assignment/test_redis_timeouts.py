@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores.redis import RedisStore
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.assignments.redis import RedisStore
 
 
 def _timeouts(client: Any) -> tuple[float, float]:

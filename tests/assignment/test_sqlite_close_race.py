@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from routing_agent.assignment.stores.sqlite import SQLiteStore
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.sqlite import SQLiteStore
 
 _RACE = textwrap.dedent(
     """
     import sys, threading, time
     from pathlib import Path
-    from routing_agent.assignment.stores.sqlite import SQLiteStore
+    from routing_agent.stores.assignments.sqlite import SQLiteStore
     from routing_agent.errors import StoreUnavailable
 
     root, rounds = Path(sys.argv[1]), int(sys.argv[2])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from routing_agent.assignment.stores import SQLiteStore
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments import SQLiteStore
 
 
 def test_wal_mode_and_folder_creation(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import threading
 import uuid
 from pathlib import Path
 
-from routing_agent.assignment.stores.sqlite import SQLiteStore
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.sqlite import SQLiteStore
 
 
 def _busy_python(n: int) -> int:

@@ -13,8 +13,8 @@ import uuid
 
 import redis
 
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores._redis_clients import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
+from routing_agent.stores._redis import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
+from routing_agent.stores.assignments import open_store
 from tests.assignment.redis_cluster import RedisCluster3
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph

@@ -12,7 +12,7 @@ import redis
 from redis.cluster import key_slot
 
 from benchmarks.load import run_load
-from routing_agent.observations import Observation, open_observation_store
+from routing_agent.stores.observations import Observation, open_observation_store
 from tests.assignment.redis_cluster import RedisCluster3
 from tests.load.test_load import assert_clean
 

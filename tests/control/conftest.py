@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from routing_agent.assignment.stores import AssignmentStore
-from routing_agent.control.review_store import ReviewStore, review_store_for
+from routing_agent.stores.assignments import AssignmentStore
+from routing_agent.stores.reviews import ReviewStore, review_store_for
 from tests.assignment.conformance import Harness, StoreSpec, open_harness
 from tests.assignment.conftest import redis_cluster  # noqa: F401 (the real 3-node cluster fixture)
 

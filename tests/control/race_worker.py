@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from routing_agent.control.review_store import ReviewItem, review_store_for
 from routing_agent.control.rollout import Rollout
 from routing_agent.errors import StateTransitionError
+from routing_agent.stores.reviews import ReviewItem, review_store_for
 from tests.assignment.conformance import StoreSpec
 from tests.control.specs import make_spec
 

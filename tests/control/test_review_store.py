@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from routing_agent.control.review_store import ReviewItem, ReviewStatus, open_review_store
-from routing_agent.control.review_store.base import decode_item, encode_item
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.reviews import ReviewItem, ReviewStatus, open_review_store
+from routing_agent.stores.reviews.base import decode_item, encode_item
 from tests.control.conftest import Backend
 from tests.support.redis_server import free_port
 
@@ -135,7 +135,7 @@ def test_an_unreachable_redis_raises_store_unavailable() -> None:
 def test_redis_review_keys_share_the_experiments_cluster_slot(redis_url: str, redis_prefix: str) -> None:
     from redis.crc import key_slot
 
-    from routing_agent.assignment.stores.redis import RedisStore
+    from routing_agent.stores.assignments.redis import RedisStore
 
     store = RedisStore.from_url(redis_url, prefix=redis_prefix, timeout_s=2.0)
     reviews = open_review_store(store)

@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pytest
 
-from routing_agent.assignment.stores import MemoryStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.review import ReviewQueue
@@ -18,6 +17,7 @@ from routing_agent.control.rollout import Rollout
 from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.control.watch import AsyncWatcher, Watcher
 from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.stores.assignments import MemoryStore
 from tests.control.conftest import Backend
 from tests.control.specs import make_spec
 from tests.control.support import (

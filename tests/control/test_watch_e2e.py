@@ -26,7 +26,6 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from routing_agent.assignment.records import Reason
-from routing_agent.assignment.stores.redis import RedisStore
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.ticks import TickAction, WatchTick
@@ -35,8 +34,9 @@ from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.watching import WatchEvaluator
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
 from routing_agent.graph import metadata as meta
-from routing_agent.observations import BufferedObservationWriter
-from routing_agent.observations.redis import RedisObservationStore
+from routing_agent.stores.assignments.redis import RedisStore
+from routing_agent.stores.observations import BufferedObservationWriter
+from routing_agent.stores.observations.redis import RedisObservationStore
 from routing_agent.telemetry import instrument, uninstrument
 from tests.control.serving import stop_serving
 from tests.support.time_scale import instant_models

@@ -23,17 +23,17 @@ import pytest
 from rich.console import Console
 
 from routing_agent.assignment.records import Reason
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores.redis import RedisStore
 from routing_agent.config.loader import load_experiments
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.control import ReviewQueue, TickAction, Watcher
 from routing_agent.evaluation import DecisionKind, WatchEvaluator, evaluate
 from routing_agent.evaluation.simulation import add_evaluation
 from routing_agent.graph.node import RoutingNode
-from routing_agent.observations import BufferedObservationWriter
-from routing_agent.observations.redis import RedisObservationStore
 from routing_agent.simulation import default_pipeline, simulate
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.assignments.redis import RedisStore
+from routing_agent.stores.observations import BufferedObservationWriter
+from routing_agent.stores.observations.redis import RedisObservationStore
 from routing_agent.telemetry.callbacks import RoutingTelemetry
 from routing_agent.telemetry.simulation import add_telemetry
 from tests.evaluation.browser import load_page

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from routing_agent.assignment.stores import open_store
 from routing_agent.cli import app
 from routing_agent.evaluation import validate_report
-from routing_agent.observations.open import open_observation_store
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations.open import open_observation_store
 from tests.evaluation.support import arm
 from tests.support.redis_server import free_port
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.evaluation import DecisionKind, EvaluationSettings, evaluate
-from routing_agent.observations.sqlite import SQLiteObservationStore
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 from tests.evaluation.support import EXP, arm, make_spec
 
 K = DecisionKind
@@ -186,7 +186,7 @@ def test_unpriced_calls_above_the_threshold_are_invalid(
 
 
 def test_too_many_invalid_judge_verdicts_are_invalid_with_a_configurable_threshold() -> None:
-    from routing_agent.observations import Observation
+    from routing_agent.stores.observations import Observation
 
     obs = store_with(arm("control", 5000, seed=1, rate=0.87), arm("candidate", 5000, seed=2, rate=0.90))
     obs.add(
@@ -240,7 +240,7 @@ def test_a_refusing_candidate_breaches_even_when_control_never_refuses() -> None
 
 
 def test_absolute_guardrail_on_the_test_arm() -> None:
-    from routing_agent.observations import Observation
+    from routing_agent.stores.observations import Observation
 
     g = [{"metric": "json_valid", "min": 0.90}]
     obs = store_with(arm("control", 400, seed=1), arm("candidate", 400, seed=2))

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.config.loader import load_experiments_from_string
-from routing_agent.observations.memory import MemoryObservationStore
 from routing_agent.providers.simulated import set_time_scale
 from routing_agent.scoring.base import Status
 from routing_agent.scoring.judge import LikertJudge, LikertOptions
 from routing_agent.scoring.node import ScoringNode
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.memory import MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 from tests.faults.support import SilentServer
 from tests.scoring import rag_graph as rag

@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from benchmarks.load_worker import CountingSink
-from routing_agent.assignment.stores import open_store
-from routing_agent.observations import BufferedObservationWriter, open_observation_store
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph

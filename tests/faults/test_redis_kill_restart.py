@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.load import run_load
-from routing_agent.observations import BufferedObservationWriter, Observation, open_observation_store
+from routing_agent.stores.observations import BufferedObservationWriter, Observation, open_observation_store
 from tests.load.test_load import urls
 from tests.support.redis_server import RedisServer
 

@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from benchmarks.load_worker import CountingSink, TimedRoutingNode
-from routing_agent.assignment.stores import open_store
-from routing_agent.observations import BufferedObservationWriter, open_observation_store
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
 from tests.faults.support import SlowProxy, graph_with, hashed_variant
 from tests.graph.test_routing_node import make_config

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from benchmarks.load_worker import TimedRoutingNode
-from routing_agent.assignment.stores import open_store
+from routing_agent.stores.assignments import open_store
 from tests.faults.support import graph_with, hashed_variant
 from tests.graph.test_routing_node import make_config
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from routing_agent.observations import MemoryObservationStore, ObservationCapability, ObservationStore
-from routing_agent.observations.redis import RedisObservationStore
-from routing_agent.observations.sqlite import SQLiteObservationStore
+from routing_agent.stores.observations import MemoryObservationStore, ObservationCapability, ObservationStore
+from routing_agent.stores.observations.redis import RedisObservationStore
+from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 
 C = ObservationCapability
 

@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 
 from routing_agent.errors import StoreUnavailable
-from routing_agent.observations import Observation, ObservationStore, UnitAggregate, open_observation_store
-from routing_agent.observations.memory import aggregate_rows
+from routing_agent.stores.observations import (
+    Observation,
+    ObservationStore,
+    UnitAggregate,
+    open_observation_store,
+)
+from routing_agent.stores.observations.memory import aggregate_rows
 from tests.observations.conformance import BACKENDS, Harness
 
 EXP = "exp-1"

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from routing_agent.observations import Observation, UnitAggregate
-from routing_agent.observations.aggregates import bucket_index
+from routing_agent.stores.observations import Observation, UnitAggregate
+from routing_agent.stores.observations.aggregates import bucket_index
 from tests.observations.conformance import Harness
 from tests.observations.test_conformance import EXP, dataset
 

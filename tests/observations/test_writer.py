@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import pytest
 
 from routing_agent.errors import StoreUnavailable
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore, Observation
-from routing_agent.observations.redis import RedisObservationStore
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore, Observation
+from routing_agent.stores.observations.redis import RedisObservationStore
 from tests.support.redis_server import RedisServer
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from routing_agent.assignment.stores import open_store
 from routing_agent.cli import app
 from routing_agent.config.loader import load_experiments
 from routing_agent.simulation import Step, default_pipeline, simulate
 from routing_agent.simulation.demo import workflow_for
+from routing_agent.stores.assignments import open_store
 
 runner = CliRunner()
 

@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from routing_agent.errors import MissingDependency, StoreUnavailable
-from routing_agent.observations._redis_scripts import ADD, PAIRED, TAIL
-from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
-from routing_agent.observations.base import ObservationCapability, Segment
-from routing_agent.observations.record import Observation, check_observations
+from routing_agent.stores.observations._redis_scripts import ADD, PAIRED, TAIL
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
+from routing_agent.stores.observations.base import ObservationCapability, Segment
+from routing_agent.stores.observations.record import Observation, check_observations
 
 T = TypeVar("T")
 
@@ -155,7 +155,7 @@ class RedisObservationStore:
         return f"RedisObservationStore(prefix={self.prefix!r})"
 
     def _base(self, experiment: str) -> str:
-        from routing_agent.assignment.stores.redis import experiment_tag
+        from routing_agent.stores.assignments.redis import experiment_tag
 
         return f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:o:"
 

@@ -24,7 +24,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.stores.assignments.base import AssignmentStore
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,12 +65,12 @@ def open_store(
         raise TypeError(f"cannot open an assignment store from {type(target).__name__}")
     text = os.fspath(target)
     if "://" not in text:
-        from routing_agent.assignment.stores.sqlite import SQLiteStore
+        from routing_agent.stores.assignments.sqlite import SQLiteStore
 
         return SQLiteStore(text)
     scheme = text.split("://", 1)[0].lower()
     if scheme == "memory":
-        from routing_agent.assignment.stores.memory import MemoryStore
+        from routing_agent.stores.assignments.memory import MemoryStore
 
         return MemoryStore()
     if scheme == "sqlite":
@@ -84,7 +84,7 @@ def open_store(
 
 
 def _open_sqlite(url: str) -> AssignmentStore:
-    from routing_agent.assignment.stores.sqlite import SQLiteStore
+    from routing_agent.stores.assignments.sqlite import SQLiteStore
 
     parts = urlsplit(url)
     if parts.netloc:
@@ -104,7 +104,7 @@ def _open_sqlite(url: str) -> AssignmentStore:
 def _open_redis(
     url: str, *, prefix: str | None, password_env: str | None, timeout_s: float | None
 ) -> AssignmentStore:
-    from routing_agent.assignment.stores.redis import DEFAULT_PREFIX, RedisStore
+    from routing_agent.stores.assignments.redis import DEFAULT_PREFIX, RedisStore
 
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)

@@ -13,13 +13,13 @@ import os
 import threading
 import weakref
 
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores.base import AssignmentStore
-from routing_agent.assignment.stores.memory import MemoryStore
-from routing_agent.assignment.stores.sqlite import SQLiteStore
-from routing_agent.control.review_store.base import ReviewStore
-from routing_agent.control.review_store.memory import MemoryReviewStore
-from routing_agent.control.review_store.sqlite import SQLiteReviewStore
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.assignments.sqlite import SQLiteStore
+from routing_agent.stores.reviews.base import ReviewStore
+from routing_agent.stores.reviews.memory import MemoryReviewStore
+from routing_agent.stores.reviews.sqlite import SQLiteReviewStore
 
 _MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryReviewStore] = weakref.WeakKeyDictionary()
 _MEMORY_LOCK = threading.Lock()
@@ -38,10 +38,10 @@ def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewSto
         if owns:
             store.close()  # the review store opens its own connections on the same file
         return sqlite_reviews
-    from routing_agent.assignment.stores.redis import RedisStore
+    from routing_agent.stores.assignments.redis import RedisStore
 
     if isinstance(store, RedisStore):
-        from routing_agent.control.review_store.redis import RedisReviewStore
+        from routing_agent.stores.reviews.redis import RedisReviewStore
 
         # The store's own sync client (built on first use): same URL, credentials, TLS, timeouts, cluster.
         return RedisReviewStore(

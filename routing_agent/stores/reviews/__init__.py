@@ -19,18 +19,18 @@ __all__ = [
 
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.control.review_store.base import ReviewItem, ReviewStatus, ReviewStore
-from routing_agent.control.review_store.memory import MemoryReviewStore
-from routing_agent.control.review_store.open import open_review_store, review_store_for
-from routing_agent.control.review_store.sqlite import SQLiteReviewStore
+from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, ReviewStore
+from routing_agent.stores.reviews.memory import MemoryReviewStore
+from routing_agent.stores.reviews.open import open_review_store, review_store_for
+from routing_agent.stores.reviews.sqlite import SQLiteReviewStore
 
 if TYPE_CHECKING:
-    from routing_agent.control.review_store.redis import RedisReviewStore
+    from routing_agent.stores.reviews.redis import RedisReviewStore
 
 
 def __getattr__(name: str) -> Any:
     if name == "RedisReviewStore":
-        from routing_agent.control.review_store.redis import RedisReviewStore
+        from routing_agent.stores.reviews.redis import RedisReviewStore
 
         return RedisReviewStore
     raise AttributeError(name)

@@ -19,9 +19,9 @@ __all__ = [
     "open_observation_store",
 ]
 
-from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
-from routing_agent.observations.base import ObservationCapability, ObservationStore
-from routing_agent.observations.memory import MemoryObservationStore
-from routing_agent.observations.open import open_observation_store
-from routing_agent.observations.record import Metric, Observation
-from routing_agent.observations.writer import BufferedObservationWriter
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
+from routing_agent.stores.observations.base import ObservationCapability, ObservationStore
+from routing_agent.stores.observations.memory import MemoryObservationStore
+from routing_agent.stores.observations.open import open_observation_store
+from routing_agent.stores.observations.record import Metric, Observation
+from routing_agent.stores.observations.writer import BufferedObservationWriter

@@ -22,15 +22,17 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores._common import (
+from routing_agent.config.spec import ExperimentStatus
+from routing_agent.errors import MissingDependency, StoreUnavailable
+from routing_agent.stores._redis import DEFAULT_TIMEOUT_S, client_factories
+from routing_agent.stores.assignments._common import (
     cas_conflict,
     check_assignment,
     decode_state,
     encode_state,
     new_state,
 )
-from routing_agent.assignment.stores._redis_clients import DEFAULT_TIMEOUT_S, client_factories
-from routing_agent.assignment.stores._redis_layout import (
+from routing_agent.stores.assignments._redis_layout import (
     GET_OR_SET,
     GET_OR_SET_SHA,
     SET_STATE,
@@ -38,9 +40,7 @@ from routing_agent.assignment.stores._redis_layout import (
     KeyLayout,
     experiment_tag,
 )
-from routing_agent.assignment.stores.base import Capability
-from routing_agent.config.spec import ExperimentStatus
-from routing_agent.errors import MissingDependency, StoreUnavailable
+from routing_agent.stores.assignments.base import Capability
 
 if TYPE_CHECKING:
     import redis

@@ -19,16 +19,16 @@ __all__ = ["RedisReviewStore"]
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from routing_agent.assignment.stores.base import Capability
-from routing_agent.assignment.stores.redis import experiment_tag
-from routing_agent.control.review_store.base import (
+from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.assignments.redis import experiment_tag
+from routing_agent.stores.reviews.base import (
     ReviewItem,
     ReviewStatus,
     decode_item,
     encode_item,
     experiment_of,
 )
-from routing_agent.errors import StoreUnavailable
 
 T = TypeVar("T")
 

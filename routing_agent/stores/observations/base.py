@@ -33,8 +33,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
+from routing_agent.stores.observations.record import Observation
 
 Segment = tuple[str, str]
 

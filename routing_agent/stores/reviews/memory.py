@@ -6,9 +6,9 @@ __all__ = ["MemoryReviewStore"]
 
 import threading
 
-from routing_agent.assignment.stores.base import Capability
-from routing_agent.control.review_store.base import ReviewItem, ReviewStatus
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus
 
 
 class MemoryReviewStore:

@@ -13,8 +13,8 @@ __all__ = ["open_observation_store"]
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from routing_agent.assignment.stores.url import redact_url
-from routing_agent.observations.base import ObservationStore
+from routing_agent.stores.assignments.url import redact_url
+from routing_agent.stores.observations.base import ObservationStore
 
 _OURS = frozenset({"prefix", "password_env", "cluster", "timeout"})
 
@@ -25,24 +25,24 @@ def open_observation_store(target: ObservationStore | str | os.PathLike[str]) ->
         return target
     text = os.fspath(target)
     if "://" not in text:
-        from routing_agent.observations.sqlite import SQLiteObservationStore
+        from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 
         return SQLiteObservationStore(text)
     scheme = text.split("://", 1)[0].lower()
     if scheme == "memory":
-        from routing_agent.observations.memory import MemoryObservationStore
+        from routing_agent.stores.observations.memory import MemoryObservationStore
 
         return MemoryObservationStore()
     parts = urlsplit(text)
     if scheme == "sqlite":
-        from routing_agent.observations.sqlite import SQLiteObservationStore
+        from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
         if parts.netloc or not path:
             raise ValueError(f"sqlite URL {text!r}: write sqlite:///relative.db or sqlite:////abs/path.db")
         return SQLiteObservationStore(path)
     if scheme in ("redis", "rediss", "unix"):
-        from routing_agent.observations.redis import RedisObservationStore
+        from routing_agent.stores.observations.redis import RedisObservationStore
 
         query = parse_qsl(parts.query, keep_blank_values=True)
         ours = {k: v for k, v in query if k in _OURS}

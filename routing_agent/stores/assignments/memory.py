@@ -15,10 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores._common import cas_conflict, check_assignment, new_state
-from routing_agent.assignment.stores.base import Capability
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments._common import cas_conflict, check_assignment, new_state
+from routing_agent.stores.assignments.base import Capability
 
 _SWEEP_EVERY = 4096
 

@@ -26,18 +26,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from routing_agent._sqlite import ThreadConnections, immediate, sqlite_errors
 from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores._common import (
+from routing_agent.config.spec import ExperimentStatus
+from routing_agent.errors import StoreUnavailable
+from routing_agent.stores._sqlite import ThreadConnections, immediate, sqlite_errors
+from routing_agent.stores.assignments._common import (
     cas_conflict,
     check_assignment,
     decode_state,
     encode_state,
     new_state,
 )
-from routing_agent.assignment.stores.base import Capability
-from routing_agent.config.spec import ExperimentStatus
-from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.base import Capability
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ra_assignments (

@@ -1,4 +1,4 @@
-"""Lua scripts of the Redis observation store (key layout: ``routing_agent.observations.redis``).
+"""Lua scripts of the Redis observation store (key layout: ``routing_agent.stores.observations.redis``).
 
 * ``ADD`` stores a batch: per new observation, the unit's sum, count and bucket list and the running totals of
   every scope, the histograms, the unit sets, the segments seen, and the experiment's first/last time.

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from routing_agent._sqlite import ThreadConnections, immediate, sqlite_errors
-from routing_agent.assignment.stores.base import Capability
-from routing_agent.control.review_store.base import ReviewItem, ReviewStatus, decode_item, encode_item
+from routing_agent.stores._sqlite import ThreadConnections, immediate, sqlite_errors
+from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, decode_item, encode_item
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ra_reviews (id TEXT PRIMARY KEY, experiment TEXT NOT NULL, "

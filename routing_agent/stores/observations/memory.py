@@ -8,9 +8,9 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
-from routing_agent.observations.base import ObservationCapability, Segment
-from routing_agent.observations.record import Observation, check_observations
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
+from routing_agent.stores.observations.base import ObservationCapability, Segment
+from routing_agent.stores.observations.record import Observation, check_observations
 
 
 def _keep(obs: Observation, agent: str | None, segment: Segment | None) -> bool:

@@ -17,11 +17,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from routing_agent._sqlite import connect, sqlite_errors
 from routing_agent.errors import StoreUnavailable
-from routing_agent.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
-from routing_agent.observations.base import ObservationCapability, Segment
-from routing_agent.observations.record import Observation, check_observations
+from routing_agent.stores._sqlite import connect, sqlite_errors
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
+from routing_agent.stores.observations.base import ObservationCapability, Segment
+from routing_agent.stores.observations.record import Observation, check_observations
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS observations (

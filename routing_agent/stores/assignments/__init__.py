@@ -14,18 +14,18 @@ __all__ = ["AssignmentStore", "Capability", "MemoryStore", "RedisStore", "SQLite
 
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.assignment.stores.base import AssignmentStore, Capability
-from routing_agent.assignment.stores.memory import MemoryStore
-from routing_agent.assignment.stores.sqlite import SQLiteStore
-from routing_agent.assignment.stores.url import open_store
+from routing_agent.stores.assignments.base import AssignmentStore, Capability
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.assignments.sqlite import SQLiteStore
+from routing_agent.stores.assignments.url import open_store
 
 if TYPE_CHECKING:
-    from routing_agent.assignment.stores.redis import RedisStore
+    from routing_agent.stores.assignments.redis import RedisStore
 
 
 def __getattr__(name: str) -> Any:
     if name == "RedisStore":
-        from routing_agent.assignment.stores.redis import RedisStore
+        from routing_agent.stores.assignments.redis import RedisStore
 
         return RedisStore
     raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""Stores: every persisted thing, in one design — ``assignments``, ``observations`` and ``reviews``."""
