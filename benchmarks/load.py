@@ -268,7 +268,7 @@ def check(
 @contextlib.contextmanager
 def _target(redis_url: str | None, cluster: bool) -> Iterator[tuple[str, bool]]:
     if cluster:
-        from tests.assignment.redis_cluster import RedisCluster3
+        from tests.support.redis_cluster import RedisCluster3
 
         nodes = RedisCluster3().start()
         try:

@@ -18,8 +18,9 @@ from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.metrics import MetricData
 from routing_agent.evaluation.records import Look
 from routing_agent.stats import SequentialResult
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import UnitAggregate
-from routing_agent.stores.observations.base import ObservationCapability, ObservationStore
+from routing_agent.stores.observations.base import ObservationStore
 
 
 class _Running:
@@ -60,7 +61,7 @@ def replay_timeline(
     m = spec.primary_metric
     if (
         m is None
-        or ObservationCapability.RAW_ROWS not in store.capabilities
+        or Capability.RAW_ROWS not in store.capabilities
         or overall.shape == "ratio"
         or not arms
     ):

@@ -17,10 +17,10 @@ from redis.crc import key_slot
 
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores._redis import experiment_tag
 from routing_agent.stores.assignments import RedisStore, open_store
-from routing_agent.stores.assignments.redis import experiment_tag
-from tests.assignment.redis_cluster import RedisCluster3
-from tests.assignment.test_conformance import TRICKY_IDS
+from tests.stores.test_assignments import TRICKY_IDS
+from tests.support.redis_cluster import RedisCluster3
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
 
 EXPERIMENTS = ["exp", "a:b", "a}b", "{a}", "}", "{", "Ünïcode", "x" * 500, "a b", "#abc", "~61"]

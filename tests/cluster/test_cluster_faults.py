@@ -15,10 +15,10 @@ import redis
 
 from routing_agent.stores._redis import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from routing_agent.stores.assignments import open_store
-from tests.assignment.redis_cluster import RedisCluster3
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
+from tests.support.redis_cluster import RedisCluster3
 
 
 def owner_of(cluster: RedisCluster3, prefix: str) -> int:

@@ -13,8 +13,8 @@ from redis.cluster import key_slot
 
 from benchmarks.load import run_load
 from routing_agent.stores.observations import Observation, open_observation_store
-from tests.assignment.redis_cluster import RedisCluster3
 from tests.load.test_load import assert_clean
+from tests.support.redis_cluster import RedisCluster3
 
 
 def keys_by_node(cluster: RedisCluster3, prefix: str) -> dict[int, list[bytes]]:

@@ -12,8 +12,8 @@ from typing import Any
 from routing_agent.control.rollout import Rollout
 from routing_agent.errors import StateTransitionError
 from routing_agent.stores.reviews import ReviewItem, review_store_for
-from tests.assignment.conformance import StoreSpec
 from tests.control.specs import make_spec
+from tests.stores.harness import StoreSpec
 
 Race = tuple[str, str, str | None]  # experiment, action or "review", winner
 

@@ -234,7 +234,7 @@ def test_watch_once_reports_an_evaluation_failure(tmp_path: Path) -> None:
             ["rollback", "--store", "STORE", "-c", "CONFIG", "-r", "x"],
             "pick one with --experiment (known: exp, later)",
         ),
-        (["status", "--store", "mongodb://x", "-e", "exp"], "unknown assignment store 'mongodb://x'"),
+        (["status", "--store", "mongodb://x", "-e", "exp"], "unknown store 'mongodb://x'"),
         (["review", "show", "exp:deadbeef", "--store", "STORE"], "no review 'exp:deadbeef'"),
         (["review", "approve", "exp:deadbeef", "--store", "STORE"], "review list --store"),
         (["watch", "-c", "CONFIG", "--store", "STORE"], "pick one with --experiment"),

@@ -10,14 +10,14 @@
 
 from __future__ import annotations
 
-__all__ = ["AssignmentStore", "Capability", "MemoryStore", "RedisStore", "SQLiteStore", "open_store"]
+__all__ = ["AssignmentStore", "MemoryStore", "RedisStore", "SQLiteStore", "open_store"]
 
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.stores.assignments.base import AssignmentStore, Capability
+from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.assignments.open import open_store
 from routing_agent.stores.assignments.sqlite import SQLiteStore
-from routing_agent.stores.assignments.url import open_store
 
 if TYPE_CHECKING:
     from routing_agent.stores.assignments.redis import RedisStore

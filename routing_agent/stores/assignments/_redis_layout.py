@@ -19,10 +19,10 @@ from __future__ import annotations
 __all__ = ["GET_OR_SET", "GET_OR_SET_SHA", "SET_STATE", "SET_STATE_SHA", "KeyLayout", "experiment_tag"]
 
 import hashlib
-import re
+
+from routing_agent.stores._redis import check_prefix, experiment_tag
 
 _MAX_RAW_UNIT_BYTES = 256
-_SAFE_EXPERIMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 GET_OR_SET = """
 local held = redis.call('GET', KEYS[1])
@@ -52,23 +52,11 @@ GET_OR_SET_SHA = hashlib.sha1(GET_OR_SET.encode()).hexdigest()
 SET_STATE_SHA = hashlib.sha1(SET_STATE.encode()).hexdigest()
 
 
-def experiment_tag(experiment: str) -> str:
-    """The hash-tag body for an experiment id: the id itself when safe, else an injective encoding."""
-    if _SAFE_EXPERIMENT.fullmatch(experiment):
-        return experiment
-    raw = experiment.encode("utf-8", "surrogatepass")
-    if len(raw) <= 64:
-        return "~" + raw.hex()
-    return "#" + hashlib.sha256(raw).hexdigest()
-
-
 class KeyLayout:
     """Builds the keys of one prefix (experiment bases are cached)."""
 
     def __init__(self, prefix: str) -> None:
-        if not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
-        self.prefix = prefix
+        self.prefix = check_prefix(prefix)
         self._bases: dict[str, bytes] = {}
 
     def base(self, experiment: str) -> bytes:

@@ -12,21 +12,13 @@ falls back to the deterministic hash; stores themselves never swallow errors.
 
 from __future__ import annotations
 
-__all__ = ["AssignmentStore", "Capability"]
+__all__ = ["AssignmentStore"]
 
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from routing_agent.assignment.records import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
-
-
-class Capability(StrEnum):
-    """What a backend supports beyond the protocol's core (declared; exercised by the conformance suite)."""
-
-    TTL = "ttl"  # sticky assignments can expire
-    MULTI_PROCESS = "multi_process"  # several OS processes share it
-    MULTI_HOST = "multi_host"  # several machines share it
+from routing_agent.stores.capabilities import Capability
 
 
 @runtime_checkable

@@ -6,19 +6,22 @@ shared with other processes, so several workers need ``SQLiteStore`` (one machin
 
 from __future__ import annotations
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "from_url"]
 
 import threading
 import time
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from routing_agent.assignment.records import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
 from routing_agent.stores.assignments._common import cas_conflict, check_assignment, new_state
-from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.capabilities import Capability
 
 _SWEEP_EVERY = 4096
 
@@ -148,3 +151,8 @@ class MemoryStore:
         with self._lock:
             self._closed = True
             self._assignments.clear()
+
+
+def from_url(url: StoreURL) -> MemoryStore:
+    """The registry's opener: a new, empty store (``memory://`` takes no options)."""
+    return MemoryStore()

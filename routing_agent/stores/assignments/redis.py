@@ -13,7 +13,7 @@ or socket error is raised as ``StoreUnavailable``; the routing node degrades on 
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT_S", "RedisStore", "experiment_tag"]
+__all__ = ["DEFAULT_PREFIX", "RedisStore", "from_url"]
 
 import asyncio
 import threading
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from routing_agent.assignment.records import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import MissingDependency, StoreUnavailable
-from routing_agent.stores._redis import DEFAULT_TIMEOUT_S, client_factories
+from routing_agent.stores._redis import DEFAULT_PREFIX, client_factories, factories_for
 from routing_agent.stores.assignments._common import (
     cas_conflict,
     check_assignment,
@@ -38,13 +38,14 @@ from routing_agent.stores.assignments._redis_layout import (
     SET_STATE,
     SET_STATE_SHA,
     KeyLayout,
-    experiment_tag,
 )
-from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.capabilities import Capability
 
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
+
+    from routing_agent.stores._url import StoreURL
 
 try:
     import redis as _redis
@@ -57,7 +58,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 T = TypeVar("T")
 
-DEFAULT_PREFIX = "routing_agent"
 _ERRORS: tuple[type[BaseException], ...] = (
     (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
 )
@@ -169,6 +169,12 @@ class RedisStore:
         return {name: self._keys.fixed(experiment, name) for name in ("counts", "state", "history")}
 
     # -- clients and errors ------------------------------------------------------------------------------
+
+    def client(self) -> redis.Redis | redis.RedisCluster:
+        """The sync client (built on first use), for the stores that live beside this one (reviews).
+
+        ``StoreUnavailable`` when closed or when a cluster client cannot be built."""
+        return self._sync()
 
     def _sync(self) -> redis.Redis | redis.RedisCluster:
         if self._closed:
@@ -381,3 +387,16 @@ class RedisStore:
             if client is not None:
                 await client.aclose()
         self.close()
+
+
+def from_url(url: StoreURL) -> RedisStore:
+    """The registry's opener (``routing_agent.stores._url``): 50 ms sync / 250 ms asyncio timeouts unless
+    ``?timeout=`` / ``?async_timeout=`` say otherwise (a routing decision must not wait on Redis)."""
+    build_sync, build_async = factories_for(url)
+    cluster = bool(url.get("cluster", False))
+    client = None if cluster else build_sync()  # a plain client connects lazily by itself
+    store = RedisStore(
+        client, prefix=url.get("prefix", DEFAULT_PREFIX), async_factory=build_async, client_factory=build_sync
+    )
+    store._owns_clients = True
+    return store

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "from_url"]
 
 import asyncio
 import os
@@ -24,11 +24,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from routing_agent.assignment.records import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
 from routing_agent.stores._sqlite import ThreadConnections, immediate, sqlite_errors
 from routing_agent.stores.assignments._common import (
     cas_conflict,
@@ -37,7 +40,7 @@ from routing_agent.stores.assignments._common import (
     encode_state,
     new_state,
 )
-from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.capabilities import Capability
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ra_assignments (
@@ -265,3 +268,8 @@ class SQLiteStore:
     def close(self) -> None:
         """Close every connection this store opened; later calls raise ``StoreUnavailable``."""
         self._connections.close()
+
+
+def from_url(url: StoreURL) -> SQLiteStore:
+    """The registry's opener: the file at ``url.location``, ``?busy_timeout_ms=`` (default 2000)."""
+    return SQLiteStore(url.location, busy_timeout_ms=url.get("busy_timeout_ms", 2000))

@@ -12,7 +12,6 @@ __all__ = [
     "MemoryObservationStore",
     "Metric",
     "Observation",
-    "ObservationCapability",
     "ObservationStore",
     "UnitAggregate",
     "UnitValue",
@@ -20,7 +19,7 @@ __all__ = [
 ]
 
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
-from routing_agent.stores.observations.base import ObservationCapability, ObservationStore
+from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stores.observations.memory import MemoryObservationStore
 from routing_agent.stores.observations.open import open_observation_store
 from routing_agent.stores.observations.record import Metric, Observation

@@ -27,32 +27,23 @@ server-side running sums and Lua in Redis), so the evaluator reads a few numbers
 
 from __future__ import annotations
 
-__all__ = ["ObservationCapability", "ObservationStore", "Segment"]
+__all__ = ["ObservationStore", "Segment"]
 
 from collections.abc import Iterator, Mapping, Sequence
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
 from routing_agent.stores.observations.record import Observation
 
 Segment = tuple[str, str]
 
 
-class ObservationCapability(StrEnum):
-    """What a backend supports beyond the core protocol (exercised by the conformance suite)."""
-
-    MULTI_PROCESS = "multi_process"  # several OS processes share it
-    MULTI_HOST = "multi_host"  # several machines share it
-    RAW_ROWS = "raw_rows"  # ``observations()`` returns the stored rows
-    SERVER_SIDE = "server_side"  # aggregates are maintained by the server on write
-
-
 @runtime_checkable
 class ObservationStore(Protocol):
     """Stores observations and answers per-variant, per-unit aggregate queries."""
 
-    capabilities: frozenset[ObservationCapability]
+    capabilities: frozenset[Capability]
 
     def add(self, observations: Sequence[Observation]) -> int:
         """Store a batch; returns how many were new (ids seen before are skipped)."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-__all__ = ["MemoryObservationStore", "aggregate_rows"]
+__all__ = ["MemoryObservationStore", "aggregate_rows", "from_url"]
 
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
-from routing_agent.stores.observations.base import ObservationCapability, Segment
+from routing_agent.stores.observations.base import Segment
 from routing_agent.stores.observations.record import Observation, check_observations
+
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
 
 
 def _keep(obs: Observation, agent: str | None, segment: Segment | None) -> bool:
@@ -51,7 +56,7 @@ def aggregate_rows(
 class MemoryObservationStore:
     """Observations in a list, guarded by a lock. Aggregates are computed on read."""
 
-    capabilities = frozenset({ObservationCapability.RAW_ROWS})
+    capabilities = frozenset({Capability.RAW_ROWS})
 
     def __init__(self) -> None:
         self._rows: list[Observation] = []
@@ -166,3 +171,8 @@ class MemoryObservationStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def from_url(url: StoreURL) -> MemoryObservationStore:
+    """The registry's opener: a new, empty store (``memory://`` takes no options)."""
+    return MemoryObservationStore()

@@ -23,20 +23,35 @@ below the threshold's bucket in Lua, also seven numbers per variant. No raw rows
 
 from __future__ import annotations
 
-__all__ = ["RedisObservationStore"]
+__all__ = ["RedisObservationStore", "from_url"]
 
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from routing_agent.errors import MissingDependency, StoreUnavailable
+from routing_agent.errors import StoreUnavailable
+from routing_agent.stores._redis import (
+    DEFAULT_PREFIX,
+    check_prefix,
+    client_factories,
+    experiment_tag,
+    factories_for,
+    redis_errors,
+    require_redis,
+)
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations._redis_scripts import ADD, PAIRED, TAIL
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
-from routing_agent.stores.observations.base import ObservationCapability, Segment
+from routing_agent.stores.observations.base import Segment
 from routing_agent.stores.observations.record import Observation, check_observations
 
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
+
 T = TypeVar("T")
+DEFAULT_TIMEOUT_S = 2.0
+"""Observation writes run off the graph's thread (``BufferedObservationWriter``), so they may wait longer."""
 
 
 def _enc(text: str) -> str:
@@ -54,9 +69,9 @@ class RedisObservationStore:
 
     capabilities = frozenset(
         {
-            ObservationCapability.MULTI_PROCESS,
-            ObservationCapability.MULTI_HOST,
-            ObservationCapability.SERVER_SIDE,
+            Capability.MULTI_PROCESS,
+            Capability.MULTI_HOST,
+            Capability.SERVER_SIDE,
         }
     )
 
@@ -64,13 +79,12 @@ class RedisObservationStore:
         self,
         client: Any = None,
         *,
-        prefix: str = "routing_agent",
+        prefix: str = DEFAULT_PREFIX,
         client_factory: Callable[[], Any] | None = None,
     ) -> None:
         """Use ``client``, or build one with ``client_factory`` on first use (a ``RedisCluster`` connects when
         built, and an unreachable cluster must fail the first writes, counted, not the constructor)."""
-        if not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
+        check_prefix(prefix)
         if client is None and client_factory is None:
             raise ValueError(
                 "RedisObservationStore needs a client (or use from_url / open_observation_store)"
@@ -127,27 +141,26 @@ class RedisObservationStore:
         cls,
         url: str,
         *,
-        prefix: str = "routing_agent",
-        timeout_s: float = 2.0,
+        prefix: str = DEFAULT_PREFIX,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         password: str | None = None,
         cluster: bool = False,
     ) -> RedisObservationStore:
-        """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL (``cluster``: RedisCluster).
+        """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL under the one client policy of
+        every Redis store (``routing_agent.stores._redis``: timeouts, one retry on a broken connection).
 
-        ``password`` overrides the URL's. Every key of one experiment shares a hash tag, so each Lua call
-        touches one cluster slot.
+        ``password`` overrides the URL's; ``cluster`` uses ``RedisCluster``. Every key of one experiment
+        shares a hash tag, so each Lua call touches one cluster slot.
         """
-        try:
-            import redis
-        except ImportError as exc:
-            raise MissingDependency("redis", "redis") from exc
-        kwargs: dict[str, Any] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
-        if password is not None:
-            kwargs["password"] = password
-        if cluster:
-            store = cls(prefix=prefix, client_factory=lambda: redis.RedisCluster.from_url(url, **kwargs))
-        else:
-            store = cls(redis.Redis.from_url(url, **kwargs), prefix=prefix)
+        require_redis()
+        build_sync, _ = client_factories(url, timeout_s=timeout_s, password=password, cluster=cluster)
+        return cls._owning(build_sync, prefix=prefix, cluster=cluster)
+
+    @classmethod
+    def _owning(cls, build: Callable[[], Any], *, prefix: str, cluster: bool) -> RedisObservationStore:
+        # A cluster client connects when built: build it on first use, so an unreachable cluster fails the
+        # first writes (counted by the writer), not the constructor.
+        store = cls(prefix=prefix, client_factory=build) if cluster else cls(build(), prefix=prefix)
         store._owns_client = True
         return store
 
@@ -155,8 +168,6 @@ class RedisObservationStore:
         return f"RedisObservationStore(prefix={self.prefix!r})"
 
     def _base(self, experiment: str) -> str:
-        from routing_agent.stores.assignments.redis import experiment_tag
-
         return f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:o:"
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -164,10 +175,8 @@ class RedisObservationStore:
             raise StoreUnavailable(f"Redis observation store ({self.prefix}) is closed")
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:
-            if type(exc).__module__.startswith("redis") or isinstance(exc, OSError):
-                raise StoreUnavailable(f"Redis observation store ({self.prefix}): {exc}") from exc
-            raise
+        except redis_errors() as exc:
+            raise StoreUnavailable(f"Redis observation store ({self.prefix}): {exc}") from exc
 
     # -- write -----------------------------------------------------------------------------------------
 
@@ -367,3 +376,11 @@ class RedisObservationStore:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
+def from_url(url: StoreURL) -> RedisObservationStore:
+    """The registry's opener (``routing_agent.stores._url``); ``?timeout=`` defaults to 2 s."""
+    build_sync, _ = factories_for(url, default_timeout_s=DEFAULT_TIMEOUT_S)
+    return RedisObservationStore._owning(
+        build_sync, prefix=url.get("prefix", DEFAULT_PREFIX), cluster=bool(url.get("cluster", False))
+    )

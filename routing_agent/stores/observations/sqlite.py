@@ -8,20 +8,24 @@ sufficient statistics from the outer ``GROUP BY variant``: the evaluator receive
 
 from __future__ import annotations
 
-__all__ = ["SQLiteObservationStore"]
+__all__ = ["SQLiteObservationStore", "from_url"]
 
 import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from routing_agent.errors import StoreUnavailable
 from routing_agent.stores._sqlite import connect, sqlite_errors
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
-from routing_agent.stores.observations.base import ObservationCapability, Segment
+from routing_agent.stores.observations.base import Segment
 from routing_agent.stores.observations.record import Observation, check_observations
+
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS observations (
@@ -63,13 +67,14 @@ def _filters(agent: str | None, segment: Segment | None) -> tuple[str, list[Any]
 class SQLiteObservationStore:
     """Observations in one SQLite file (``":memory:"`` for a private in-memory database)."""
 
-    capabilities = frozenset({ObservationCapability.MULTI_PROCESS, ObservationCapability.RAW_ROWS})
+    capabilities = frozenset({Capability.MULTI_PROCESS, Capability.RAW_ROWS})
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.busy_timeout_ms = int(busy_timeout_ms)
         self._label = f"SQLite observation store {self.path}"
         with sqlite_errors(self._label):
             self._conn = connect(self.path, busy_timeout_ms, wal=self.path != ":memory:")
@@ -289,3 +294,8 @@ class SQLiteObservationStore:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+
+
+def from_url(url: StoreURL) -> SQLiteObservationStore:
+    """The registry's opener: the file at ``url.location``, ``?busy_timeout_ms=`` (default 5000)."""
+    return SQLiteObservationStore(url.location, busy_timeout_ms=url.get("busy_timeout_ms", 5000))

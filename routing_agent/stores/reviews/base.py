@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.capabilities import Capability
 
 
 class ReviewStatus(StrEnum):

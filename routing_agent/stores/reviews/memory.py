@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["MemoryReviewStore"]
+__all__ = ["MemoryReviewStore", "from_url"]
 
 import threading
+from typing import TYPE_CHECKING
 
 from routing_agent.errors import StoreUnavailable
-from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus
+
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
 
 
 class MemoryReviewStore:
@@ -81,3 +85,8 @@ class MemoryReviewStore:
             self._closed = True
             self._items.clear()
             self._pending.clear()
+
+
+def from_url(url: StoreURL) -> MemoryReviewStore:
+    """The registry's opener: a new, empty queue (``memory://`` takes no options)."""
+    return MemoryReviewStore()

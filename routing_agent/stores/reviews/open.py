@@ -1,8 +1,9 @@
 """``open_review_store``: the review store that lives beside an assignment store (same URL, same place).
 
 A review queue is kept where the experiment's state is: the same SQLite file (table ``ra_reviews``), the same
-Redis (keys under the same prefix and hash tag, through the assignment store's own client), or, for
-``memory://``, one in-process queue per ``MemoryStore`` (so everything built on one memory store shares it).
+Redis (keys under the same prefix and hash tag; ``review_store_for`` uses the assignment store's public
+``client()``), or, for ``memory://``, one in-process queue per ``MemoryStore`` (so everything built on one
+memory store shares it). URLs follow the grammar of ``routing_agent.stores``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ __all__ = ["open_review_store", "review_store_for"]
 import os
 import threading
 import weakref
+from typing import cast
 
-from routing_agent.stores.assignments import open_store
+from routing_agent.stores._url import open_url
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.memory import MemoryStore
 from routing_agent.stores.assignments.sqlite import SQLiteStore
@@ -45,7 +47,7 @@ def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewSto
 
         # The store's own sync client (built on first use): same URL, credentials, TLS, timeouts, cluster.
         return RedisReviewStore(
-            client_factory=store._sync, prefix=store.prefix, on_close=store.close if owns else None
+            client_factory=store.client, prefix=store.prefix, on_close=store.close if owns else None
         )
     raise TypeError(
         f"no review store for {type(store).__name__}: pass a ReviewStore, or use a memory, SQLite or "
@@ -54,18 +56,18 @@ def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewSto
 
 
 def open_review_store(
-    target: ReviewStore | AssignmentStore | str | os.PathLike[str],
+    target: ReviewStore | AssignmentStore | str | os.PathLike[str] | None,
     *,
     prefix: str | None = None,
     timeout_s: float | None = None,
 ) -> ReviewStore:
-    """A review store for a URL or path (the assignment stores' spellings), an assignment store, or as is.
+    """A review store for a URL or path, the one beside an assignment store, or ``target`` as is.
 
-    ``memory://`` (a new, empty in-process queue), ``reviews.db`` / ``sqlite:///x.db``, ``redis://…`` (with
-    ``?prefix=…``, ``?timeout=…``, ``?password_env=…`` as for ``open_store``).
+    ``None`` is ``memory://`` (a new, empty in-process queue). ``prefix`` and ``timeout_s`` apply to Redis
+    URLs and override their query options (``?timeout=`` defaults to 2 s: a control-plane store).
     """
-    if isinstance(target, str | os.PathLike):
-        return review_store_for(open_store(target, prefix=prefix, timeout_s=timeout_s), owns=True)
+    if target is None or isinstance(target, str | os.PathLike):
+        return cast("ReviewStore", open_url("reviews", target, prefix=prefix, timeout=timeout_s))
     if isinstance(target, AssignmentStore):
         return review_store_for(target)
     return target

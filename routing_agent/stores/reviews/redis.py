@@ -14,14 +14,20 @@ written with a plain ``SADD`` before the item (idempotent; its own slot in a clu
 
 from __future__ import annotations
 
-__all__ = ["RedisReviewStore"]
+__all__ = ["RedisReviewStore", "from_url"]
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from routing_agent.errors import StoreUnavailable
-from routing_agent.stores.assignments.base import Capability
-from routing_agent.stores.assignments.redis import experiment_tag
+from routing_agent.stores._redis import (
+    DEFAULT_PREFIX,
+    check_prefix,
+    experiment_tag,
+    factories_for,
+    redis_errors,
+)
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.reviews.base import (
     ReviewItem,
     ReviewStatus,
@@ -30,7 +36,12 @@ from routing_agent.stores.reviews.base import (
     experiment_of,
 )
 
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
+
 T = TypeVar("T")
+DEFAULT_TIMEOUT_S = 2.0
+"""Review stores are control-plane stores (people, ``watch``): they may wait longer than the routing path."""
 
 _SUBMIT = """
 local held = redis.call('GET', KEYS[2])
@@ -72,15 +83,14 @@ class RedisReviewStore:
         client: Any = None,
         *,
         client_factory: Callable[[], Any] | None = None,
-        prefix: str = "routing_agent",
+        prefix: str = DEFAULT_PREFIX,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         """``client`` (a redis-py sync client) or ``client_factory`` (returns one, called on each use — e.g. a
         ``RedisStore``'s lazily built client); ``on_close``: what ``close`` releases (e.g. that store)."""
         if client is None and client_factory is None:
             raise ValueError("RedisReviewStore needs a client or a client_factory")
-        if not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError(f"Redis key prefix must be non-empty and free of braces, not {prefix!r}")
+        check_prefix(prefix)
         self._client = client
         self._factory = client_factory
         self.prefix = prefix
@@ -110,12 +120,9 @@ class RedisReviewStore:
         return f"{self.prefix}:reviews:experiments"
 
     def _call(self, fn: Callable[[], T]) -> T:
-        import redis
-        from redis.exceptions import RedisClusterException
-
         try:
             return fn()
-        except (redis.RedisError, RedisClusterException, OSError) as exc:
+        except redis_errors() as exc:
             raise StoreUnavailable(
                 f"Redis review store ({self.prefix}): {type(exc).__name__}: {exc}"
             ) from exc
@@ -170,3 +177,20 @@ class RedisReviewStore:
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
+
+
+def from_url(url: StoreURL) -> RedisReviewStore:
+    """The registry's opener: its own client under the one client policy (``?timeout=`` defaults to 2 s)."""
+    build_sync, _ = factories_for(url, default_timeout_s=DEFAULT_TIMEOUT_S)
+    built: list[Any] = []
+
+    def client() -> Any:
+        if not built:
+            built.append(build_sync())  # a cluster client connects when built: on first use, not here
+        return built[0]
+
+    def close() -> None:
+        if built:
+            built[0].close()
+
+    return RedisReviewStore(client_factory=client, prefix=url.get("prefix", DEFAULT_PREFIX), on_close=close)

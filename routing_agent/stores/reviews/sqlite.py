@@ -9,17 +9,21 @@ error becomes ``StoreUnavailable``.
 
 from __future__ import annotations
 
-__all__ = ["SQLiteReviewStore"]
+__all__ = ["SQLiteReviewStore", "from_url"]
 
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from routing_agent.stores._sqlite import ThreadConnections, immediate, sqlite_errors
-from routing_agent.stores.assignments.base import Capability
+from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, decode_item, encode_item
+
+if TYPE_CHECKING:
+    from routing_agent.stores._url import StoreURL
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ra_reviews (id TEXT PRIMARY KEY, experiment TEXT NOT NULL, "
@@ -118,3 +122,8 @@ class SQLiteReviewStore:
     def close(self) -> None:
         """Close every connection; later calls raise ``StoreUnavailable``."""
         self._connections.close()
+
+
+def from_url(url: StoreURL) -> SQLiteReviewStore:
+    """The registry's opener: the file at ``url.location``, ``?busy_timeout_ms=`` (default 2000)."""
+    return SQLiteReviewStore(url.location, busy_timeout_ms=url.get("busy_timeout_ms", 2000))

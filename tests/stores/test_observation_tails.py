@@ -8,8 +8,10 @@ import numpy as np
 
 from routing_agent.stores.observations import Observation, UnitAggregate
 from routing_agent.stores.observations.aggregates import bucket_index
-from tests.observations.conformance import Harness
-from tests.observations.test_conformance import EXP, dataset
+from tests.stores.harness import Harness
+from tests.stores.test_observations import EXP, dataset
+
+FAMILY = "observations"
 
 
 def _reference(

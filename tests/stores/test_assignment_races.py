@@ -7,11 +7,12 @@ import queue
 
 import pytest
 
-from routing_agent.stores.assignments import Capability
-from tests.assignment.conformance import Harness, requires
-from tests.assignment.race_worker import race
+from routing_agent.stores import Capability
+from tests.stores.harness import Harness, requires
+from tests.stores.race_worker import race
 from tests.support.processes import started
 
+FAMILY = "assignments"
 PROCESSES = 8
 UNITS = [f"session-{i:05d}" for i in range(2000)]
 

@@ -13,10 +13,13 @@ import pytest
 import redis
 
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores import Capability
 from routing_agent.stores.reviews import ReviewItem, ReviewStatus, open_review_store
 from routing_agent.stores.reviews.base import decode_item, encode_item
-from tests.control.conftest import Backend
+from tests.stores.harness import Harness, requires
 from tests.support.redis_server import free_port
+
+FAMILY = "reviews"
 
 
 def item(experiment: str = "exp", n: int = 1, winner: str = "candidate", at: float = 1000.0) -> ReviewItem:
@@ -31,70 +34,68 @@ def item(experiment: str = "exp", n: int = 1, winner: str = "candidate", at: flo
     )
 
 
-def test_items_round_trip_exactly(review_backend: Backend) -> None:
+def test_items_round_trip_exactly(harness: Harness) -> None:
     original = item()
     assert decode_item(encode_item(original)) == original
-    stored, created = review_backend.reviews.submit(original)
+    stored, created = harness.store.submit(original)
     assert created and stored == original
-    assert review_backend.reviews.get(original.id) == original  # floats, nested JSON and all
-    assert review_backend.reviews.get("exp:ffffffff") is None
-    assert review_backend.reviews.get("no-colon") is None
+    assert harness.store.get(original.id) == original  # floats, nested JSON and all
+    assert harness.store.get("exp:ffffffff") is None
+    assert harness.store.get("no-colon") is None
 
 
-def test_one_pending_item_per_experiment(review_backend: Backend) -> None:
-    first, created = review_backend.reviews.submit(item(n=1))
+def test_one_pending_item_per_experiment(harness: Harness) -> None:
+    first, created = harness.store.submit(item(n=1))
     assert created
-    held, created = review_backend.reviews.submit(item(n=2, winner="control"))
+    held, created = harness.store.submit(item(n=2, winner="control"))
     assert not created and held == first  # the pending one is returned, nothing written
-    other, created = review_backend.reviews.submit(item("other", n=1))
+    other, created = harness.store.submit(item("other", n=1))
     assert created
-    assert [i.id for i in review_backend.reviews.items("exp")] == [first.id]
-    assert [i.id for i in review_backend.reviews.items()] == [
+    assert [i.id for i in harness.store.items("exp")] == [first.id]
+    assert [i.id for i in harness.store.items()] == [
         first.id,
         other.id,
     ]  # oldest first, all experiments
 
 
-def test_deciding_frees_the_pending_slot(review_backend: Backend) -> None:
-    first, _ = review_backend.reviews.submit(item(n=1))
+def test_deciding_frees_the_pending_slot(harness: Harness) -> None:
+    first, _ = harness.store.submit(item(n=1))
     approved = first.decided(ReviewStatus.APPROVED, reviewer="alice", note="ok", at=2000.0)
-    assert review_backend.reviews.replace(first, approved)
-    assert review_backend.reviews.get(first.id) == approved
-    _, created = review_backend.reviews.submit(item(n=2))
+    assert harness.store.replace(first, approved)
+    assert harness.store.get(first.id) == approved
+    _, created = harness.store.submit(item(n=2))
     assert created
-    assert [i.status for i in review_backend.reviews.items("exp")] == [
+    assert [i.status for i in harness.store.items("exp")] == [
         ReviewStatus.APPROVED,
         ReviewStatus.PENDING,
     ]
     # moving the first back to pending while the second holds the slot is refused
-    assert not review_backend.reviews.replace(approved, first)
-    assert review_backend.reviews.get(first.id) == approved
+    assert not harness.store.replace(approved, first)
+    assert harness.store.get(first.id) == approved
 
 
-def test_replace_is_a_compare_and_set(review_backend: Backend) -> None:
-    first, _ = review_backend.reviews.submit(item())
+def test_replace_is_a_compare_and_set(harness: Harness) -> None:
+    first, _ = harness.store.submit(item())
     by_alice = first.decided(ReviewStatus.APPROVED, reviewer="alice", note="", at=2000.0)
     by_bob = first.decided(ReviewStatus.REJECTED, reviewer="bob", note="no", at=2000.0)
-    assert review_backend.reviews.replace(first, by_alice)
-    assert not review_backend.reviews.replace(first, by_bob)  # bob decided on a stale read
-    assert review_backend.reviews.get(first.id) == by_alice
-    assert review_backend.reviews.replace(by_alice, first)  # undo (back to pending: slot free)
-    assert review_backend.reviews.submit(item(n=9))[0] == first
+    assert harness.store.replace(first, by_alice)
+    assert not harness.store.replace(first, by_bob)  # bob decided on a stale read
+    assert harness.store.get(first.id) == by_alice
+    assert harness.store.replace(by_alice, first)  # undo (back to pending: slot free)
+    assert harness.store.submit(item(n=9))[0] == first
     with pytest.raises(ValueError, match="keeps the item's id"):
-        review_backend.reviews.replace(first, replace(first, id="exp:00000099"))
+        harness.store.replace(first, replace(first, id="exp:00000099"))
 
 
-def test_threads_deciding_one_item_have_one_winner(review_backend: Backend) -> None:
-    pending, _ = review_backend.reviews.submit(item())
+def test_threads_deciding_one_item_have_one_winner(harness: Harness) -> None:
+    pending, _ = harness.store.submit(item())
     barrier = threading.Barrier(8)
     wins: list[str] = []
 
     def decide(i: int) -> None:
         verdict = ReviewStatus.APPROVED if i % 2 else ReviewStatus.REJECTED
         barrier.wait()
-        if review_backend.reviews.replace(
-            pending, pending.decided(verdict, reviewer=f"r{i}", note="", at=1.0)
-        ):
+        if harness.store.replace(pending, pending.decided(verdict, reviewer=f"r{i}", note="", at=1.0)):
             wins.append(f"r{i}")
 
     threads = [threading.Thread(target=decide, args=(i,)) for i in range(8)]
@@ -103,12 +104,13 @@ def test_threads_deciding_one_item_have_one_winner(review_backend: Backend) -> N
     for t in threads:
         t.join()
     assert len(wins) == 1
-    assert review_backend.reviews.get(pending.id).reviewer == wins[0]  # type: ignore[union-attr]
+    assert harness.store.get(pending.id).reviewer == wins[0]  # type: ignore[union-attr]
 
 
-def test_another_handle_sees_the_queue(shared_backend: Backend) -> None:
-    _, other = shared_backend.open_again()
-    shared_backend.reviews.submit(item())
+@requires(Capability.MULTI_PROCESS)
+def test_another_handle_sees_the_queue(harness: Harness) -> None:
+    other = harness.open_again()
+    harness.store.submit(item())
     assert [i.id for i in other.items()] == [item().id]
     held, created = other.submit(item(n=2))
     assert not created and held == item()

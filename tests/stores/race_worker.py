@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.assignment.conformance import StoreSpec
+from tests.stores.harness import StoreSpec
 
 
 def race(spec: StoreSpec, experiment: str, units: list[str], variant: str, barrier: Any, out: Any) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores import Capability
 from routing_agent.stores.observations import (
     Observation,
     ObservationStore,
@@ -17,8 +18,9 @@ from routing_agent.stores.observations import (
     open_observation_store,
 )
 from routing_agent.stores.observations.memory import aggregate_rows
-from tests.observations.conformance import BACKENDS, Harness
+from tests.stores.harness import BACKENDS, Harness, requires
 
+FAMILY = "observations"
 EXP = "exp-1"
 
 
@@ -45,7 +47,7 @@ def dataset(seed: int = 7, units: int = 40, experiment: str = EXP) -> list[Obser
 
 def test_declared_capabilities(harness: Harness) -> None:
     assert isinstance(harness.store, ObservationStore)
-    assert harness.store.capabilities == BACKENDS[harness.name][0]
+    assert harness.store.capabilities == BACKENDS[harness.name].capabilities[FAMILY] == harness.capabilities
 
 
 def test_add_is_idempotent_by_id(harness: Harness) -> None:
@@ -211,7 +213,7 @@ def test_open_by_url_sees_the_same_data(harness: Harness) -> None:
         other.close()
 
 
-@pytest.mark.obs_requires("raw_rows")
+@requires(Capability.RAW_ROWS)
 def test_raw_rows_round_trip(harness: Harness) -> None:
     rows = dataset(units=5)
     harness.store.add(rows)
