@@ -144,8 +144,9 @@ class LoadReport:
 
 
 def _specs(workflows: Sequence[str]) -> dict[str, ExperimentSpec]:
+    from routing_agent.workflows import get_workflow
+
     from routing_agent.config.loader import load_experiments
-    from workflows import get_workflow
 
     specs: dict[str, ExperimentSpec] = {}
     for name in workflows:

@@ -148,9 +148,10 @@ class _Flow:
 
 
 def _build(args: WorkerArgs, seen: SeenCalls, sink: CountingSink, durations: list[float]) -> list[_Flow]:
+    from routing_agent.workflows import get_workflow
+
     from routing_agent.config.loader import load_experiments
     from routing_agent.providers.simulated import set_time_scale
-    from workflows import get_workflow
 
     set_time_scale(args.time_scale)
     flows = []

@@ -10,91 +10,14 @@
         llm = routed_model(state, config)      # the unit's variant for this agent
     instrument(config=experiments, observations="redis://localhost:6379/0")
 
-Everything public is listed in ``__all__``; sub-packages hold the details (``routing_agent.stats``,
-``routing_agent.scoring``, ``routing_agent.control``, …) and ``routing_agent.testing`` the test doubles.
+Everything public is listed in ``__all__`` (one line per name in ``__init__.pyi``) and imported lazily on
+first use (PEP 562), so a worker that only routes never loads the statistics, report or CLI libraries.
+Sub-packages hold the details (``routing_agent.stats``, ``routing_agent.scoring``, ``routing_agent.control``,
+``routing_agent.stores``, …) and ``routing_agent.testing`` the test doubles.
 """
 
-from routing_agent.assignment.records import Assignment, ExperimentState, Reason
-from routing_agent.config import (
-    ExperimentsConfig,
-    ExperimentSpec,
-    ExperimentStatus,
-    check_experiments,
-    load_experiments,
-    load_experiments_from_string,
-)
-from routing_agent.control import ReviewQueue, Rollout, Watcher
-from routing_agent.errors import (
-    ConfigError,
-    ConfigIssue,
-    ExperimentNotFound,
-    MissingDependency,
-    ModelResolutionError,
-    RoutingAgentError,
-    StateTransitionError,
-    StoreError,
-    StoreUnavailable,
-)
-from routing_agent.evaluation import Decision, DecisionKind, Evaluation, evaluate, write_report
-from routing_agent.graph import ReloadResult, RoutingNode, RoutingState, routed_model
-from routing_agent.providers.catalog import catalog
-from routing_agent.scoring import ScoringNode, ShadowRunner, build_scorers, score_records
-from routing_agent.stores.assignments import AssignmentStore, open_store
-from routing_agent.stores.observations import Observation, ObservationStore, open_observation_store
-from routing_agent.telemetry import (
-    RoutingTelemetry,
-    configure_exporters,
-    instrument,
-    instrumented,
-    uninstrument,
-)
+import lazy_loader
 
-__all__ = [
-    "Assignment",
-    "AssignmentStore",
-    "ConfigError",
-    "ConfigIssue",
-    "Decision",
-    "DecisionKind",
-    "Evaluation",
-    "ExperimentNotFound",
-    "ExperimentSpec",
-    "ExperimentState",
-    "ExperimentStatus",
-    "ExperimentsConfig",
-    "MissingDependency",
-    "ModelResolutionError",
-    "Observation",
-    "ObservationStore",
-    "Reason",
-    "ReloadResult",
-    "ReviewQueue",
-    "Rollout",
-    "RoutingAgentError",
-    "RoutingNode",
-    "RoutingState",
-    "RoutingTelemetry",
-    "ScoringNode",
-    "ShadowRunner",
-    "StateTransitionError",
-    "StoreError",
-    "StoreUnavailable",
-    "Watcher",
-    "build_scorers",
-    "catalog",
-    "check_experiments",
-    "configure_exporters",
-    "evaluate",
-    "instrument",
-    "instrumented",
-    "load_experiments",
-    "load_experiments_from_string",
-    "open_observation_store",
-    "open_store",
-    "routed_model",
-    "score_records",
-    "uninstrument",
-    "write_report",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
 
 __version__ = "0.1.0"

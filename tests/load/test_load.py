@@ -13,11 +13,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from routing_agent.workflows import get_workflow
 
 from benchmarks.load import WORKFLOWS, LoadReport, check, run_load
 from benchmarks.load_worker import WorkerReport
 from routing_agent.config.loader import load_experiments
-from workflows import get_workflow
 
 
 def urls(redis_url: str, prefix: str) -> tuple[str, str]:

@@ -74,7 +74,7 @@ def leaked(
 
 
 def test_the_support_workflow_leaks_no_content(everything_logged: pytest.LogCaptureFixture) -> None:
-    from workflows import get_workflow
+    from routing_agent.workflows import get_workflow
 
     workflow = get_workflow("support")
     config = load_experiments(workflow.default_config)

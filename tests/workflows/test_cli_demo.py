@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from routing_agent.cli import app
 from routing_agent.config.loader import load_experiments
-from routing_agent.simulation import Step, default_pipeline, simulate
+from routing_agent.simulation import RunSettings, simulate
 from routing_agent.simulation.demo import workflow_for
 from routing_agent.stores.assignments import open_store
 
@@ -63,22 +63,15 @@ def test_simulate_any_workflow_against_redis(tmp_path: Path, redis_url: str, red
     assert counts == dict(Counter(r["assignments"]["rag-answerer"]["variant"] for r in rows))  # type: ignore[index]
 
 
-def test_workflow_is_inferred_from_the_config_and_steps_plug_in(tmp_path: Path) -> None:
+def test_workflow_is_inferred_from_the_config_and_the_run_is_reported(tmp_path: Path) -> None:
     config_path = Path("configs/invoice.yaml")
     assert workflow_for(load_experiments(config_path), config_path).name == "invoice"
-    seen: list[str] = []
-    pipeline = default_pipeline()
-    pipeline.insert_after("run", Step("evaluate", lambda ctx: seen.append(str(ctx.summary.sessions))))  # type: ignore[union-attr]
-    pipeline.insert_before(
-        "run", Step("telemetry", lambda ctx: ctx.observers.append(lambda r: seen.append("obs")))
-    )
-    ctx = simulate(
-        config_path, sessions=20, workers=2, workdir=tmp_path, fresh=True, progress=False, pipeline=pipeline
-    )
-    assert pipeline.names() == ["prepare", "build", "telemetry", "run", "evaluate", "summarize", "close"]
-    assert seen.count("obs") == 20 and seen[-1] == "20"
-    assert ctx.routing is None  # closed
-    assert ctx.outputs["session outcomes (JSON Lines)"].exists()
+    settings = RunSettings(sessions=20, workers=2, workdir=tmp_path, fresh=True, progress=False)
+    run = simulate(config_path, settings)
+    assert run.workflow.name == "invoice" and run.summary.sessions == 20
+    assert run.stored == {"invoice-extractor": {}}  # unit: request — nothing sticky to store
+    assert run.outputs["session outcomes (JSON Lines)"].exists()
+    assert run.evaluations == {} and not (tmp_path / "traces.jsonl").exists()  # neither traced nor decided
 
 
 def test_simulate_rejects_a_config_it_cannot_place(tmp_path: Path) -> None:
@@ -94,4 +87,4 @@ def test_simulate_rejects_a_config_it_cannot_place(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "--workflow" in str(result.output) + str(result.exception)
     with pytest.raises(KeyError):
-        simulate(config, workflow="nope", sessions=1, workdir=tmp_path, progress=False)
+        simulate(config, RunSettings(sessions=1, workdir=tmp_path, progress=False), workflow="nope")

@@ -23,8 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from routing_agent.config.spec import ExperimentSpec
-from routing_agent.control.cli_support import (
+from routing_agent.cli._common import (
     cli_errors,
     fail,
     load_config,
@@ -32,6 +31,7 @@ from routing_agent.control.cli_support import (
     redact,
     resolve_specs,
 )
+from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.observations.base import ObservationStore

@@ -20,13 +20,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from routing_agent.control.cli_support import (
+from routing_agent.cli._common import (
     cli_errors,
     load_config,
     open_control_store,
     resolve_specs,
 )
-from routing_agent.control.render import print_change, print_review, print_reviews, print_status
+from routing_agent.cli.control_render import print_change, print_review, print_reviews, print_status
 from routing_agent.control.review import ReviewOutcome, ReviewQueue
 from routing_agent.control.rollout import Action, Rollout, cli_actor
 from routing_agent.control.status import experiment_status
@@ -209,7 +209,7 @@ def review_reject(  # noqa: PLR0917 (one parameter per CLI option)
 
 def register(app: typer.Typer) -> None:
     """Add the control commands to the ``routing-agent`` app."""
-    from routing_agent.control.watch_command import watch
+    from routing_agent.cli.watch_command import watch
 
     app.command("status")(status)
     app.command("rollback")(rollback)

@@ -22,8 +22,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from routing_agent.config.spec import ExperimentSpec
-from routing_agent.control.cli_support import (
+from routing_agent.cli._common import (
     cli_errors,
     fail,
     load_config,
@@ -31,6 +30,7 @@ from routing_agent.control.cli_support import (
     parse_duration,
     resolve_specs,
 )
+from routing_agent.config.spec import ExperimentSpec
 from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.control.watch import Watcher
 from routing_agent.evaluation.decision import Decision

@@ -29,7 +29,7 @@ def validate(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check experiment configs: every problem with file:line, experiment, field and fix; exit 1 if any."""
-    from routing_agent.config.validate import run_validate
+    from routing_agent.cli.validate_command import run_validate
 
     raise typer.Exit(run_validate(paths, as_json=json_output))
 
@@ -95,7 +95,8 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
         float, typer.Option(min=0, help="Seconds slept per simulated second of model latency.")
     ] = 0.001,
     config: Annotated[
-        Path | None, typer.Option(help="Experiment YAML (default: configs/support.yaml).")
+        Path | None,
+        typer.Option(help="Experiment YAML (default: the support config shipped in the package)."),
     ] = None,
     otlp: Annotated[
         str | None, typer.Option(help="Export traces over OTLP/HTTP to this URL (e.g. Phoenix, a collector).")
@@ -103,18 +104,16 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
     console_traces: Annotated[bool, typer.Option(help="Print spans to stderr.")] = False,
 ) -> None:
     """Run the main job offline: support triage, control vs candidate, SQLite store, simulated models."""
-    from routing_agent.control.cli_support import cli_errors
-    from routing_agent.evaluation.simulation import add_evaluation
+    from routing_agent.cli._common import cli_errors
+    from routing_agent.simulation.demo import RunSettings
     from routing_agent.simulation.demo import demo as run_demo
-    from routing_agent.simulation.steps import default_pipeline
-    from routing_agent.telemetry.simulation import add_telemetry
 
+    settings = RunSettings(
+        sessions=sessions, workers=workers, seed=seed, time_scale=time_scale, workdir=workdir, otlp=otlp,
+        console_traces=console_traces,
+    )  # fmt: skip
     with cli_errors():  # a bad config or store: one clear line, no traceback
-        run_demo(
-            sessions=sessions, workdir=workdir, config_path=config, workers=workers, seed=seed,
-            time_scale=time_scale,
-            pipeline=add_evaluation(add_telemetry(default_pipeline(), otlp=otlp, console=console_traces)),
-        )  # fmt: skip
+        run_demo(settings, config_path=config)
 
 
 @app.command()
@@ -138,29 +137,31 @@ def simulate(  # noqa: PLR0917 (one parameter per CLI option)
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the default store file first.")] = False,
 ) -> None:
     """Run any reference workflow under a config, concurrently, against any store."""
-    from routing_agent.control.cli_support import cli_errors
+    from routing_agent.cli._common import cli_errors
+    from routing_agent.simulation.demo import RunSettings
     from routing_agent.simulation.demo import simulate as run_simulate
 
+    settings = RunSettings(
+        sessions=sessions, workers=workers, seed=seed, time_scale=time_scale, workdir=workdir, store=store,
+        fresh=fresh,
+    )  # fmt: skip
     with cli_errors(store):  # a bad config or store: one clear line, no traceback
-        run_simulate(
-            config, workflow=workflow, sessions=sessions, workers=workers, store=store, workdir=workdir,
-            seed=seed, time_scale=time_scale, fresh=fresh,
-        )  # fmt: skip
+        run_simulate(config, settings, workflow=workflow)
 
 
 # Operator commands (status, rollback, pause, resume, stop, review …, watch): control/commands.py
-from routing_agent.control.commands import register as _register_control  # noqa: E402
+from routing_agent.cli.control_commands import register as _register_control  # noqa: E402
 
 _register_control(app)
 
 # Offline scoring of stored outputs (score): scoring/commands.py
-from routing_agent.scoring.commands import register as _register_scoring  # noqa: E402
+from routing_agent.cli.scoring_commands import register as _register_scoring  # noqa: E402
 
 _register_scoring(app)
 
 
 # Decide and report (evaluate, report): evaluation/commands.py
-from routing_agent.evaluation.commands import register as _register_evaluation  # noqa: E402
+from routing_agent.cli.evaluation_commands import register as _register_evaluation  # noqa: E402
 
 _register_evaluation(app)
 
