@@ -163,3 +163,21 @@ def test_redis_url_options(redis_url: str, redis_prefix: str) -> None:
     kwargs = overridden._sync().connection_pool.connection_kwargs  # type: ignore[union-attr]
     assert kwargs["socket_timeout"] == 1.5
     overridden.close()
+
+
+def test_readme_stores_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's "Stores" section: its Python example runs as written and opens what it says."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Stores and the scale path", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md#stores", "exec"), scope)
+    try:
+        assert isinstance(scope["assignments"], SQLiteStore) and scope["assignments"].busy_timeout_ms == 500
+        write("reviews", scope["reviews"])
+        assert scope["reviews"].items("exp")[0].winner == "b"
+        assert (tmp_path / "state" / "routing.db").exists()
+    finally:
+        for name in ("assignments", "observations", "reviews"):
+            scope[name].close()
