@@ -2,7 +2,8 @@
 
 **Write path.** ``add`` stores a batch; an observation whose ``id`` was stored before is ignored
 (idempotent retries). The telemetry hook never calls ``add`` on the graph's thread: it goes through
-``BufferedObservationWriter`` (bounded buffer, background flush, retries, dropped counter).
+``BufferedObservationWriter`` (bounded buffer, background flush, retries, dropped counter). So the protocol
+has no async twins (async callers run reads in a worker thread).
 
 **Read path (the evaluator's).** Aggregation happens where the data lives (SQL ``GROUP BY`` in SQLite,
 server-side running sums and Lua in Redis), so the evaluator reads a few numbers per variant, never raw rows:
@@ -47,10 +48,6 @@ class ObservationStore(Protocol):
 
     def add(self, observations: Sequence[Observation]) -> int:
         """Store a batch; returns how many were new (ids seen before are skipped)."""
-        ...
-
-    async def aadd(self, observations: Sequence[Observation]) -> int:
-        """Async twin of ``add``."""
         ...
 
     def unit_aggregates(

@@ -78,10 +78,6 @@ class MemoryObservationStore:
                 added += 1
         return added
 
-    async def aadd(self, observations: Sequence[Observation]) -> int:
-        """Async twin of ``add``."""
-        return self.add(observations)
-
     def _snapshot(self, experiment: str) -> list[Observation]:
         with self._lock:
             return [o for o in self._rows if o.experiment == experiment]

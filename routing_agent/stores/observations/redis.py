@@ -221,12 +221,6 @@ class RedisObservationStore:
             added += int(self._call(self._add, keys=[base], args=args))
         return added
 
-    async def aadd(self, observations: Sequence[Observation]) -> int:
-        """Async twin of ``add`` (the sync client in a worker thread)."""
-        import asyncio
-
-        return await asyncio.to_thread(self.add, observations)
-
     # -- read ------------------------------------------------------------------------------------------
 
     def _variants(self, experiment: str) -> list[str]:

@@ -130,12 +130,6 @@ class SQLiteObservationStore:
                     raise
                 return int(self._conn.total_changes - before)
 
-    async def aadd(self, observations: Sequence[Observation]) -> int:
-        """Async twin of ``add`` (runs in a worker thread)."""
-        import asyncio
-
-        return await asyncio.to_thread(self.add, observations)
-
     def unit_aggregates(
         self,
         experiment: str,
