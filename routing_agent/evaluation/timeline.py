@@ -59,12 +59,7 @@ def replay_timeline(
 ) -> list[Look]:
     """Looks at ``points`` evenly spaced moments of the primary metric's history (empty if not replayable)."""
     m = spec.primary_metric
-    if (
-        m is None
-        or Capability.RAW_ROWS not in store.capabilities
-        or overall.shape == "ratio"
-        or not arms
-    ):
+    if m is None or Capability.RAW_ROWS not in store.capabilities or overall.shape == "ratio" or not arms:
         return []
     total = sum(a.n_obs for v, a in overall.aggregates.items() if v in (control, *arms))
     if total == 0:

@@ -13,6 +13,7 @@ import uuid
 
 import redis
 
+from routing_agent.assignment.guard import OutagePolicy
 from routing_agent.stores._redis import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from routing_agent.stores.assignments import open_store
 from tests.faults.support import hashed_variant
@@ -43,7 +44,9 @@ def pause(port: int, ms: int) -> None:
 def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster: RedisCluster3) -> None:
     prefix = f"pause-{uuid.uuid4().hex[:8]}"
     store = open_store(f"{cluster.url}?cluster=true&prefix={prefix}")  # the production timeouts
-    graph, node = build_graph(make_config(), store, state_refresh_s=3600)
+    # A back-off shorter than the 0.7 s between rounds: each round's first call probes the node at once.
+    outage = OutagePolicy(backoff_s=0.1, max_backoff_s=0.1)
+    graph, node = build_graph(make_config(), store, state_refresh_s=3600, outage=outage)
     graph.invoke({"session_id": "warm", "seen": []})
     port = owner_of(cluster, prefix)
 
@@ -55,7 +58,6 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
 
     during: dict[str, str] = {}
     for round_, use_async in enumerate((False, True)):
-        node.assigner.guard._retry_at = 0.0  # probe at once (the back-off is tested elsewhere)
         threading.Thread(target=pause, args=(port, 600)).start()
         time.sleep(0.05)
         elapsed, out = timed(f"p{round_}", use_async)
@@ -68,7 +70,7 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
         assert elapsed < bound, f"{kind} routing took {elapsed:.3f} s (bound {bound} s)"
         during[f"p{round_}"] = record["variant"]
         time.sleep(0.7)  # the pause ends
-    time.sleep(node.assigner.guard._backoff_max + 0.1)
+    time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)
     assert graph.invoke({"session_id": "after", "seen": []})["routing"]["exp"]["reason"] == "hashed"
     assert node.assigner.guard.wait_flushed(10)
     assert node.stats()["events"]["writeback"] == 2

@@ -92,7 +92,7 @@ def test_writes_refused_reads_answered(
     # new units routed by hash while down and queued for write-back; the revisits needed no store
     assert stats["events"]["outage"] == 1 and stats["pending_writeback"] == len(during)
 
-    time.sleep(node.assigner.guard._backoff_max + 0.1)
+    time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)
     assert run("after")["reason"] == "hashed"  # the probe: Redis takes writes again
     assert node.assigner.guard.wait_flushed(10)
     assert node.stats()["events"]["writeback"] == len(during)

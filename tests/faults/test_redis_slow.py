@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from benchmarks.load_worker import CountingSink, TimedRoutingNode
+from routing_agent.assignment.guard import OutagePolicy
 from routing_agent.stores.assignments import open_store
 from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
@@ -59,10 +60,10 @@ def test_a_slow_redis_costs_one_timeout_per_back_off_period(mode: str, server: R
     writer = BufferedObservationWriter(obs_store, flush_interval_s=0.05)
     sink = CountingSink(writer)
     durations: list[float] = []
-    node = TimedRoutingNode(make_config(), store=store, durations=durations, state_refresh_s=3600)
-    guard = node.assigner.guard
-    assert guard is not None
-    guard._backoff_initial = guard._backoff_max = BACKOFF_S  # several probes within the slow period
+    outage = OutagePolicy(backoff_s=BACKOFF_S, max_backoff_s=BACKOFF_S)  # several probes in the slow period
+    node = TimedRoutingNode(
+        make_config(), store=store, durations=durations, state_refresh_s=3600, outage=outage
+    )
     graph = graph_with(node)
     callbacks: dict[str, Any] = {"callbacks": [RoutingTelemetry(observations=sink)]}
     for i in range(20):  # before: these units are stored

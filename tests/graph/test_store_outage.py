@@ -48,7 +48,7 @@ def test_killing_redis_mid_run_raises_nothing_and_writes_back_without_flip() -> 
         assert elapsed < 100 * 0.05
 
         server.start()  # same port, empty data (no persistence): the outage units must be written back
-        time.sleep(node.assigner.guard._backoff_max + 0.1)  # let the back-off expire
+        time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)  # let the back-off expire
         probe = graph.invoke({"session_id": "after", "seen": []})["routing"]["exp"]
         assert probe["reason"] == "hashed"
         assert node.assigner.guard.wait_flushed(10)
