@@ -4,9 +4,9 @@
 # library. Adding a public name is one line here (and one in tests/test_public_api.py, which pins the list).
 # Only `from .module import Name as Name` lines belong here.
 
-from .assignment.records import Assignment as Assignment
-from .assignment.records import ExperimentState as ExperimentState
-from .assignment.records import Reason as Reason
+from .assignment.types import Assignment as Assignment
+from .assignment.types import ExperimentState as ExperimentState
+from .assignment.types import Reason as Reason
 from .config.loader import check_experiments as check_experiments
 from .config.loader import load_experiments as load_experiments
 from .config.loader import load_experiments_from_string as load_experiments_from_string
@@ -25,10 +25,10 @@ from .errors import RoutingAgentError as RoutingAgentError
 from .errors import StateTransitionError as StateTransitionError
 from .errors import StoreError as StoreError
 from .errors import StoreUnavailable as StoreUnavailable
+from .evaluation.analysis import Evaluation as Evaluation
 from .evaluation.decision import Decision as Decision
 from .evaluation.decision import DecisionKind as DecisionKind
 from .evaluation.evaluator import evaluate as evaluate
-from .evaluation.records import Evaluation as Evaluation
 from .evaluation.report import write_report as write_report
 from .graph.models import routed_model as routed_model
 from .graph.node import ReloadResult as ReloadResult
@@ -43,7 +43,7 @@ from .stores import AssignmentStore as AssignmentStore
 from .stores import ObservationStore as ObservationStore
 from .stores import open_observation_store as open_observation_store
 from .stores import open_store as open_store
-from .stores.observations.record import Observation as Observation
+from .stores.observations.observation import Observation as Observation
 from .telemetry.callbacks import RoutingTelemetry as RoutingTelemetry
 from .telemetry.exporters import configure_exporters as configure_exporters
 from .telemetry.install import instrument as instrument

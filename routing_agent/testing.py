@@ -46,7 +46,7 @@ from routing_agent.providers.catalog import ModelCatalog
 from routing_agent.providers.simulated import SimulatedChatModel
 from routing_agent.stores.assignments.memory import MemoryStore
 from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
-from routing_agent.stores.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.telemetry import RoutingTelemetry, instrumented
 
 

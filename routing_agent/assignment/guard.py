@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.recent import RecentAssignments
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.stores.assignments.base import AssignmentStore
 
 logger = logging.getLogger("routing_agent.assignment")

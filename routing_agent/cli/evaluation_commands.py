@@ -37,7 +37,7 @@ from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.observations.base import ObservationStore
 
 if TYPE_CHECKING:
-    from routing_agent.evaluation.records import Evaluation
+    from routing_agent.evaluation.analysis import Evaluation
 
 _STYLE = {
     "ship": "bold green",

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from routing_agent.errors import RoutingAgentError
 from routing_agent.scoring.factory import build_scorers
-from routing_agent.scoring.records import read_records
+from routing_agent.scoring.outputs import read_records
 from routing_agent.scoring.runner import ascore_records
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus
 from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange
 from routing_agent.errors import ReviewNotFound, StateTransitionError

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentSpec, ExperimentStatus
 from routing_agent.errors import ExperimentNotFound, StateTransitionError
 from routing_agent.stores.assignments.base import AssignmentStore

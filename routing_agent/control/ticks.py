@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.control.rollout import TERMINAL
 from routing_agent.evaluation.decision import Decision
 from routing_agent.stores.reviews.base import ReviewItem

@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.control.review import ReviewQueue
 from routing_agent.control.rollout import TERMINAL, Rollout, watch_actor

@@ -39,9 +39,9 @@ __all__ = [
     "write_report",
 ]
 
+from routing_agent.evaluation.analysis import Evaluation
 from routing_agent.evaluation.decision import Decision, DecisionKind, GuardrailResult
 from routing_agent.evaluation.evaluator import aevaluate, evaluate
-from routing_agent.evaluation.records import Evaluation
 from routing_agent.evaluation.report import load_schema, render, validate_report, write_report
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.watching import AsyncWatchEvaluator, WatchEvaluator

@@ -25,7 +25,7 @@ from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.stats import SrmResult, as_json, srm_test
 from routing_agent.stores.observations.base import ObservationStore
-from routing_agent.stores.observations.record import Metric
+from routing_agent.stores.observations.observation import Metric
 
 
 @dataclass(frozen=True)

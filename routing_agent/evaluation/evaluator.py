@@ -22,14 +22,14 @@ from contextlib import ExitStack
 from typing import Any
 
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.evaluation.analysis import ArmInfo, Distribution, Evaluation, Look
 from routing_agent.evaluation.checks import run_checks
 from routing_agent.evaluation.cost import compare_costs
-from routing_agent.evaluation.decide import DecisionInputs, decide
 from routing_agent.evaluation.guardrails import check_guardrails
 from routing_agent.evaluation.metrics import MetricData, load_covariate, load_metric
 from routing_agent.evaluation.plan import SamplePlan, plan_primary
+from routing_agent.evaluation.policy import DecisionInputs, decide
 from routing_agent.evaluation.primary import MetricComparison, compare_metric
-from routing_agent.evaluation.records import ArmInfo, Distribution, Evaluation, Look
 from routing_agent.evaluation.segments import analyze_primary_segments
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.timeline import replay_timeline

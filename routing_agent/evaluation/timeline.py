@@ -15,8 +15,8 @@ __all__ = ["replay_timeline"]
 from dataclasses import replace
 
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.evaluation.analysis import Look
 from routing_agent.evaluation.metrics import MetricData
-from routing_agent.evaluation.records import Look
 from routing_agent.stats import SequentialResult
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import UnitAggregate

@@ -23,9 +23,9 @@ import threading
 from collections.abc import Callable
 
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.evaluation.analysis import Evaluation
 from routing_agent.evaluation.decision import Decision
 from routing_agent.evaluation.evaluator import StoreArg, evaluate
-from routing_agent.evaluation.records import Evaluation
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.observations.base import ObservationStore

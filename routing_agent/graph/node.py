@@ -30,7 +30,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from routing_agent.assignment.assigner import Assigner, RoutingDecision
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import OutagePolicy
-from routing_agent.assignment.records import Assignment, Reason
+from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
 from routing_agent.stores.assignments.base import AssignmentStore

@@ -13,7 +13,7 @@ __all__ = ["DEFAULTS_KEY", "ROUTING_KEY", "RoutingState", "agent_defaults", "kee
 
 from typing import Annotated, TypedDict
 
-from routing_agent.assignment.records import Assignment, ModelChoice
+from routing_agent.assignment.types import Assignment, ModelChoice
 from routing_agent.config.spec import ExperimentsConfig
 
 ROUTING_KEY = "routing"

@@ -29,7 +29,7 @@ from routing_agent.scoring.json_fields import JsonFieldsScorer
 from routing_agent.scoring.json_schema import JsonSchemaScorer
 from routing_agent.scoring.judge import LikertJudge, PairwiseJudge
 from routing_agent.scoring.node import ScoringNode
-from routing_agent.scoring.records import OutputRecord, read_records, write_records
+from routing_agent.scoring.outputs import OutputRecord, read_records, write_records
 from routing_agent.scoring.runner import ScoringResult, ascore_records, score_records
 from routing_agent.scoring.shadow import ShadowMirror, ShadowResult, ShadowRunner
 

@@ -34,12 +34,12 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from routing_agent.assignment.assigner import Assigner, RoutingDecision
-from routing_agent.assignment.records import Reason
+from routing_agent.assignment.types import Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.graph.state import ROUTING_KEY
 from routing_agent.scoring.events import ROLE, ROLE_SHADOW
 from routing_agent.scoring.factory import build_scorers
-from routing_agent.scoring.records import OutputRecord
+from routing_agent.scoring.outputs import OutputRecord
 from routing_agent.scoring.runner import ScorerEntry, ScoringResult, ascore_records, score_records
 from routing_agent.scoring.sinks import ScoringStats
 

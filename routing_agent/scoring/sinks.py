@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from routing_agent.scoring.base import Score, Status
-from routing_agent.stores.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 
 logger = logging.getLogger("routing_agent.scoring")
 

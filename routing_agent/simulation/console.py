@@ -17,7 +17,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from routing_agent.config.spec import ExperimentsConfig
-    from routing_agent.evaluation.records import Evaluation
+    from routing_agent.evaluation.analysis import Evaluation
     from routing_agent.simulation.runner import RunSummary, SessionResult
 
 _DECISION_STYLE = {

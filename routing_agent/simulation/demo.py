@@ -30,7 +30,7 @@ from routing_agent.simulation.tracing import OBSERVATIONS_FILE, start_tracing
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
-    from routing_agent.evaluation.records import Evaluation
+    from routing_agent.evaluation.analysis import Evaluation
     from routing_agent.stores.observations import ObservationStore
     from routing_agent.workflows.base import WorkflowSpec
 

@@ -16,12 +16,12 @@ __all__ = ["REPORT_FORMATS", "OutcomeRecorder", "report_name", "write_reports"]
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from routing_agent.assignment.records import Reason
-from routing_agent.stores.observations.record import Metric, Observation
+from routing_agent.assignment.types import Reason
+from routing_agent.stores.observations.observation import Metric, Observation
 
 if TYPE_CHECKING:
     from routing_agent.config.spec import ExperimentsConfig
-    from routing_agent.evaluation.records import Evaluation
+    from routing_agent.evaluation.analysis import Evaluation
     from routing_agent.simulation.runner import SessionResult
 
 REPORT_FORMATS = ("html", "md", "json")

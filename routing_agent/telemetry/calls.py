@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from routing_agent.graph import metadata as meta
-from routing_agent.stores.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.telemetry import semconv as sc
 from routing_agent.telemetry.call_observations import CallObservations
 from routing_agent.telemetry.content import input_messages_json, output_messages_json

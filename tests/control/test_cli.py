@@ -14,8 +14,8 @@ from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.review import ReviewQueue
 from routing_agent.control.rollout import Rollout
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.open import open_observation_store
-from routing_agent.stores.observations.record import Observation
 from tests.control.conftest import Backend
 from tests.control.specs import make_spec
 from tests.control.support import better_candidate, conversion_decision, slow_candidate

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from routing_agent.assignment.records import Reason
+from routing_agent.assignment.types import Reason
 from routing_agent.cli import app
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
@@ -22,8 +22,8 @@ from routing_agent.control.watch import Watcher
 from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.watching import WatchEvaluator
 from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.open import open_observation_store
-from routing_agent.stores.observations.record import Observation
 from routing_agent.stores.reviews import ReviewStatus, review_store_for
 from tests.graph.conftest import build_graph
 

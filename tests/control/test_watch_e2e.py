@@ -25,7 +25,7 @@ from langgraph.graph import END, START, StateGraph
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from routing_agent.assignment.records import Reason
+from routing_agent.assignment.types import Reason
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.ticks import TickAction, WatchTick

@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from routing_agent.assignment.records import Reason
+from routing_agent.assignment.types import Reason
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.ticks import TickAction
 from routing_agent.control.watch import Watcher
 from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.stores.assignments.redis import RedisStore
-from routing_agent.stores.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.redis import RedisObservationStore
 from tests.control.cli_evaluators import p95_latency
 from tests.control.serving import stop_serving

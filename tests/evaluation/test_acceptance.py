@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from routing_agent.workflows.support_triage import WORKFLOW
 
-from routing_agent.assignment.records import Reason
+from routing_agent.assignment.types import Reason
 from routing_agent.config.loader import load_experiments
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.control import ReviewQueue, TickAction, Watcher
@@ -35,6 +34,7 @@ from routing_agent.stores.assignments.redis import RedisStore
 from routing_agent.stores.observations import BufferedObservationWriter
 from routing_agent.stores.observations.redis import RedisObservationStore
 from routing_agent.telemetry.callbacks import RoutingTelemetry
+from routing_agent.workflows.support_triage import WORKFLOW
 from tests.evaluation.browser import load_page
 from tests.support.time_scale import instant_models
 

@@ -9,7 +9,7 @@ from routing_agent.config.spec import ScorerSpec
 from routing_agent.scoring.base import Sample, Score
 from routing_agent.scoring.factory import build_scorers
 from routing_agent.scoring.node import ScoringNode
-from routing_agent.scoring.records import OutputRecord, read_records, write_records
+from routing_agent.scoring.outputs import OutputRecord, read_records, write_records
 from routing_agent.scoring.runner import ascore_records, score_records
 from routing_agent.stores.assignments.memory import MemoryStore
 from routing_agent.stores.observations.memory import MemoryObservationStore

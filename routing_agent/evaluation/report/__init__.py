@@ -33,7 +33,7 @@ from routing_agent.evaluation.report.json import SCHEMA_PATH, load_schema, rende
 from routing_agent.evaluation.report.markdown import render_markdown
 
 if TYPE_CHECKING:
-    from routing_agent.evaluation.records import Evaluation
+    from routing_agent.evaluation.analysis import Evaluation
 
 FORMATS = {"md": render_markdown, "html": render_html, "json": render_json}
 _SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}

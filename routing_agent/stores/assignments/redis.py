@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import MissingDependency, StoreUnavailable
 from routing_agent.stores._redis import DEFAULT_PREFIX, client_factories, factories_for

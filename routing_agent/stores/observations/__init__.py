@@ -21,6 +21,6 @@ __all__ = [
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
 from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stores.observations.memory import MemoryObservationStore
+from routing_agent.stores.observations.observation import Metric, Observation
 from routing_agent.stores.observations.open import open_observation_store
-from routing_agent.stores.observations.record import Metric, Observation
 from routing_agent.stores.observations.writer import BufferedObservationWriter

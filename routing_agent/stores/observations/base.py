@@ -35,7 +35,7 @@ from typing import Protocol, runtime_checkable
 
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
-from routing_agent.stores.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 
 Segment = tuple[str, str]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
 from routing_agent.stores.observations.base import Segment
-from routing_agent.stores.observations.record import Observation, check_observations
+from routing_agent.stores.observations.observation import Observation, check_observations
 
 if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL

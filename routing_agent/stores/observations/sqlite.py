@@ -22,7 +22,7 @@ from routing_agent.stores._sqlite import connect, sqlite_errors
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.stores.observations.base import Segment
-from routing_agent.stores.observations.record import Observation, check_observations
+from routing_agent.stores.observations.observation import Observation, check_observations
 
 if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL

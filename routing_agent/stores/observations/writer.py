@@ -28,7 +28,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider, get_meter
 
 from routing_agent.stores.observations.base import ObservationStore
-from routing_agent.stores.observations.record import Observation, observation_problem
+from routing_agent.stores.observations.observation import Observation, observation_problem
 
 logger = logging.getLogger("routing_agent.observations")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
+from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.checks import ValidityCheck
 from routing_agent.evaluation.cost import CostComparison
