@@ -144,9 +144,8 @@ class LoadReport:
 
 
 def _specs(workflows: Sequence[str]) -> dict[str, ExperimentSpec]:
-    from routing_agent.workflows import get_workflow
-
     from routing_agent.config.loader import load_experiments
+    from routing_agent.workflows import get_workflow
 
     specs: dict[str, ExperimentSpec] = {}
     for name in workflows:
@@ -169,15 +168,19 @@ def run_load(
     advance_per_s: float = 12.0,
     faults: Sequence[Fault] = (),
     seed: int = 0,
+    sessions_per_driver: int = 0,
 ) -> LoadReport:
-    """Drive the load, apply ``faults`` on schedule, then check the stores; returns the report."""
+    """Drive the load, apply ``faults`` on schedule, then check the stores; returns the report.
+
+    ``sessions_per_driver`` > 0 runs that many sessions on every thread and asyncio task instead of running
+    for ``duration_s`` (tests: the same work on a fast or a busy machine)."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(processes + 1)
     out = ctx.Queue()
     procs = []
     for i in range(processes):
         args = WorkerArgs(i, store_url, obs_url, tuple(workflows), threads, tasks, duration_s, time_scale,
-                          window, advance_per_s, seed)  # fmt: skip
+                          window, advance_per_s, seed, sessions_per_driver)  # fmt: skip
         procs.append(ctx.Process(target=run_worker, args=(args, barrier, out), daemon=True))
     for proc in procs:
         proc.start()
@@ -189,7 +192,7 @@ def run_load(
             time.sleep(max(0.0, start + offset - time.monotonic()))
             action()
         for _ in procs:
-            reports.append(out.get(timeout=duration_s + 300))
+            reports.append(out.get(timeout=(900 if sessions_per_driver else duration_s + 300)))  # hang guard
     except (queue.Empty, threading.BrokenBarrierError) as exc:
         raise RuntimeError(f"load workers did not finish: {exc!r}; got {len(reports)} report(s)") from exc
     finally:

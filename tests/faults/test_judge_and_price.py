@@ -136,10 +136,9 @@ experiments:
 
 
 def test_a_model_without_a_price_is_counted_unpriced_never_free() -> None:
-    from routing_agent.workflows import get_workflow
-
     from routing_agent.evaluation.decision import DecisionKind
     from routing_agent.evaluation.evaluator import evaluate
+    from routing_agent.workflows import get_workflow
 
     config = load_experiments_from_string(UNPRICED)
     workflow = get_workflow("support")

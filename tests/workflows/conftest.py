@@ -8,10 +8,10 @@ from uuid import UUID
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
-from routing_agent.workflows.base import WorkflowSpec
 
 from routing_agent.config.spec import AgentModelSpec, ExperimentsConfig, ExperimentSpec, VariantSpec
 from routing_agent.graph import metadata as meta
+from routing_agent.workflows.base import WorkflowSpec
 from tests.support.time_scale import instant_models
 
 

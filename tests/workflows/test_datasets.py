@@ -6,9 +6,9 @@ import importlib
 from collections import Counter
 
 import pytest
-from routing_agent.workflows import get_workflow
 
 from evals.datasets.common import dump_jsonl
+from routing_agent.workflows import get_workflow
 
 
 @pytest.mark.parametrize("module", ["support_tickets", "invoices", "rag_corpus"])

@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from routing_agent.workflows import get_workflow
 from scipy.stats import wilcoxon
 from statsmodels.stats.contingency_tables import mcnemar
 
+from routing_agent.workflows import get_workflow
 from tests.workflows.conftest import run_dataset, single_model_config
 
 PROFILES = ("strong-expensive", "fast-cheap", "regressed")

@@ -6,11 +6,11 @@ import time
 from collections import defaultdict
 
 from langchain_core.messages import AIMessageChunk
-from routing_agent.workflows import get_workflow
 
 from routing_agent.config.loader import load_experiments
 from routing_agent.providers.profiles import register_profiles
 from routing_agent.providers.simulated import set_time_scale
+from routing_agent.workflows import get_workflow
 from tests.workflows.conftest import CallRecorder, run_dataset, single_model_config
 
 WF = get_workflow("support")

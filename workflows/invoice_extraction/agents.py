@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+
 from routing_agent.workflows.base import ask, failure_update, render_sections
 from routing_agent.workflows.invoice_extraction import prompts
 

@@ -15,11 +15,10 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from routing_agent.workflows.base import AgentError, pipeline_graph
-from routing_agent.workflows.invoice_extraction import agents, prompts
-
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
+from routing_agent.workflows.base import AgentError, pipeline_graph
+from routing_agent.workflows.invoice_extraction import agents, prompts
 
 
 class InvoiceState(RoutingState, total=False):

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage
+
+from routing_agent.providers.tasks import CitedAnswer, Selection, Task
 from routing_agent.workflows.base import parse_sections
 from routing_agent.workflows.rag_qa import prompts
 from routing_agent.workflows.rag_qa.data import corpus, questions
-
-from routing_agent.providers.tasks import CitedAnswer, Selection, Task
 
 
 def supporting_docs(answer: str, item: Mapping[str, Any], offered: Sequence[str]) -> list[str]:

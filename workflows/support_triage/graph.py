@@ -13,12 +13,11 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from routing_agent.config.spec import ExperimentsConfig
+from routing_agent.graph import RoutingNode, RoutingState
 from routing_agent.workflows.base import AgentError, pipeline_graph
 from routing_agent.workflows.support_triage import agents
 from routing_agent.workflows.support_triage.oracle import draft_resolves
-
-from routing_agent.config.spec import ExperimentsConfig
-from routing_agent.graph import RoutingNode, RoutingState
 
 
 class SupportState(RoutingState, total=False):

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage
+
+from routing_agent.providers.tasks import Choice, CitedAnswer, Selection, Task, Verdict
 from routing_agent.workflows.base import parse_sections
 from routing_agent.workflows.support_triage import prompts
 from routing_agent.workflows.support_triage.data import policies, tickets
-
-from routing_agent.providers.tasks import Choice, CitedAnswer, Selection, Task, Verdict
 
 NEAR_MISSES = {
     "billing": ("returns", "cancellation"),

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
 from routing_agent.workflows.base import first_mentions, listed_entries
 
 CATEGORIES = ("billing", "shipping", "returns", "account", "technical", "cancellation")
