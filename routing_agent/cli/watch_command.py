@@ -32,7 +32,7 @@ from routing_agent.cli._common import (
 )
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import Watcher
+from routing_agent.control.watch import Watcher, WatchSettings
 from routing_agent.evaluation.decision import Decision
 
 SpecEvaluator = Callable[..., Decision]  # f(spec, observations[, assignments=store]) -> Decision
@@ -137,15 +137,13 @@ def watch(  # noqa: PLR0917 (one parameter per CLI option)
     def evaluate(s: ExperimentSpec) -> Decision:
         return evaluate_with(s, obs, **extra)
 
+    settings = WatchSettings(every_s=every_s, every_n=every_n, actor=actor, review_cooldown_s=cooldown_s)
     watcher = Watcher(
         spec,
         assignments,
         evaluate,
-        every_s=every_s,
-        every_n=every_n,
+        settings,
         observation_count=lambda: sum(obs.counts_by_variant(spec.id).values()),
-        actor=actor,
-        review_cooldown_s=cooldown_s,
         on_tick=show,
     )
     try:

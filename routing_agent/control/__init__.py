@@ -7,12 +7,12 @@ every agent to its default model, ``paused`` stops new enrollment.
 
 Usage::
 
-    from routing_agent.control import Rollout, ReviewQueue, Watcher
+    from routing_agent.control import Rollout, ReviewQueue, WatchSettings, Watcher
 
     store = open_store("redis://redis:6379/0")
     Rollout(store, spec).rollback(actor="alice", reason="p95 latency 2x control")   # audited, idempotent
 
-    watcher = Watcher(spec, store, evaluate=lambda s: evaluate(s, observations), every_s=30)
+    watcher = Watcher(spec, store, lambda s: evaluate(s, observations), WatchSettings(every_s=30))
     watcher.run()   # rollback at once; ship → review queue (review: required) or shipped; ends when done
 
     queue = ReviewQueue(store)      # the queue beside the store (same SQLite file / same Redis)
@@ -38,6 +38,7 @@ __all__ = [
     "Rollout",
     "StateChange",
     "TickAction",
+    "WatchSettings",
     "WatchTick",
     "Watcher",
     "cli_actor",
@@ -51,7 +52,7 @@ from routing_agent.control.review import ReviewOutcome, ReviewQueue
 from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange, cli_actor, watch_actor
 from routing_agent.control.status import ExperimentSnapshot, experiment_status
 from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import AsyncWatcher, Watcher
+from routing_agent.control.watch import AsyncWatcher, Watcher, WatchSettings
 from routing_agent.stores.reviews import (
     ReviewItem,
     ReviewStatus,

@@ -11,7 +11,7 @@ Usage::
 
     # inside the watch loop (routing-agent watch uses it by default): looks are chained, so the always-valid
     # tests stay valid however often it looks
-    Watcher(spec, store, WatchEvaluator(observations, store), every_s=30).run()
+    Watcher(spec, store, WatchEvaluator(observations, store), WatchSettings(every_s=30)).run()
 
 Reading order (``decide``): guardrails (always-valid breach test, ``min_sample``) → validity (SRM, invalid
 judge verdicts, unpriced calls) → the primary metric's significance (fixed horizon at the planned sample,

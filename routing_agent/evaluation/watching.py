@@ -6,7 +6,7 @@ tests keep their running minimum p-value and intersected confidence sequences fr
 last ``Evaluation`` (with every look so far) stays available for a report::
 
     evaluator = WatchEvaluator("redis://redis:6379/0", store)
-    Watcher(spec, store, evaluator, every_s=30).run()
+    Watcher(spec, store, evaluator, WatchSettings(every_s=30)).run()
     write_report(evaluator.last[spec.id], "report.html")
 
 It also has the ``routing-agent watch --evaluator`` signature, ``f(spec, observations, assignments=...)``:

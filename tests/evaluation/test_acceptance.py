@@ -25,7 +25,7 @@ from rich.console import Console
 from routing_agent.assignment.types import Reason
 from routing_agent.config.loader import load_experiments
 from routing_agent.config.spec import ExperimentStatus
-from routing_agent.control import ReviewQueue, TickAction, Watcher
+from routing_agent.control import ReviewQueue, TickAction, Watcher, WatchSettings
 from routing_agent.evaluation import DecisionKind, WatchEvaluator, evaluate
 from routing_agent.graph.node import RoutingNode
 from routing_agent.simulation import RunSettings, simulate
@@ -129,7 +129,7 @@ def test_as_good_and_cheaper_candidate_ends_no_difference_and_ships_only_after_r
     spec = load_experiments(config).get("support-exp")
     assignments = open_store(store)
     try:
-        watcher = Watcher(spec, assignments, WatchEvaluator(obs, assignments), every_s=60)
+        watcher = Watcher(spec, assignments, WatchEvaluator(obs, assignments), WatchSettings(every_s=60))
         first = watcher.tick()
         assert first.action is TickAction.REVIEW_REQUESTED and first.review is not None, first.line()
         assert watcher.tick().action is TickAction.REVIEW_PENDING  # no second item
@@ -229,9 +229,13 @@ def test_watch_rolls_back_a_slow_candidate_while_two_workers_serve(
         for t in threads:
             t.start()
         watcher = Watcher(
-            spec, stores[2], evaluator, every_s=3.0, every_n=100, poll_s=0.05, on_tick=ticks.append,
+            spec,
+            stores[2],
+            evaluator,
+            WatchSettings(every_s=3.0, every_n=100, poll_s=0.05),
+            on_tick=ticks.append,
             observation_count=lambda: sum(obs.counts_by_variant("support-exp").values()),
-        )  # fmt: skip
+        )
         last = watcher.run(stop=threading.Event(), max_ticks=60)
         rolled_back_at = time.time()
         deadline = time.time() + 90
