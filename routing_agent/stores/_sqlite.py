@@ -1,10 +1,12 @@
-"""SQLite plumbing shared by the embedded stores (assignments, reviews, observations).
+"""SQLite plumbing shared by the embedded stores (assignments, reviews, observations): ONE connection model.
 
 * ``connect``: an autocommit connection (transactions are explicit ``BEGIN IMMEDIATE … COMMIT``) usable from
   any thread, that waits up to ``busy_timeout_ms`` for another process's write lock; WAL journal (readers
   never block the writer) and ``synchronous=NORMAL``.
 * ``ThreadConnections``: one such connection per thread (and per process after a fork), all closed at once —
-  safely while other threads still run statements on theirs.
+  safely while other threads still run statements on theirs; ``read()`` and ``write()`` blocks (a write
+  queues on a per-store lock for the threads of this process, then on SQLite's busy timeout for other
+  processes). A file is required: ``:memory:`` would give each thread its own database.
 * ``immediate``: a ``BEGIN IMMEDIATE`` transaction, committed at the end of the block, rolled back on error.
 * ``sqlite_errors``: any ``sqlite3`` error (locked past the busy timeout, disk I/O, not a database) becomes
   ``StoreUnavailable``.
@@ -12,14 +14,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ThreadConnections", "connect", "immediate", "sqlite_errors"]
+__all__ = ["ThreadConnections", "check_path", "connect", "immediate", "sqlite_errors"]
 
 import contextlib
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from routing_agent.errors import StoreUnavailable
@@ -45,6 +47,17 @@ def connect(
     return conn
 
 
+def check_path(path: str | os.PathLike[str], owner: str) -> Path:
+    """``path`` as a ``Path`` (``~`` expanded); ``ValueError`` for an in-memory database name."""
+    text = os.fspath(path)
+    if text == ":memory:" or text.startswith("file::memory:") or "mode=memory" in text:
+        raise ValueError(
+            f"{owner} needs a file shared by threads and processes, not {text!r}; "
+            "use the memory:// store for data private to this process"
+        )
+    return Path(text).expanduser()
+
+
 class ThreadConnections:
     """One connection to ``path`` per thread (and per process after a fork); ``close()`` closes them all.
 
@@ -62,8 +75,10 @@ class ThreadConnections:
         self.busy_timeout_ms = busy_timeout_ms
         self.owner = owner
         self.require_wal = require_wal
+        self.label = f"{owner} {path}"
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._connections: list[tuple[threading.Thread, int, sqlite3.Connection]] = []
         self._closed = False
         try:
@@ -72,7 +87,7 @@ class ThreadConnections:
             raise StoreUnavailable(f"cannot create the folder of SQLite store {path}: {exc}") from exc
 
     def _closed_error(self) -> StoreUnavailable:
-        return StoreUnavailable(f"{self.owner} {self.path} is closed")
+        return StoreUnavailable(f"{self.label} is closed")
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use); ``StoreUnavailable`` once closed."""
@@ -90,6 +105,28 @@ class ThreadConnections:
             self._connections.append((threading.current_thread(), os.getpid(), conn))
         local.conn, local.pid = conn, os.getpid()
         return conn
+
+    def read(self) -> AbstractContextManager[None]:
+        """A block whose ``sqlite3`` errors become ``StoreUnavailable`` (use ``get()`` inside it)."""
+        return sqlite_errors(self.label)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection in a ``BEGIN IMMEDIATE`` transaction (committed at the end of the block).
+
+        Threads of this process queue on a lock instead of SQLite's busy handler: the handler polls, is not
+        fair, and under many threads a writer could starve past ``busy_timeout_ms`` while the GIL slows every
+        holder. Other processes still wait through the busy timeout. ``StoreUnavailable`` past it.
+        """
+        if not self._write_lock.acquire(timeout=self.busy_timeout_ms / 1000):
+            raise StoreUnavailable(
+                f"{self.label}: no write slot within {self.busy_timeout_ms} ms (threads queued)"
+            )
+        try:
+            with sqlite_errors(self.label), immediate(self.get()) as conn:
+                yield conn
+        finally:
+            self._write_lock.release()
 
     def close(self) -> None:
         """Close every connection opened so far (see the class docstring); later ``get()`` calls raise

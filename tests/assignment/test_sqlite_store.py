@@ -79,9 +79,16 @@ def test_a_folder_in_place_of_the_file_is_unavailable(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "dir.db")
 
 
-def test_in_memory_databases_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="MemoryStore"):
-        SQLiteStore(":memory:")
+def test_in_memory_databases_are_refused_by_every_sqlite_store(tmp_path: Path) -> None:
+    """One connection per thread: ``:memory:`` would give each thread its own database, so every family's
+    SQLite store refuses it and points to ``memory://``."""
+    from routing_agent.stores.observations.sqlite import SQLiteObservationStore
+    from routing_agent.stores.reviews.sqlite import SQLiteReviewStore
+
+    for store_type in (SQLiteStore, SQLiteObservationStore, SQLiteReviewStore):
+        for name in (":memory:", "file::memory:?cache=shared"):
+            with pytest.raises(ValueError, match="memory://"):
+                store_type(name)
 
 
 def test_purge_expired_removes_only_expired_rows(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +20,17 @@ GUARDRAILS = [
 ]
 
 
+_FOLDER: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _store_folder(tmp_path: Path) -> None:
+    _FOLDER[:] = [tmp_path]
+
+
 def store_with(*arms: list) -> SQLiteObservationStore:  # type: ignore[type-arg]
-    """A private in-memory SQLite store (aggregates in SQL, like the embedded default)."""
-    store = SQLiteObservationStore(":memory:")
+    """A SQLite store in the test's temporary folder (aggregates in SQL, like the embedded default)."""
+    store = SQLiteObservationStore(_FOLDER[0] / f"obs-{len(list(_FOLDER[0].glob('*.db')))}.db")
     for rows in arms:
         store.add(rows)
     return store

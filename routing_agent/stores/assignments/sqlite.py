@@ -18,21 +18,17 @@ __all__ = ["SQLiteStore", "from_url"]
 import asyncio
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
-from routing_agent.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL
-from routing_agent.stores._sqlite import ThreadConnections, immediate, sqlite_errors
+from routing_agent.stores._sqlite import ThreadConnections, check_path
 from routing_agent.stores.assignments._common import (
     cas_conflict,
     check_assignment,
@@ -100,15 +96,10 @@ class SQLiteStore:
         ``busy_timeout_ms``: how long a call waits for another process's write lock before it raises
         ``StoreUnavailable``.
         """
-        text = os.fspath(path)
-        if text == ":memory:" or text.startswith("file::memory:"):
-            raise ValueError("SQLiteStore needs a file shared by threads and processes; use MemoryStore")
-        self.path = Path(text).expanduser()
+        self.path = check_path(path, "SQLiteStore")
         self.busy_timeout_ms = int(busy_timeout_ms)
-        self._label = f"SQLite store {self.path}"
-        self._write_lock = threading.Lock()
         self._connections = ThreadConnections(
-            self.path, self.busy_timeout_ms, owner="SQLiteStore", require_wal=True
+            self.path, self.busy_timeout_ms, owner="SQLite store", require_wal=True
         )
         with self._errors():
             conn = self._conn()
@@ -137,22 +128,10 @@ class SQLiteStore:
         return self._connections.get()
 
     def _errors(self) -> AbstractContextManager[None]:
-        return sqlite_errors(self._label)
+        return self._connections.read()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        # Threads of this process queue on a lock instead of SQLite's busy handler: the handler polls, is not
-        # fair, and under many threads a writer could starve past busy_timeout while the GIL slows every
-        # holder. Other processes still wait through busy_timeout.
-        if not self._write_lock.acquire(timeout=self.busy_timeout_ms / 1000):
-            raise StoreUnavailable(
-                f"SQLite store {self.path}: no write slot within {self.busy_timeout_ms} ms (threads queued)"
-            )
-        try:
-            with self._errors(), immediate(self._conn()) as conn:
-                yield conn
-        finally:
-            self._write_lock.release()
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections.write()
 
     # -- assignments -------------------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """SQLite observation store: the embedded default. Aggregates are SQL ``GROUP BY`` queries in the database.
 
-One table, ``observations``; ``id`` is UNIQUE so retried batches are idempotent (``INSERT OR IGNORE``). WAL
-mode lets several processes on one machine write and read at once. Segments are stored as JSON and filtered
-with ``json_extract``. Per-unit sums come from a ``GROUP BY variant, unit_id`` subquery, per-variant
-sufficient statistics from the outer ``GROUP BY variant``: the evaluator receives a few numbers per variant.
+One table, ``observations``; ``id`` is UNIQUE so retried batches are idempotent (``INSERT OR IGNORE``). The
+connection model of every SQLite store (``routing_agent.stores._sqlite``): one connection per thread, WAL
+(readers never wait for the writer), writes queued per process, then on ``busy_timeout_ms`` across
+processes. Segments are stored as JSON and filtered with ``json_extract``. Per-unit sums come from a
+``GROUP BY variant, unit_id`` subquery, per-variant sufficient statistics from the outer ``GROUP BY
+variant``: the evaluator receives a few numbers per variant.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from __future__ import annotations
 __all__ = ["SQLiteObservationStore", "from_url"]
 
 import json
-import threading
+import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.errors import StoreUnavailable
-from routing_agent.stores._sqlite import connect, sqlite_errors
+from routing_agent.stores._sqlite import ThreadConnections, check_path
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.stores.observations.base import Segment
@@ -65,31 +65,31 @@ def _filters(agent: str | None, segment: Segment | None) -> tuple[str, list[Any]
 
 
 class SQLiteObservationStore:
-    """Observations in one SQLite file (``":memory:"`` for a private in-memory database)."""
+    """Observations in one SQLite file (WAL), shared by the threads and processes of one machine."""
 
     capabilities = frozenset({Capability.MULTI_PROCESS, Capability.RAW_ROWS})
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
+        """Open (creating if needed) the table in the database at ``path``; its folder is created too.
+
+        ``busy_timeout_ms``: how long a write waits for another writer before it raises ``StoreUnavailable``.
+        """
+        self.path = check_path(path, "SQLiteObservationStore")
         self.busy_timeout_ms = int(busy_timeout_ms)
-        self._label = f"SQLite observation store {self.path}"
-        with sqlite_errors(self._label):
-            self._conn = connect(self.path, busy_timeout_ms, wal=self.path != ":memory:")
-            self._conn.executescript(_SCHEMA)
-        self._closed = False
+        self._connections = ThreadConnections(
+            self.path, self.busy_timeout_ms, owner="SQLite observation store"
+        )
+        with self._connections.write() as conn:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
 
     def __repr__(self) -> str:
-        return f"SQLiteObservationStore({self.path!r})"
+        return f"SQLiteObservationStore({str(self.path)!r})"
 
     def _query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            if self._closed:
-                raise StoreUnavailable(f"{self._label} is closed")
-            with sqlite_errors(self._label):
-                return list(self._conn.execute(sql, args))
+        with self._connections.read():
+            return list(self._connections.get().execute(sql, args))
 
     def add(self, observations: Sequence[Observation]) -> int:
         """Insert a batch in one transaction; rows whose id exists are skipped.
@@ -113,22 +113,12 @@ class SQLiteObservationStore:
             )
             for o in observations
         ]
-        with self._lock:
-            if self._closed:
-                raise StoreUnavailable(f"{self._label} is closed")
-            with sqlite_errors(self._label):
-                before = self._conn.total_changes
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._conn.executemany(
-                        f"INSERT OR IGNORE INTO observations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        rows,
-                    )
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                return int(self._conn.total_changes - before)
+        with self._connections.write() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                f"INSERT OR IGNORE INTO observations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            return int(conn.total_changes - before)
 
     def unit_aggregates(
         self,
@@ -283,11 +273,8 @@ class SQLiteObservationStore:
             )
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
+        """Close every connection this store opened (idempotent); later calls raise ``StoreUnavailable``."""
+        self._connections.close()
 
 
 def from_url(url: StoreURL) -> SQLiteObservationStore:

@@ -13,12 +13,10 @@ __all__ = ["SQLiteReviewStore", "from_url"]
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from routing_agent.stores._sqlite import ThreadConnections, immediate, sqlite_errors
+from routing_agent.stores._sqlite import ThreadConnections, check_path
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, decode_item, encode_item
 
@@ -41,10 +39,9 @@ class SQLiteReviewStore:
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 2000) -> None:
         """Open (creating if needed) the review table in the database at ``path``."""
-        self.path = Path(os.fspath(path)).expanduser()
+        self.path = check_path(path, "SQLiteReviewStore")
         self.busy_timeout_ms = int(busy_timeout_ms)
-        self._label = f"SQLite review store {self.path}"
-        self._connections = ThreadConnections(self.path, self.busy_timeout_ms, owner="SQLiteReviewStore")
+        self._connections = ThreadConnections(self.path, self.busy_timeout_ms, owner="SQLite review store")
         with self._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -56,12 +53,10 @@ class SQLiteReviewStore:
         return self._connections.get()
 
     def _errors(self) -> AbstractContextManager[None]:
-        return sqlite_errors(self._label)
+        return self._connections.read()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._errors(), immediate(self._conn()) as conn:
-            yield conn
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections.write()
 
     def submit(self, item: ReviewItem) -> tuple[ReviewItem, bool]:
         """Store ``item`` unless its experiment has a pending item; returns ``(pending item, created)``."""
