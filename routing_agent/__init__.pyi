@@ -5,7 +5,6 @@
 # Only `from .module import Name as Name` lines belong here.
 
 from .assignment.types import Assignment as Assignment
-from .assignment.types import ExperimentState as ExperimentState
 from .assignment.types import Reason as Reason
 from .config.loader import check_experiments as check_experiments
 from .config.loader import load_experiments as load_experiments
@@ -43,6 +42,7 @@ from .stores import AssignmentStore as AssignmentStore
 from .stores import ObservationStore as ObservationStore
 from .stores import open_observation_store as open_observation_store
 from .stores import open_store as open_store
+from .stores.assignments.state import ExperimentState as ExperimentState
 from .stores.observations.observation import Observation as Observation
 from .telemetry.callbacks import RoutingTelemetry as RoutingTelemetry
 from .telemetry.exporters import configure_exporters as configure_exporters

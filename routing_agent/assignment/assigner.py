@@ -26,9 +26,10 @@ from typing import Any
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import GuardedStore, OutagePolicy
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
-from routing_agent.assignment.types import Assignment, ExperimentState, Reason
+from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 
 
 @dataclass(frozen=True, slots=True)

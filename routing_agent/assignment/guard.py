@@ -31,8 +31,8 @@ from typing import TypeVar
 
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.recent import RecentAssignments
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 
 logger = logging.getLogger("routing_agent.assignment")
 

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.control.rollout import StateChange
 from routing_agent.control.status import ExperimentSnapshot
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus
 
 _STYLE = {

@@ -24,12 +24,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus
 from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange
 from routing_agent.errors import ReviewNotFound, StateTransitionError
 from routing_agent.evaluation.decision import Decision, DecisionKind
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, ReviewStore
 from routing_agent.stores.reviews.open import review_store_for
 

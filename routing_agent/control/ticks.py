@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.control.rollout import TERMINAL
 from routing_agent.evaluation.decision import Decision
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.reviews.base import ReviewItem
 
 

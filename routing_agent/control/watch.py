@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.control.review import ReviewQueue
 from routing_agent.control.rollout import TERMINAL, Rollout, watch_actor
@@ -37,6 +36,7 @@ from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.errors import RoutingAgentError, StateTransitionError
 from routing_agent.evaluation.decision import Decision, DecisionKind
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.reviews.base import ReviewStatus, ReviewStore
 
 logger = logging.getLogger("routing_agent.control")

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.checks import ValidityCheck
 from routing_agent.evaluation.cost import CostComparison
@@ -20,6 +19,7 @@ from routing_agent.evaluation.primary import MetricComparison
 from routing_agent.evaluation.segments import SegmentReport
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.stats import SequentialResult
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.observations.aggregates import LogHistogram
 
 SCHEMA_VERSION = 1

@@ -13,9 +13,9 @@ import math
 import time
 from typing import Any
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StateTransitionError
+from routing_agent.stores.assignments.state import ExperimentState
 
 
 def check_assignment(experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> None:

@@ -16,8 +16,8 @@ __all__ = ["AssignmentStore"]
 
 from typing import Any, Protocol, runtime_checkable
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.capabilities import Capability
 
 

@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.state import ExperimentState
 
 if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL

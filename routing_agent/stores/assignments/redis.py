@@ -21,7 +21,6 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import MissingDependency, StoreUnavailable
 from routing_agent.stores._redis import DEFAULT_PREFIX, client_factories, factories_for
@@ -39,6 +38,7 @@ from routing_agent.stores.assignments._redis_layout import (
     SET_STATE_SHA,
     KeyLayout,
 )
+from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.capabilities import Capability
 
 if TYPE_CHECKING:

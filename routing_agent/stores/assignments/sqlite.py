@@ -23,8 +23,8 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.assignment.types import ExperimentState
 from routing_agent.config.spec import ExperimentStatus
+from routing_agent.stores.assignments.state import ExperimentState
 
 if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL
