@@ -54,7 +54,7 @@ def test_a_held_write_lock_makes_writes_unavailable_but_sticky_reads_work(tmp_pa
         with pytest.raises(StoreUnavailable, match="locked"):
             store.get_or_set("exp", "new", "a")
         waited = time.perf_counter() - started
-        assert 0.08 < waited < 1.5  # waited for the busy timeout, then gave up
+        assert waited >= 0.09  # waited (SQLite sleeps the whole busy timeout), then gave up
         with pytest.raises(StoreUnavailable):
             store.set_state("exp", ExperimentStatus.PAUSED, actor="x")
         assert store.get_or_set("exp", "known", "b") == ("a", False)  # WAL: readers are not blocked
