@@ -25,38 +25,9 @@ several ``watch`` processes on several machines never write the same transition 
 
 from __future__ import annotations
 
-__all__ = [
-    "TERMINAL",
-    "Action",
-    "AsyncWatcher",
-    "ExperimentSnapshot",
-    "ReviewItem",
-    "ReviewOutcome",
-    "ReviewQueue",
-    "ReviewStatus",
-    "ReviewStore",
-    "Rollout",
-    "StateChange",
-    "TickAction",
-    "WatchSettings",
-    "WatchTick",
-    "Watcher",
-    "cli_actor",
-    "experiment_status",
-    "open_review_store",
-    "review_store_for",
-    "watch_actor",
-]
+__all__ = ["ReviewQueue", "Rollout", "TickAction", "WatchSettings", "Watcher"]
 
-from routing_agent.control.review import ReviewOutcome, ReviewQueue
-from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange, cli_actor, watch_actor
-from routing_agent.control.status import ExperimentSnapshot, experiment_status
-from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import AsyncWatcher, Watcher, WatchSettings
-from routing_agent.stores.reviews import (
-    ReviewItem,
-    ReviewStatus,
-    ReviewStore,
-    open_review_store,
-    review_store_for,
-)
+from routing_agent.control.review import ReviewQueue
+from routing_agent.control.rollout import Rollout
+from routing_agent.control.ticks import TickAction
+from routing_agent.control.watch import Watcher, WatchSettings

@@ -24,24 +24,20 @@ aggregate per unit where the data lives (``routing_agent.evaluation.metrics``).
 from __future__ import annotations
 
 __all__ = [
-    "AsyncWatchEvaluator",
-    "Decision",
     "DecisionKind",
     "Evaluation",
     "EvaluationSettings",
-    "GuardrailResult",
     "WatchEvaluator",
     "aevaluate",
     "evaluate",
     "load_schema",
-    "render",
     "validate_report",
     "write_report",
 ]
 
 from routing_agent.evaluation.analysis import Evaluation
-from routing_agent.evaluation.decision import Decision, DecisionKind, GuardrailResult
+from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.evaluator import aevaluate, evaluate
-from routing_agent.evaluation.report import load_schema, render, validate_report, write_report
+from routing_agent.evaluation.report import load_schema, validate_report, write_report
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.evaluation.watching import AsyncWatchEvaluator, WatchEvaluator
+from routing_agent.evaluation.watching import WatchEvaluator

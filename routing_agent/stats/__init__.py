@@ -28,20 +28,14 @@ an all-success arm or a tiny sample gives a result with ``reliable=False`` and t
 from __future__ import annotations
 
 __all__ = [
-    "Alternative",
-    "ArmEstimate",
     "ClusteredValues",
     "CovariateSummary",
-    "CupedResult",
     "EffectResult",
-    "MultiplicityResult",
     "QuantileEstimate",
-    "QuantileResult",
     "RatioSummary",
     "SampleSizePlan",
     "SampleSummary",
     "SegmentAnalysis",
-    "SegmentResult",
     "SequentialResult",
     "SrmResult",
     "adjust_p_values",
@@ -64,9 +58,9 @@ __all__ = [
     "srm_test",
 ]
 
-from routing_agent.stats.cuped import CupedResult, cuped
+from routing_agent.stats.cuped import cuped
 from routing_agent.stats.frequentist import compare_means, compare_proportions
-from routing_agent.stats.multiplicity import MultiplicityResult, adjust_p_values, dunnett_critical_value
+from routing_agent.stats.multiplicity import adjust_p_values, dunnett_critical_value
 from routing_agent.stats.noninferiority import non_inferiority
 from routing_agent.stats.power import (
     SampleSizePlan,
@@ -79,13 +73,12 @@ from routing_agent.stats.power import (
 from routing_agent.stats.quantiles import (
     ClusteredValues,
     QuantileEstimate,
-    QuantileResult,
     compare_quantiles,
     estimate_quantile,
 )
 from routing_agent.stats.ratio import compare_ratios
-from routing_agent.stats.results import Alternative, ArmEstimate, EffectResult, as_json
-from routing_agent.stats.segments import SegmentAnalysis, SegmentResult, analyze_segments
+from routing_agent.stats.results import EffectResult, as_json
+from routing_agent.stats.segments import SegmentAnalysis, analyze_segments
 from routing_agent.stats.sequential import SequentialResult, sequential_test
 from routing_agent.stats.srm import SrmResult, srm_test
 from routing_agent.stats.summaries import CovariateSummary, RatioSummary, SampleSummary

@@ -22,14 +22,11 @@ Attribute names: ``routing_agent.telemetry.semconv``. Model-reported durations (
 from __future__ import annotations
 
 __all__ = [
-    "ExporterSetup",
-    "ModelPrice",
     "Pricer",
     "RoutingTelemetry",
     "TokenUsage",
     "configure_exporters",
     "current_handler",
-    "extract_citations",
     "instrument",
     "instrumented",
     "uninstrument",
@@ -37,7 +34,7 @@ __all__ = [
 ]
 
 from routing_agent.telemetry.callbacks import RoutingTelemetry
-from routing_agent.telemetry.citations import extract_citations, with_citations
-from routing_agent.telemetry.exporters import ExporterSetup, configure_exporters
+from routing_agent.telemetry.citations import with_citations
+from routing_agent.telemetry.exporters import configure_exporters
 from routing_agent.telemetry.install import current_handler, instrument, instrumented, uninstrument
-from routing_agent.telemetry.pricing import ModelPrice, Pricer, TokenUsage
+from routing_agent.telemetry.pricing import Pricer, TokenUsage

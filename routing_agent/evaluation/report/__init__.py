@@ -12,17 +12,7 @@ Renderers take the evaluation's JSON (``Evaluation.to_json()``), so a saved ``re
 
 from __future__ import annotations
 
-__all__ = [
-    "FORMATS",
-    "SCHEMA_PATH",
-    "load_schema",
-    "render",
-    "render_html",
-    "render_json",
-    "render_markdown",
-    "validate_report",
-    "write_report",
-]
+__all__ = ["SCHEMA_PATH", "load_schema", "render", "validate_report", "write_report"]
 
 import os
 from pathlib import Path

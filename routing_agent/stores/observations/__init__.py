@@ -8,19 +8,16 @@ from __future__ import annotations
 
 __all__ = [
     "BufferedObservationWriter",
-    "LogHistogram",
     "MemoryObservationStore",
-    "Metric",
     "Observation",
     "ObservationStore",
     "UnitAggregate",
-    "UnitValue",
     "open_observation_store",
 ]
 
-from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue
+from routing_agent.stores.observations.aggregates import UnitAggregate
 from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stores.observations.memory import MemoryObservationStore
-from routing_agent.stores.observations.observation import Metric, Observation
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.open import open_observation_store
 from routing_agent.stores.observations.writer import BufferedObservationWriter
