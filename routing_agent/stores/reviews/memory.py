@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["MemoryReviewStore", "from_url"]
+__all__ = ["MemoryReviewStore", "beside", "from_url"]
 
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from routing_agent.errors import StoreUnavailable
+from routing_agent.stores.assignments.memory import MemoryStore
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus
 
@@ -90,3 +92,18 @@ class MemoryReviewStore:
 def from_url(url: StoreURL) -> MemoryReviewStore:
     """The registry's opener: a new, empty queue (``memory://`` takes no options)."""
     return MemoryReviewStore()
+
+
+_BESIDE: weakref.WeakKeyDictionary[MemoryStore, MemoryReviewStore] = weakref.WeakKeyDictionary()
+_BESIDE_LOCK = threading.Lock()
+
+
+def beside(store: object, *, owns: bool = False) -> MemoryReviewStore | None:
+    """The one in-process queue of a ``MemoryStore`` (everything built on that store shares it)."""
+    if not isinstance(store, MemoryStore):
+        return None
+    with _BESIDE_LOCK:
+        reviews = _BESIDE.get(store)
+        if reviews is None:
+            reviews = _BESIDE[store] = MemoryReviewStore()
+        return reviews

@@ -10,48 +10,29 @@ from __future__ import annotations
 
 __all__ = ["open_review_store", "review_store_for"]
 
+import importlib
 import os
-import threading
-import weakref
 from typing import cast
 
-from routing_agent.stores._url import open_url
+from routing_agent.stores._url import BACKENDS, open_url
 from routing_agent.stores.assignments.base import AssignmentStore
-from routing_agent.stores.assignments.memory import MemoryStore
-from routing_agent.stores.assignments.sqlite import SQLiteStore
 from routing_agent.stores.reviews.base import ReviewStore
-from routing_agent.stores.reviews.memory import MemoryReviewStore
-from routing_agent.stores.reviews.sqlite import SQLiteReviewStore
-
-_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryReviewStore] = weakref.WeakKeyDictionary()
-_MEMORY_LOCK = threading.Lock()
 
 
 def review_store_for(store: AssignmentStore, *, owns: bool = False) -> ReviewStore:
-    """The review store beside ``store``; with ``owns``, closing it also closes ``store``."""
-    if isinstance(store, MemoryStore):
-        with _MEMORY_LOCK:
-            reviews = _MEMORY.get(store)
-            if reviews is None:
-                reviews = _MEMORY[store] = MemoryReviewStore()
-            return reviews
-    if isinstance(store, SQLiteStore):
-        sqlite_reviews = SQLiteReviewStore(store.path, busy_timeout_ms=store.busy_timeout_ms)
-        if owns:
-            store.close()  # the review store opens its own connections on the same file
-        return sqlite_reviews
-    from routing_agent.stores.assignments.redis import RedisStore
+    """The review store beside ``store``; with ``owns``, closing it also closes ``store``.
 
-    if isinstance(store, RedisStore):
-        from routing_agent.stores.reviews.redis import RedisReviewStore
-
-        # The store's own sync client (built on first use): same URL, credentials, TLS, timeouts, cluster.
-        return RedisReviewStore(
-            client_factory=store.client, prefix=store.prefix, on_close=store.close if owns else None
-        )
+    Each registered backend's review module answers through its ``beside(store, owns)`` (None when the
+    store is not its kind), so a new backend needs no change here.
+    """
+    for backend in BACKENDS:
+        module = importlib.import_module(f"routing_agent.stores.reviews.{backend.module}")
+        reviews = module.beside(store, owns=owns)
+        if reviews is not None:
+            return cast("ReviewStore", reviews)
     raise TypeError(
-        f"no review store for {type(store).__name__}: pass a ReviewStore, or use a memory, SQLite or "
-        "Redis store"
+        f"no review store for {type(store).__name__}: pass a ReviewStore, or use a store of a registered "
+        f"backend ({', '.join(b.module for b in BACKENDS)})"
     )
 
 

@@ -14,8 +14,9 @@ written with a plain ``SADD`` before the item (idempotent; its own slot in a clu
 
 from __future__ import annotations
 
-__all__ = ["RedisReviewStore", "from_url"]
+__all__ = ["RedisReviewStore", "beside", "from_url"]
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -194,3 +195,14 @@ def from_url(url: StoreURL) -> RedisReviewStore:
             built[0].close()
 
     return RedisReviewStore(client_factory=client, prefix=url.get("prefix", DEFAULT_PREFIX), on_close=close)
+
+
+def beside(store: object, *, owns: bool = False) -> RedisReviewStore | None:
+    """The queue beside a ``RedisStore``: its keys under the same prefix and hash tags, through the store's
+    public sync client (same URL, credentials, TLS, timeouts, cluster); ``owns`` closes the store too."""
+    module = sys.modules.get("routing_agent.stores.assignments.redis")
+    if module is None or not isinstance(store, module.RedisStore):
+        return None  # not a RedisStore (none exists unless that module was imported)
+    return RedisReviewStore(
+        client_factory=store.client, prefix=store.prefix, on_close=store.close if owns else None
+    )

@@ -9,7 +9,7 @@ error becomes ``StoreUnavailable``.
 
 from __future__ import annotations
 
-__all__ = ["SQLiteReviewStore", "from_url"]
+__all__ = ["SQLiteReviewStore", "beside", "from_url"]
 
 import os
 import sqlite3
@@ -122,3 +122,15 @@ class SQLiteReviewStore:
 def from_url(url: StoreURL) -> SQLiteReviewStore:
     """The registry's opener: the file at ``url.location``, ``?busy_timeout_ms=`` (default 2000)."""
     return SQLiteReviewStore(url.location, busy_timeout_ms=url.get("busy_timeout_ms", 2000))
+
+
+def beside(store: object, *, owns: bool = False) -> SQLiteReviewStore | None:
+    """The review table in a ``SQLiteStore``'s file (its own connections; ``owns`` closes the store's)."""
+    from routing_agent.stores.assignments.sqlite import SQLiteStore
+
+    if not isinstance(store, SQLiteStore):
+        return None
+    reviews = SQLiteReviewStore(store.path, busy_timeout_ms=store.busy_timeout_ms)
+    if owns:
+        store.close()  # the review store opens its own connections on the same file
+    return reviews
