@@ -149,18 +149,18 @@ def simulate(  # noqa: PLR0917 (one parameter per CLI option)
         run_simulate(config, settings, workflow=workflow)
 
 
-# Operator commands (status, rollback, pause, resume, stop, review …, watch): control/commands.py
+# Operator commands (status, rollback, pause, resume, stop, review …, watch): control_commands.py
 from routing_agent.cli.control_commands import register as _register_control  # noqa: E402
 
 _register_control(app)
 
-# Offline scoring of stored outputs (score): scoring/commands.py
+# Offline scoring of stored outputs (score): scoring_commands.py
 from routing_agent.cli.scoring_commands import register as _register_scoring  # noqa: E402
 
 _register_scoring(app)
 
 
-# Decide and report (evaluate, report): evaluation/commands.py
+# Decide and report (evaluate, report): evaluation_commands.py
 from routing_agent.cli.evaluation_commands import register as _register_evaluation  # noqa: E402
 
 _register_evaluation(app)
