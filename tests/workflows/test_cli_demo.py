@@ -47,6 +47,19 @@ def test_demo_runs_support_sessions_on_a_sqlite_store(tmp_path: Path) -> None:
     assert by_session(_rows(workdir / "outcomes.jsonl")) == by_session(rows)
 
 
+def test_demo_runs_from_any_directory_with_the_config_shipped_in_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no configs/ or workflows/ here: both come from the installed package
+    result = runner.invoke(app, ["demo", "--sessions", "30", "--workers", "4"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "routing-agent-demo"
+    assert len(_rows(out / "outcomes.jsonl")) == 30
+    for name in ("traces.jsonl", "observations.sqlite3", "report.html", "report.md", "report.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert "decision" in result.output
+
+
 def test_simulate_any_workflow_against_redis(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
     url = f"{redis_url}?prefix={redis_prefix}"
     args = ["simulate", "--config", "configs/rag.yaml", "--sessions", "60", "--workers", "6"]
