@@ -60,11 +60,8 @@ REDIS_CLIENT_OPTIONS = frozenset(
         "health_check_interval",
         "max_connections",
         "protocol",
-        "retry_on_timeout",
-        "socket_connect_timeout",
         "socket_keepalive",
         "socket_read_size",
-        "socket_timeout",
         "ssl_ca_certs",
         "ssl_ca_path",
         "ssl_certfile",
@@ -75,7 +72,8 @@ REDIS_CLIENT_OPTIONS = frozenset(
         "client_name",
     }
 )
-"""redis-py connection options a Redis URL may carry; they go to redis-py as written."""
+"""redis-py connection options a Redis URL may carry; they go to redis-py as written. Timeouts and retries
+are not among them: ``timeout`` / ``async_timeout`` and the one client policy of ``_redis`` set those."""
 
 
 @dataclass(frozen=True)
@@ -190,11 +188,11 @@ def _parse_option(text: str, backend: Backend, name: str, value: str) -> Any:
 
 
 def _unknown(text: str, backend: Backend, name: str) -> str:
-    known = sorted(backend.options) + (["…redis-py connection options"] if backend.passthrough else [])
-    return (
-        f"store URL {redact_url(text)!r}: unknown option {name!r}; "
-        f"{backend.schemes[0]}:// understands {', '.join(known) if known else 'no options'}"
-    )
+    known = ", ".join(sorted(backend.options)) or "no options"
+    if backend.passthrough:
+        known += f" and the redis-py options {', '.join(sorted(backend.passthrough))}"
+    where = f"store URL {redact_url(text)!r}"
+    return f"{where}: unknown option {name!r}; {backend.schemes[0]}:// understands {known}"
 
 
 def _checked(url: StoreURL, overrides: Mapping[str, Any]) -> StoreURL:

@@ -60,6 +60,7 @@ def test_none_and_memory_give_an_empty_memory_store_in_every_family(family: str)
         ("sqlite:///x.db?busy_timeout_ms=soon", "busy_timeout_ms='soon'"),
         ("sqlite:///x.db?busy_timeout_ms=0", "must be a positive whole number"),
         ("redis://127.0.0.1:1/0?timeout=-1", "timeout='-1' must be a positive number"),
+        ("redis://127.0.0.1:1/0?socket_timeout=5", "unknown option 'socket_timeout'"),  # timeout= sets it
         ("redis://127.0.0.1:1/0?cluster=maybe", "must be true or false"),
         ("postgres://localhost/db", "unknown store 'postgres://localhost/db'"),
         ("sqlite://somehost/a.db", "has a host"),
