@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from routing_agent.errors import StoreUnavailable
-from routing_agent.stores import Capability
+from routing_agent.stores import Capability, ReviewStore
 from routing_agent.stores.reviews import ReviewItem, ReviewStatus, open_review_store
 from routing_agent.stores.reviews.base import decode_item, encode_item
 from tests.stores.harness import Harness, requires
@@ -32,6 +32,11 @@ def item(experiment: str = "exp", n: int = 1, winner: str = "candidate", at: flo
         requested_by="watch@host:1",
         state_version=3,
     )
+
+
+def test_declared_capabilities_match_the_store(harness: Harness) -> None:
+    assert isinstance(harness.store, ReviewStore)
+    assert harness.store.capabilities == harness.capabilities
 
 
 def test_items_round_trip_exactly(harness: Harness) -> None:
