@@ -4,7 +4,7 @@
 * ``SQLiteStore`` — one file shared by the threads and processes of one machine; the embedded default.
 * ``RedisStore`` — shared by every worker on every machine; Redis Cluster ready (one hash tag per experiment).
 
-``open_store("memory://" | "path.db" | "sqlite:///path.db" | "redis://…" | "rediss://…")`` picks one.
+``open_store(url)`` picks one by the URL grammar every store family shares (``routing_agent.stores``).
 ``RedisStore`` is imported lazily so that the ``redis`` package stays optional.
 """
 

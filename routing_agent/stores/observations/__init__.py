@@ -1,7 +1,7 @@
 """Observations: one measured value per unit, variant and metric, and the stores that keep them.
 
-``open_observation_store(url)`` opens a backend by URL: ``memory://``, ``sqlite:///path/obs.db`` (or a plain
-file path), ``redis://host:6379/0`` (needs the ``redis`` extra; ``?prefix=…`` sets the key prefix).
+``open_observation_store(url)`` opens a backend (``memory``, ``sqlite``, ``redis``) by the URL grammar every
+store family shares (``routing_agent.stores``); ``BufferedObservationWriter`` is the graph's write path.
 """
 
 from __future__ import annotations
