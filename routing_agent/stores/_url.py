@@ -7,9 +7,9 @@
     redis://[user:password@]host:6379/0  |  rediss://…  |  unix:///run/redis.sock     [?prefix=…&timeout=…]
 
 ``None`` means ``memory://``. A backend is registered once, for every family, in ``BACKENDS`` (its module
-name, its schemes, the options it understands); each family package has one module per backend exposing
-``from_url(url: StoreURL) -> store``. An option no backend of that scheme understands is refused with the
-list of the ones it does, for every family alike.
+name, its schemes, the options it understands, how its URL names a location); each family package has one
+module per backend exposing ``from_url(url: StoreURL) -> store``. An option no backend of that scheme
+understands is refused with the list of the ones it does, for every family alike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -76,6 +76,30 @@ REDIS_CLIENT_OPTIONS = frozenset(
 are not among them: ``timeout`` / ``async_timeout`` and the one client policy of ``_redis`` set those."""
 
 
+def _driver_url(text: str, parts: SplitResult, passthrough: list[tuple[str, str]]) -> str:
+    """A network store's location: the URL as written, minus the options this package consumed."""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(passthrough), parts.fragment))
+
+
+def _file_path(text: str, parts: SplitResult, passthrough: list[tuple[str, str]]) -> str:
+    """``sqlite:///relative.db`` → ``relative.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
+    if parts.netloc:
+        raise ValueError(
+            f"sqlite URL {text!r} has a host; write sqlite:///relative.db or sqlite:////abs/path.db"
+        )
+    location = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if not location:
+        raise ValueError(f"sqlite URL {text!r} names no file")
+    return location
+
+
+def _nowhere(text: str, parts: SplitResult, passthrough: list[tuple[str, str]]) -> str:
+    """``memory://`` names no place."""
+    if parts.netloc or parts.path:
+        raise ValueError(f"memory URL {text!r}: write memory:// (nothing after it)")
+    return ""
+
+
 @dataclass(frozen=True)
 class Backend:
     """A backend of every store family: ``routing_agent.stores.<family>.<module>`` implements it."""
@@ -84,11 +108,13 @@ class Backend:
     schemes: tuple[str, ...]
     options: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)
     passthrough: frozenset[str] = frozenset()  # options left in the URL for the driver
+    locate: Callable[[str, SplitResult, list[tuple[str, str]]], str] = _driver_url
+    """Turns the URL into the backend's location (``StoreURL.location``); ``ValueError`` when malformed."""
 
 
 BACKENDS: tuple[Backend, ...] = (
-    Backend("memory", ("memory",)),
-    Backend("sqlite", ("sqlite",), {"busy_timeout_ms": _positive_int}),
+    Backend("memory", ("memory",), locate=_nowhere),
+    Backend("sqlite", ("sqlite",), {"busy_timeout_ms": _positive_int}, locate=_file_path),
     Backend(
         "redis",
         ("redis", "rediss", "unix"),
@@ -163,21 +189,7 @@ def parse_url(target: str | os.PathLike[str] | None, **overrides: Any) -> StoreU
             rest.append((name, value))
         else:
             raise ValueError(_unknown(text, backend, name))
-    if backend.module == "sqlite":
-        if parts.netloc:
-            raise ValueError(
-                f"sqlite URL {text!r} has a host; write sqlite:///relative.db or sqlite:////abs/path.db"
-            )
-        location = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if not location:
-            raise ValueError(f"sqlite URL {text!r} names no file")
-    elif backend.module == "memory":
-        if parts.netloc or parts.path:
-            raise ValueError(f"memory URL {text!r}: write memory:// (nothing after it)")
-        location = ""
-    else:
-        location = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
-    return _checked(StoreURL(text, backend, location, options), overrides)
+    return _checked(StoreURL(text, backend, backend.locate(text, parts, rest), options), overrides)
 
 
 def _parse_option(text: str, backend: Backend, name: str, value: str) -> Any:
