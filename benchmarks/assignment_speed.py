@@ -34,9 +34,9 @@ from growthbook import Experiment, GrowthBook
 
 from benchmarks.redis_server import local_redis
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2
-from routing_agent.assignment.stores import MemoryStore, SQLiteStore
-from routing_agent.assignment.stores.redis import RedisStore
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.stores.assignments import MemoryStore, SQLiteStore
+from routing_agent.stores.assignments.redis import RedisStore
 
 SPEC = ExperimentSpec.model_validate(
     {

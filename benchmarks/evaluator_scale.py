@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.redis_server import local_redis
 from routing_agent.config.spec import ExperimentSpec
-from routing_agent.observations import Observation, open_observation_store
+from routing_agent.stores.observations import Observation, open_observation_store
 
 EXP = "bench"
 PER_SESSION = 21

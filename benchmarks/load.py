@@ -37,10 +37,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.load_worker import WorkerArgs, WorkerReport, run_worker
-from routing_agent.assignment.stores import open_store
 from routing_agent.config.spec import ExperimentSpec, Unit
-from routing_agent.observations import open_observation_store
 from routing_agent.stats.srm import SrmResult, srm_test
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import open_observation_store
 
 WORKFLOWS = ("support", "invoice", "rag")
 Fault = tuple[float, Callable[[], None]]
@@ -145,7 +145,7 @@ class LoadReport:
 
 def _specs(workflows: Sequence[str]) -> dict[str, ExperimentSpec]:
     from routing_agent.config.loader import load_experiments
-    from workflows import get_workflow
+    from routing_agent.workflows import get_workflow
 
     specs: dict[str, ExperimentSpec] = {}
     for name in workflows:
@@ -168,15 +168,19 @@ def run_load(
     advance_per_s: float = 12.0,
     faults: Sequence[Fault] = (),
     seed: int = 0,
+    sessions_per_driver: int = 0,
 ) -> LoadReport:
-    """Drive the load, apply ``faults`` on schedule, then check the stores; returns the report."""
+    """Drive the load, apply ``faults`` on schedule, then check the stores; returns the report.
+
+    ``sessions_per_driver`` > 0 runs that many sessions on every thread and asyncio task instead of running
+    for ``duration_s`` (tests: the same work on a fast or a busy machine)."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(processes + 1)
     out = ctx.Queue()
     procs = []
     for i in range(processes):
         args = WorkerArgs(i, store_url, obs_url, tuple(workflows), threads, tasks, duration_s, time_scale,
-                          window, advance_per_s, seed)  # fmt: skip
+                          window, advance_per_s, seed, sessions_per_driver)  # fmt: skip
         procs.append(ctx.Process(target=run_worker, args=(args, barrier, out), daemon=True))
     for proc in procs:
         proc.start()
@@ -188,7 +192,7 @@ def run_load(
             time.sleep(max(0.0, start + offset - time.monotonic()))
             action()
         for _ in procs:
-            reports.append(out.get(timeout=duration_s + 300))
+            reports.append(out.get(timeout=(900 if sessions_per_driver else duration_s + 300)))  # hang guard
     except (queue.Empty, threading.BrokenBarrierError) as exc:
         raise RuntimeError(f"load workers did not finish: {exc!r}; got {len(reports)} report(s)") from exc
     finally:
@@ -268,7 +272,7 @@ def check(
 @contextlib.contextmanager
 def _target(redis_url: str | None, cluster: bool) -> Iterator[tuple[str, bool]]:
     if cluster:
-        from tests.assignment.redis_cluster import RedisCluster3
+        from tests.support.redis_cluster import RedisCluster3
 
         nodes = RedisCluster3().start()
         try:

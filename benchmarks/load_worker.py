@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from routing_agent.graph import RoutingNode
 from routing_agent.graph import metadata as meta
-from routing_agent.observations import BufferedObservationWriter, Observation, open_observation_store
+from routing_agent.stores.observations import BufferedObservationWriter, Observation, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
 
 _OFF_THE_BOOKS = {"judge", "shadow"}
@@ -52,6 +52,10 @@ class WorkerArgs:
     advance_per_s: float = 12.0
     """How fast the window of unit ids slides (new units per second per workflow)."""
     seed: int = 0
+    sessions: int = 0
+    """Sessions per driver (thread or asyncio task) instead of ``duration_s``; the window then slides by
+    one unit every ``advance_every`` sessions of a driver, so what is run does not depend on machine speed."""
+    advance_every: int = 5
 
 
 @dataclass
@@ -150,7 +154,7 @@ class _Flow:
 def _build(args: WorkerArgs, seen: SeenCalls, sink: CountingSink, durations: list[float]) -> list[_Flow]:
     from routing_agent.config.loader import load_experiments
     from routing_agent.providers.simulated import set_time_scale
-    from workflows import get_workflow
+    from routing_agent.workflows import get_workflow
 
     set_time_scale(args.time_scale)
     flows = []
@@ -169,8 +173,9 @@ def _build(args: WorkerArgs, seen: SeenCalls, sink: CountingSink, durations: lis
     return flows
 
 
-def _unit(flow: _Flow, rng: random.Random, elapsed: float, args: WorkerArgs) -> str:
-    base = int(elapsed * args.advance_per_s)
+def _unit(flow: _Flow, rng: random.Random, elapsed: float, done: int, args: WorkerArgs) -> str:
+    """A unit id from the window: where it stands after ``elapsed`` seconds (or ``done`` sessions)."""
+    base = done // args.advance_every if args.sessions else int(elapsed * args.advance_per_s)
     return f"{flow.name}-{base + rng.randrange(args.window):07d}"
 
 
@@ -210,8 +215,11 @@ def _drive(args: WorkerArgs, flows: list[_Flow], report: WorkerReport) -> None:
     lock = threading.Lock()
     counts = [0]
 
-    def one_sync(flow: _Flow, rng: random.Random) -> None:
-        unit = _unit(flow, rng, time.monotonic() - start, args)
+    def more(done: int) -> bool:
+        return done < args.sessions if args.sessions else time.monotonic() < deadline
+
+    def one_sync(flow: _Flow, rng: random.Random, done: int) -> None:
+        unit = _unit(flow, rng, time.monotonic() - start, done, args)
         item = flow.items[rng.randrange(len(flow.items))]
         try:
             flow.graph.invoke(flow.session_input(item, unit), flow.config)
@@ -222,8 +230,8 @@ def _drive(args: WorkerArgs, flows: list[_Flow], report: WorkerReport) -> None:
     def thread_body(t: int) -> None:
         rng = random.Random(f"{args.seed}-{args.index}-{t}")
         i = 0
-        while time.monotonic() < deadline:
-            one_sync(flows[(t + i) % len(flows)], rng)
+        while more(i):
+            one_sync(flows[(t + i) % len(flows)], rng, i)
             i += 1
         with lock:
             counts[0] += i
@@ -231,9 +239,9 @@ def _drive(args: WorkerArgs, flows: list[_Flow], report: WorkerReport) -> None:
     async def task_body(t: int) -> int:
         rng = random.Random(f"{args.seed}-{args.index}-async-{t}")
         i = 0
-        while time.monotonic() < deadline:
+        while more(i):
             flow = flows[(t + i) % len(flows)]
-            unit = _unit(flow, rng, time.monotonic() - start, args)
+            unit = _unit(flow, rng, time.monotonic() - start, i, args)
             item = flow.items[rng.randrange(len(flow.items))]
             try:
                 await flow.graph.ainvoke(flow.session_input(item, unit), flow.config)

@@ -27,9 +27,9 @@ from langgraph.graph import END, START, StateGraph
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.redis_server import local_redis
-from routing_agent.assignment.stores import open_store
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
+from routing_agent.stores.assignments import open_store
 
 CONFIG = ExperimentsConfig.model_validate(
     {

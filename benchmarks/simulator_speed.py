@@ -31,8 +31,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from routing_agent.config.loader import load_experiments
 from routing_agent.providers.simulated import SimulatedChatModel, set_time_scale
-from workflows import get_workflow
-from workflows.support_triage import prompts
+from routing_agent.workflows import get_workflow
+from routing_agent.workflows.support_triage import prompts
 
 ANSWER = "I have reversed the duplicate charge; the refund reaches your card within 5 business days."
 

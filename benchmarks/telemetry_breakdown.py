@@ -24,7 +24,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry.trace import SpanKind
 
 from benchmarks.telemetry_overhead import Contender, Ours, make_model, time_calls
-from routing_agent.observations import MemoryObservationStore
+from routing_agent.stores.observations import MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 
 

@@ -40,13 +40,13 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph.state import ROUTING_KEY
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
-from routing_agent.observations.record import Observation
 from routing_agent.providers.catalog import ModelCatalog
 from routing_agent.providers.simulated import SimulatedChatModel
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.telemetry import RoutingTelemetry, instrumented
 
 

@@ -48,3 +48,4 @@ echo "== ruff"; ruff check routing_agent tests workflows evals benchmarks
 echo "== ruff format"; ruff format --check routing_agent tests workflows evals benchmarks
 echo "== mypy"; mypy
 echo "== pytest"; pytest -n "${RA_TEST_WORKERS:-2}" -p no:cacheprovider "$@"
+echo "tests: passed in ${SECONDS} s (target on a quiet 2-core machine: 480 s)"

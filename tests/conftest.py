@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.support.redis_cluster import RedisCluster3
 from tests.support.redis_server import shared_redis_url
 
 
@@ -34,3 +35,13 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster3]:
+    """A real 3-primary Redis Cluster for this test session (a failure to start fails the tests)."""
+    cluster = RedisCluster3().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -12,12 +12,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from workflows.base import WorkflowSpec
+    from routing_agent.workflows.base import WorkflowSpec
 
 WORKFLOWS = {
-    "support": "workflows.support_triage",
-    "invoice": "workflows.invoice_extraction",
-    "rag": "workflows.rag_qa",
+    "support": "routing_agent.workflows.support_triage",
+    "invoice": "routing_agent.workflows.invoice_extraction",
+    "rag": "routing_agent.workflows.rag_qa",
 }
 """Workflow name → package."""
 

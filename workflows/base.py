@@ -22,6 +22,7 @@ __all__ = [
     "recorded_outcome",
     "register_oracle_once",
     "render_sections",
+    "shipped_config",
     "with_oracle",
 ]
 
@@ -31,6 +32,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypedDict
@@ -45,9 +47,12 @@ from routing_agent.graph import RoutingNode, routed_model
 from routing_agent.providers.refusal import is_refusal
 from routing_agent.providers.tasks import oracles
 
-logger = logging.getLogger("workflows")
+logger = logging.getLogger("routing_agent.workflows")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+
+def shipped_config(name: str) -> Path:
+    """The example config ``name`` shipped in the package (the repository's ``configs/``)."""
+    return Path(str(resources.files("routing_agent.configs").joinpath(name)))
 
 
 class AgentError(TypedDict):

@@ -16,7 +16,7 @@ Request-unit experiments never touch the store: every request is a new unit.
 
 from __future__ import annotations
 
-__all__ = ["Assigner", "Decision"]
+__all__ = ["Assigner", "RoutingDecision"]
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,15 +24,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from routing_agent.assignment.counters import RoutingCounters
-from routing_agent.assignment.guard import GuardedStore
+from routing_agent.assignment.guard import GuardedStore, OutagePolicy
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
-from routing_agent.assignment.records import Assignment, ExperimentState, Reason
-from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class RoutingDecision:
     """The outcome before it is turned into an ``Assignment``: variant (None = not enrolled) and reason."""
 
     variant: str | None
@@ -43,7 +44,7 @@ class Decision:
 class _Plan:
     """What the rules say before the store is consulted."""
 
-    decision: Decision | None  # final when set
+    decision: RoutingDecision | None  # final when set
     hashed: str | None = None  # the hash's variant when the store must be asked
     read_only: bool = False  # only look the unit up (paused / outside coverage): never write
 
@@ -66,12 +67,15 @@ class Assigner:
         *,
         counters: RoutingCounters | None = None,
         state_refresh_s: float = 1.0,
+        outage: OutagePolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.counters = counters or RoutingCounters()
         self.guard = (
-            GuardedStore(store, self.counters, state_refresh_s=state_refresh_s) if store is not None else None
+            GuardedStore(store, self.counters, state_refresh_s=state_refresh_s, outage=outage)
+            if store is not None
+            else None
         )
         self._now = now
         self._ranges = self._build_ranges(config)
@@ -105,22 +109,22 @@ class Assigner:
 
     def _plan(self, spec: ExperimentSpec, unit_id: str | None, live: ExperimentState) -> _Plan:
         if not unit_id:
-            return _Plan(Decision(None, Reason.NO_UNIT_ID))
+            return _Plan(RoutingDecision(None, Reason.NO_UNIT_ID))
         if live.status is ExperimentStatus.ROLLED_BACK:
-            return _Plan(Decision(spec.control.name, Reason.ROLLED_BACK))
+            return _Plan(RoutingDecision(spec.control.name, Reason.ROLLED_BACK))
         if live.status is ExperimentStatus.SHIPPED:
             winner = live.winner if live.winner in {v.name for v in spec.variants} else spec.control.name
-            return _Plan(Decision(winner, Reason.SHIPPED))
+            return _Plan(RoutingDecision(winner, Reason.SHIPPED))
         if live.status is ExperimentStatus.STOPPED:
-            return _Plan(Decision(None, Reason.STOPPED))
+            return _Plan(RoutingDecision(None, Reason.STOPPED))
         now = self._now()
         if spec.start is not None and now < _aware(spec.start):
-            return _Plan(Decision(None, Reason.NOT_STARTED))
+            return _Plan(RoutingDecision(None, Reason.NOT_STARTED))
         if spec.end is not None and now >= _aware(spec.end):
-            return _Plan(Decision(None, Reason.ENDED))
+            return _Plan(RoutingDecision(None, Reason.ENDED))
         ns = spec.namespace
         if ns is not None and not in_namespace(unit_id, ns.name, ns.range[0], ns.range[1]):
-            return _Plan(Decision(None, Reason.NOT_ENROLLED))
+            return _Plan(RoutingDecision(None, Reason.NOT_ENROLLED))
         if live.status is ExperimentStatus.PAUSED:
             return _Plan(None, read_only=True)
         index = choose_variation(hash_v2(spec.seed, unit_id), self._ranges_for(spec))
@@ -128,12 +132,12 @@ class Assigner:
             return _Plan(None, read_only=True)
         hashed = spec.variants[index].name
         if spec.unit is Unit.REQUEST or self.guard is None:
-            return _Plan(Decision(hashed, Reason.HASHED))
+            return _Plan(RoutingDecision(hashed, Reason.HASHED))
         return _Plan(None, hashed=hashed)
 
     @staticmethod
-    def _read_only_miss(live: ExperimentState) -> Decision:
-        return Decision(
+    def _read_only_miss(live: ExperimentState) -> RoutingDecision:
+        return RoutingDecision(
             None, Reason.PAUSED if live.status is ExperimentStatus.PAUSED else Reason.NOT_ENROLLED
         )
 
@@ -142,7 +146,7 @@ class Assigner:
 
     # -- sync / async resolution ---------------------------------------------------------------------
 
-    def decide(self, spec: ExperimentSpec, unit_id: str | None) -> Decision:
+    def decide(self, spec: ExperimentSpec, unit_id: str | None) -> RoutingDecision:
         """The decision for one unit (sync)."""
         live = self._live_status(spec, self.guard.get_state(spec.id) if self.guard and unit_id else None)
         plan = self._plan(spec, unit_id, live)
@@ -154,13 +158,13 @@ class Assigner:
                 return self._count(spec, self._read_only_miss(live))
             answered, stored = self.guard.get(spec.id, unit_id)
             if stored is not None:
-                return self._count(spec, Decision(stored, Reason.STICKY))
+                return self._count(spec, RoutingDecision(stored, Reason.STICKY))
             return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
         assert plan.hashed is not None
         result = self.guard.get_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
         return self._count(spec, self._from_store(spec, plan.hashed, result))
 
-    async def adecide(self, spec: ExperimentSpec, unit_id: str | None) -> Decision:
+    async def adecide(self, spec: ExperimentSpec, unit_id: str | None) -> RoutingDecision:
         """The decision for one unit (async twin of ``decide``)."""
         state = await self.guard.aget_state(spec.id) if self.guard and unit_id else None
         live = self._live_status(spec, state)
@@ -173,28 +177,30 @@ class Assigner:
                 return self._count(spec, self._read_only_miss(live))
             answered, stored = await self.guard.aget(spec.id, unit_id)
             if stored is not None:
-                return self._count(spec, Decision(stored, Reason.STICKY))
+                return self._count(spec, RoutingDecision(stored, Reason.STICKY))
             return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
         assert plan.hashed is not None
         result = await self.guard.aget_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
         return self._count(spec, self._from_store(spec, plan.hashed, result))
 
-    def _unavailable_miss(self) -> Decision:
+    def _unavailable_miss(self) -> RoutingDecision:
         # Store down while we only needed to look the unit up: not enrolled, but say why.
         self.counters.event("fallback")
-        return Decision(None, Reason.STORE_UNAVAILABLE)
+        return RoutingDecision(None, Reason.STORE_UNAVAILABLE)
 
-    def _from_store(self, spec: ExperimentSpec, hashed: str, result: tuple[str, bool] | None) -> Decision:
+    def _from_store(
+        self, spec: ExperimentSpec, hashed: str, result: tuple[str, bool] | None
+    ) -> RoutingDecision:
         if result is None:
             self.counters.event("fallback")
-            return Decision(hashed, Reason.STORE_UNAVAILABLE)
+            return RoutingDecision(hashed, Reason.STORE_UNAVAILABLE)
         held, created = result
         if held not in {v.name for v in spec.variants}:
             # A stored variant the config no longer declares (arm removed): fall back to the hash.
-            return Decision(hashed, Reason.HASHED)
-        return Decision(held, Reason.HASHED if created else Reason.STICKY)
+            return RoutingDecision(hashed, Reason.HASHED)
+        return RoutingDecision(held, Reason.HASHED if created else Reason.STICKY)
 
-    def _count(self, spec: ExperimentSpec, decision: Decision) -> Decision:
+    def _count(self, spec: ExperimentSpec, decision: RoutingDecision) -> RoutingDecision:
         self.counters.decision(spec.id, decision.reason.value)
         return decision
 
@@ -239,7 +245,11 @@ class Assigner:
     # -- assignment records -------------------------------------------------------------------------
 
     def assignment(
-        self, spec: ExperimentSpec, unit_id: str | None, decision: Decision, segments: Mapping[str, Any]
+        self,
+        spec: ExperimentSpec,
+        unit_id: str | None,
+        decision: RoutingDecision,
+        segments: Mapping[str, Any],
     ) -> Assignment:
         """The plain-data record written into graph state."""
         variant = spec.variant(decision.variant) if decision.variant is not None else None

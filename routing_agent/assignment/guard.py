@@ -19,25 +19,41 @@ unit costs no round trip and keeps its variant through an outage. Experiment sta
 
 from __future__ import annotations
 
-__all__ = ["GuardedStore"]
+__all__ = ["GuardedStore", "OutagePolicy"]
 
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.recent import RecentAssignments
-from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 
 logger = logging.getLogger("routing_agent.assignment")
 
 T = TypeVar("T")
 _MISSING = object()
 _CALL, _PROBE, _SKIP = "call", "probe", "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class OutagePolicy:
+    """How a routing node rides out a store outage (``RoutingNode(outage=…)``); defaults suit production."""
+
+    backoff_s: float = 0.5  # no store call for this long after a failure; doubles after each failed probe
+    max_backoff_s: float = 5.0  # ... up to this
+    max_pending: int = 100_000  # units remembered for write-back during an outage; the overflow is counted
+
+    def __post_init__(self) -> None:
+        if not 0 < self.backoff_s <= self.max_backoff_s or self.max_pending < 0:
+            raise ValueError(
+                f"OutagePolicy needs 0 < backoff_s <= max_backoff_s and max_pending >= 0: {self}"
+            )
 
 
 class GuardedStore:
@@ -49,24 +65,18 @@ class GuardedStore:
         counters: RoutingCounters,
         *,
         state_refresh_s: float = 1.0,
-        backoff_s: float = 0.5,
-        max_backoff_s: float = 5.0,
-        max_pending: int = 100_000,
-        recent: RecentAssignments | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        outage: OutagePolicy | None = None,
     ) -> None:
         self.store = store
-        self.recent = recent if recent is not None else RecentAssignments()
+        self.recent = RecentAssignments()
         self.counters = counters
         self.state_refresh_s = state_refresh_s
-        self._backoff_initial = backoff_s
-        self._backoff_max = max_backoff_s
-        self._max_pending = max_pending
-        self._clock = clock
+        self.outage = outage if outage is not None else OutagePolicy()
+        self._clock = time.monotonic
         self._lock = threading.Lock()
         self._down = False
         self._probing = False
-        self._backoff = backoff_s
+        self._backoff = self.outage.backoff_s
         self._retry_at = 0.0
         self._pending: OrderedDict[tuple[str, str], tuple[str, float | None]] = OrderedDict()
         self._flusher: threading.Thread | None = None
@@ -98,7 +108,7 @@ class GuardedStore:
             now = self._clock()
             if not self._down:
                 self._down = True
-                self._backoff = self._backoff_initial
+                self._backoff = self.outage.backoff_s
                 self.counters.event("outage")
                 logger.warning(
                     "assignment store unavailable (%s: %s); routing by deterministic hash until it returns",
@@ -106,7 +116,7 @@ class GuardedStore:
                     exc,
                 )
             else:
-                self._backoff = min(self._backoff * 2, self._backoff_max)
+                self._backoff = min(self._backoff * 2, self.outage.max_backoff_s)
             self._retry_at = now + self._backoff
 
     def _succeeded(self, mode: str) -> None:
@@ -262,7 +272,7 @@ class GuardedStore:
             key = (experiment, unit_id)
             if key in self._pending:
                 return
-            if len(self._pending) >= self._max_pending:
+            if len(self._pending) >= self.outage.max_pending:
                 self.counters.event("writeback_dropped")
                 return
             self._pending[key] = (variant, ttl_s)

@@ -5,47 +5,14 @@
 returns the same findings without raising (what ``routing-agent validate`` prints).
 """
 
-from routing_agent.config.conflicts import Collision, find_collisions
-from routing_agent.config.loader import (
-    ConfigCheck,
-    check_experiments,
-    check_experiments_string,
-    load_experiments,
-    load_experiments_from_string,
-)
-from routing_agent.config.spec import (
-    AgentModelSpec,
-    ExperimentsConfig,
-    ExperimentSpec,
-    ExperimentStatus,
-    GuardrailSpec,
-    MetricSpec,
-    NamespaceSpec,
-    PriceSpec,
-    ScorerSpec,
-    TelemetrySpec,
-    Unit,
-    VariantSpec,
-)
+from routing_agent.config.loader import check_experiments, load_experiments, load_experiments_from_string
+from routing_agent.config.spec import ExperimentsConfig, ExperimentStatus, Unit
 
 __all__ = [
-    "AgentModelSpec",
-    "Collision",
-    "ConfigCheck",
-    "ExperimentSpec",
     "ExperimentStatus",
     "ExperimentsConfig",
-    "GuardrailSpec",
-    "MetricSpec",
-    "NamespaceSpec",
-    "PriceSpec",
-    "ScorerSpec",
-    "TelemetrySpec",
     "Unit",
-    "VariantSpec",
     "check_experiments",
-    "check_experiments_string",
-    "find_collisions",
     "load_experiments",
     "load_experiments_from_string",
 ]

@@ -16,8 +16,6 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from rapidfuzz import fuzz, process
-from rapidfuzz.utils import default_process
 
 from routing_agent.config.fields import AGENT_PATTERN, MODEL_ID_PATTERN, SLUG_PATTERN
 from routing_agent.config.rules import SpecProblem
@@ -116,6 +114,9 @@ def known_fields(model: type[BaseModel], path: Path) -> list[str] | None:
 
 def suggest(word: str, choices: list[str]) -> str | None:
     """The closest of ``choices`` to ``word`` (typo-level distance), or None."""
+    from rapidfuzz import fuzz, process  # only when a config has a typo: off the import path
+    from rapidfuzz.utils import default_process
+
     match = process.extractOne(word, choices, scorer=fuzz.ratio, processor=default_process, score_cutoff=60)
     return None if match is None else str(match[0])
 

@@ -7,12 +7,12 @@ every agent to its default model, ``paused`` stops new enrollment.
 
 Usage::
 
-    from routing_agent.control import Rollout, ReviewQueue, Watcher
+    from routing_agent.control import Rollout, ReviewQueue, WatchSettings, Watcher
 
     store = open_store("redis://redis:6379/0")
     Rollout(store, spec).rollback(actor="alice", reason="p95 latency 2x control")   # audited, idempotent
 
-    watcher = Watcher(spec, store, evaluate=lambda s: evaluate(s, observations), every_s=30)
+    watcher = Watcher(spec, store, lambda s: evaluate(s, observations), WatchSettings(every_s=30))
     watcher.run()   # rollback at once; ship → review queue (review: required) or shipped; ends when done
 
     queue = ReviewQueue(store)      # the queue beside the store (same SQLite file / same Redis)
@@ -25,37 +25,9 @@ several ``watch`` processes on several machines never write the same transition 
 
 from __future__ import annotations
 
-__all__ = [
-    "TERMINAL",
-    "Action",
-    "AsyncWatcher",
-    "ExperimentSnapshot",
-    "ReviewItem",
-    "ReviewOutcome",
-    "ReviewQueue",
-    "ReviewStatus",
-    "ReviewStore",
-    "Rollout",
-    "StateChange",
-    "TickAction",
-    "WatchTick",
-    "Watcher",
-    "cli_actor",
-    "experiment_status",
-    "open_review_store",
-    "review_store_for",
-    "watch_actor",
-]
+__all__ = ["ReviewQueue", "Rollout", "TickAction", "WatchSettings", "Watcher"]
 
-from routing_agent.control.review import ReviewOutcome, ReviewQueue
-from routing_agent.control.review_store import (
-    ReviewItem,
-    ReviewStatus,
-    ReviewStore,
-    open_review_store,
-    review_store_for,
-)
-from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange, cli_actor, watch_actor
-from routing_agent.control.status import ExperimentSnapshot, experiment_status
-from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import AsyncWatcher, Watcher
+from routing_agent.control.review import ReviewQueue
+from routing_agent.control.rollout import Rollout
+from routing_agent.control.ticks import TickAction
+from routing_agent.control.watch import Watcher, WatchSettings

@@ -24,14 +24,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus
-from routing_agent.control.review_store.base import ReviewItem, ReviewStatus, ReviewStore
-from routing_agent.control.review_store.open import review_store_for
 from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange
 from routing_agent.errors import ReviewNotFound, StateTransitionError
 from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
+from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, ReviewStore
+from routing_agent.stores.reviews.open import review_store_for
 
 _PROPOSALS = {DecisionKind.SHIP, DecisionKind.NO_DIFFERENCE}
 

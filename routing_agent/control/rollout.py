@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec, ExperimentStatus
 from routing_agent.errors import ExperimentNotFound, StateTransitionError
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
 
 _S = ExperimentStatus
 

@@ -12,11 +12,11 @@ __all__ = ["ExperimentSnapshot", "experiment_status"]
 from dataclasses import dataclass, field
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
-from routing_agent.control.review_store.base import ReviewItem, ReviewStatus, ReviewStore
 from routing_agent.control.rollout import Rollout
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
+from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, ReviewStore
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from routing_agent.assignment.records import ExperimentState
-from routing_agent.control.review_store.base import ReviewItem
 from routing_agent.control.rollout import TERMINAL
 from routing_agent.evaluation.decision import Decision
+from routing_agent.stores.assignments.state import ExperimentState
+from routing_agent.stores.reviews.base import ReviewItem
 
 
 class TickAction(StrEnum):

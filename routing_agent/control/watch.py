@@ -18,7 +18,7 @@ returned as an ``error`` tick, and retried on the next tick; they never end the 
 
 from __future__ import annotations
 
-__all__ = ["AsyncWatcher", "Watcher"]
+__all__ = ["AsyncWatcher", "WatchSettings", "Watcher"]
 
 import asyncio
 import inspect
@@ -26,17 +26,18 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from routing_agent.assignment.records import ExperimentState
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.control.review import ReviewQueue
-from routing_agent.control.review_store.base import ReviewStatus, ReviewStore
 from routing_agent.control.rollout import TERMINAL, Rollout, watch_actor
 from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.errors import RoutingAgentError, StateTransitionError
 from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.state import ExperimentState
+from routing_agent.stores.reviews.base import ReviewStatus, ReviewStore
 
 logger = logging.getLogger("routing_agent.control")
 
@@ -53,45 +54,84 @@ _LEVEL = {
 }
 
 
-class _Core:
-    """What the sync and async loops share: settings, decision → action, logging."""
+@dataclass(frozen=True)
+class WatchSettings:
+    """How a watch loop runs: its cadence, who it acts as, and its review and ship policy.
+
+    Args:
+        every_s: evaluate at least this often (seconds); ``None`` with ``every_n`` only.
+        every_n: also evaluate as soon as the observation count grew by this much.
+        actor: recorded on every change (default ``watch@<hostname>:<pid>``).
+        review_cooldown_s: a winner rejected this recently is not queued again (default one day).
+        ship_on_no_difference: treat ``no_difference`` as a proposal to ship its (cheaper) winner.
+        poll_s: how often the count source and the stop event are checked while waiting.
+    """
+
+    every_s: float | None = 30.0
+    every_n: int | None = None
+    actor: str | None = None
+    review_cooldown_s: float = 86_400.0
+    ship_on_no_difference: bool = True
+    poll_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.every_s is None and self.every_n is None:
+            raise ValueError("watch needs a cadence: every_s (seconds) and/or every_n (new observations)")
+        if self.every_s is not None and self.every_s <= 0:
+            raise ValueError(f"every_s must be positive, not {self.every_s!r}")
+        if self.every_n is not None and self.every_n < 1:
+            raise ValueError(f"every_n must be a positive count, not {self.every_n!r}")
+
+
+EvaluateT = TypeVar("EvaluateT")  # Evaluate (Watcher) or AsyncEvaluate (AsyncWatcher)
+CountT = TypeVar("CountT")  # CountSource or AsyncCountSource
+
+
+class _Core(Generic[EvaluateT, CountT]):
+    """What the sync and async loops share: construction, settings, decision → action, logging.
+
+    Args:
+        spec: the experiment to watch.
+        store: the shared assignment store (experiment state).
+        evaluate: ``evaluate(spec) -> Decision`` (a coroutine function for ``AsyncWatcher``).
+        settings: cadence, actor, review cool-down, ship policy (``WatchSettings()`` if None).
+        reviews: the review store or queue (default: the one beside ``store``).
+        observation_count: ``() -> int``, the count ``settings.every_n`` watches.
+        on_tick: called with every tick (the CLI prints them).
+        clock: the time recorded on ticks.
+    """
 
     def __init__(
         self,
         spec: ExperimentSpec,
         store: AssignmentStore,
+        evaluate: EvaluateT,
+        settings: WatchSettings | None = None,
         *,
-        reviews: ReviewStore | ReviewQueue | None,
-        every_s: float | None,
-        every_n: int | None,
-        observation_count: Any,
-        actor: str | None,
-        review_cooldown_s: float,
-        ship_on_no_difference: bool,
-        poll_s: float,
-        on_tick: Callable[[WatchTick], None] | None,
-        clock: Callable[[], float],
+        reviews: ReviewStore | ReviewQueue | None = None,
+        observation_count: CountT | None = None,
+        on_tick: Callable[[WatchTick], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        if every_s is None and every_n is None:
-            raise ValueError("watch needs a cadence: every_s (seconds) and/or every_n (new observations)")
-        if every_s is not None and every_s <= 0:
-            raise ValueError(f"every_s must be positive, not {every_s!r}")
-        if every_n is not None and (every_n < 1 or observation_count is None):
-            raise ValueError("every_n needs a positive count and an observation_count source")
+        settings = settings or WatchSettings()
+        if settings.every_n is not None and observation_count is None:
+            raise ValueError("every_n needs an observation_count source")
         self.spec = spec
         self.store = store
+        self.evaluate: EvaluateT = evaluate
         self.rollout = Rollout(store, spec)
         if isinstance(reviews, ReviewQueue):
             self.queue = reviews
         else:
             self.queue = ReviewQueue(store, reviews, config=ExperimentsConfig(experiments=(spec,)))
-        self.every_s = every_s
-        self.every_n = every_n
-        self.observation_count = observation_count
-        self.actor = actor or watch_actor()
-        self.review_cooldown_s = review_cooldown_s
-        self.ship_on_no_difference = ship_on_no_difference
-        self.poll_s = poll_s
+        self.settings = settings
+        self.every_s = settings.every_s
+        self.every_n = settings.every_n
+        self.observation_count: CountT | None = observation_count
+        self.actor = settings.actor or watch_actor()
+        self.review_cooldown_s = settings.review_cooldown_s
+        self.ship_on_no_difference = settings.ship_on_no_difference
+        self.poll_s = settings.poll_s
         self.on_tick = on_tick
         self._clock = clock
         self._count_failing = False
@@ -188,46 +228,12 @@ class _Core:
         return max(0.0, min(self.poll_s, self.every_s - (time.monotonic() - started)))
 
 
-class Watcher(_Core):
+class Watcher(_Core[Evaluate, CountSource]):
     """The sync watch loop (see the module docstring). ``run()`` blocks; ``tick()`` is one evaluation.
 
-    Args:
-        spec: the experiment to watch.
-        store: the shared assignment store (experiment state).
-        evaluate: ``evaluate(spec) -> Decision``.
-        reviews: the review store or queue (default: the one beside ``store``).
-        every_s: evaluate at least this often (seconds); ``None`` with ``every_n`` only.
-        every_n: also evaluate as soon as ``observation_count()`` grew by this much.
-        actor: recorded on every change (default ``watch@<hostname>:<pid>``).
-        review_cooldown_s: a winner rejected this recently is not queued again (default one day).
-        ship_on_no_difference: treat ``no_difference`` as a proposal to ship its (cheaper) winner.
-        poll_s: how often the count source and the stop event are checked while waiting.
-        on_tick: called with every tick (the CLI prints them).
+    ``Watcher(spec, store, evaluate, WatchSettings(every_s=30), reviews=…, observation_count=…)``; the
+    arguments are those of ``_Core``.
     """
-
-    def __init__(
-        self,
-        spec: ExperimentSpec,
-        store: AssignmentStore,
-        evaluate: Evaluate,
-        *,
-        reviews: ReviewStore | ReviewQueue | None = None,
-        every_s: float | None = 30.0,
-        every_n: int | None = None,
-        observation_count: CountSource | None = None,
-        actor: str | None = None,
-        review_cooldown_s: float = 86_400.0,
-        ship_on_no_difference: bool = True,
-        poll_s: float = 1.0,
-        on_tick: Callable[[WatchTick], None] | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            spec, store, reviews=reviews, every_s=every_s, every_n=every_n,
-            observation_count=observation_count, actor=actor, review_cooldown_s=review_cooldown_s,
-            ship_on_no_difference=ship_on_no_difference, poll_s=poll_s, on_tick=on_tick, clock=clock,
-        )  # fmt: skip
-        self.evaluate = evaluate
 
     def tick(self) -> WatchTick:
         """Read the state, evaluate unless terminal, act, log and return what happened."""
@@ -273,35 +279,11 @@ class Watcher(_Core):
                 return tick
 
 
-class AsyncWatcher(_Core):
+class AsyncWatcher(_Core[AsyncEvaluate, AsyncCountSource]):
     """The async twin of ``Watcher``: ``evaluate`` (and optionally ``observation_count``) are coroutines.
 
     Store calls of the control plane run in a worker thread, so the event loop is never blocked.
     """
-
-    def __init__(
-        self,
-        spec: ExperimentSpec,
-        store: AssignmentStore,
-        evaluate: AsyncEvaluate,
-        *,
-        reviews: ReviewStore | ReviewQueue | None = None,
-        every_s: float | None = 30.0,
-        every_n: int | None = None,
-        observation_count: AsyncCountSource | None = None,
-        actor: str | None = None,
-        review_cooldown_s: float = 86_400.0,
-        ship_on_no_difference: bool = True,
-        poll_s: float = 1.0,
-        on_tick: Callable[[WatchTick], None] | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            spec, store, reviews=reviews, every_s=every_s, every_n=every_n,
-            observation_count=observation_count, actor=actor, review_cooldown_s=review_cooldown_s,
-            ship_on_no_difference=ship_on_no_difference, poll_s=poll_s, on_tick=on_tick, clock=clock,
-        )  # fmt: skip
-        self.evaluate = evaluate
 
     async def tick(self) -> WatchTick:
         """Async twin of ``Watcher.tick``."""

@@ -11,7 +11,7 @@ Usage::
 
     # inside the watch loop (routing-agent watch uses it by default): looks are chained, so the always-valid
     # tests stay valid however often it looks
-    Watcher(spec, store, WatchEvaluator(observations, store), every_s=30).run()
+    Watcher(spec, store, WatchEvaluator(observations, store), WatchSettings(every_s=30)).run()
 
 Decision policy (``decide``, which states each rule's error rate): guardrails (always-valid breach test,
 ``min_sample``, Bonferroni across bounds) → validity (SRM, differential attrition, invalid judge verdicts,
@@ -26,24 +26,20 @@ aggregate per unit where the data lives (``routing_agent.evaluation.metrics``).
 from __future__ import annotations
 
 __all__ = [
-    "AsyncWatchEvaluator",
-    "Decision",
     "DecisionKind",
     "Evaluation",
     "EvaluationSettings",
-    "GuardrailResult",
     "WatchEvaluator",
     "aevaluate",
     "evaluate",
     "load_schema",
-    "render",
     "validate_report",
     "write_report",
 ]
 
-from routing_agent.evaluation.decision import Decision, DecisionKind, GuardrailResult
+from routing_agent.evaluation.analysis import Evaluation
+from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.evaluator import aevaluate, evaluate
-from routing_agent.evaluation.records import Evaluation
-from routing_agent.evaluation.report import load_schema, render, validate_report, write_report
+from routing_agent.evaluation.report import load_schema, validate_report, write_report
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.evaluation.watching import AsyncWatchEvaluator, WatchEvaluator
+from routing_agent.evaluation.watching import WatchEvaluator

@@ -21,23 +21,25 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
-from routing_agent.evaluation.attrition import Attrition, attrition_check, intention_to_treat
+from routing_agent.evaluation.analysis import ArmInfo, Distribution, Evaluation, Look
+from routing_agent.evaluation.attrition import Attrition
+from routing_agent.evaluation.attrition import attrition_check
+from routing_agent.evaluation.attrition import intention_to_treat
 from routing_agent.evaluation.checks import run_checks
 from routing_agent.evaluation.cost import compare_costs
-from routing_agent.evaluation.decide import DecisionInputs, decide
 from routing_agent.evaluation.guardrails import check_guardrails
 from routing_agent.evaluation.metrics import MetricData, load_covariate, load_metric
 from routing_agent.evaluation.plan import SamplePlan, plan_primary
+from routing_agent.evaluation.policy import DecisionInputs, decide
 from routing_agent.evaluation.primary import MetricComparison, compare_metric
-from routing_agent.evaluation.records import ArmInfo, Distribution, Evaluation, Look
 from routing_agent.evaluation.segments import analyze_primary_segments
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.timeline import replay_timeline
-from routing_agent.observations.aggregates import LogHistogram
-from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.open import open_observation_store
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.observations.aggregates import LogHistogram
+from routing_agent.stores.observations.base import ObservationStore
+from routing_agent.stores.observations.open import open_observation_store
 
 StoreArg = ObservationStore | str | os.PathLike[str]
 
@@ -127,7 +129,7 @@ def evaluate(
             stack.callback(obs.close)
         store: AssignmentStore | None
         if isinstance(assignments, str):
-            from routing_agent.assignment.stores import open_store
+            from routing_agent.stores.assignments import open_store
 
             store = open_store(assignments)
             stack.callback(store.close)

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from routing_agent.evaluation.settings import ADDITIVE_METRICS
-from routing_agent.observations.aggregates import LogHistogram, UnitAggregate
-from routing_agent.observations.base import ObservationStore, Segment
 from routing_agent.stats import (
     CovariateSummary,
     EffectResult,
@@ -44,6 +42,8 @@ from routing_agent.stats import (
 )
 from routing_agent.stats.results import Alternative, ArmEstimate, Scale
 from routing_agent.stats.sketch_quantiles import estimate_quantile_from_sketch
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate
+from routing_agent.stores.observations.base import ObservationStore, Segment
 
 Shape = Literal["per_unit", "per_unit_total", "per_observation", "ratio"]
 Direction = Literal["increase", "decrease"]

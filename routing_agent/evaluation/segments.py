@@ -17,7 +17,6 @@ from typing import Any
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.metrics import MetricData, load_metric
-from routing_agent.observations.base import ObservationStore
 from routing_agent.stats import (
     EffectResult,
     RatioSummary,
@@ -28,6 +27,7 @@ from routing_agent.stats import (
     compare_proportions,
     compare_ratios,
 )
+from routing_agent.stores.observations.base import ObservationStore
 
 Pair = tuple[SampleSummary | RatioSummary, SampleSummary | RatioSummary]
 

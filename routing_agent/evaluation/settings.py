@@ -7,7 +7,7 @@ __all__ = ["ADDITIVE_METRICS", "EvaluationSettings"]
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from routing_agent.observations.record import Metric
+from routing_agent.stores.observations.observation import Metric
 
 ADDITIVE_METRICS: frozenset[str] = frozenset(
     {Metric.COST_USD.value, Metric.INPUT_TOKENS.value, Metric.OUTPUT_TOKENS.value, Metric.CALLS.value}

@@ -15,11 +15,12 @@ __all__ = ["replay_timeline"]
 from dataclasses import replace
 
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.evaluation.analysis import Look
 from routing_agent.evaluation.metrics import MetricData
-from routing_agent.evaluation.records import Look
-from routing_agent.observations.aggregates import UnitAggregate
-from routing_agent.observations.base import ObservationCapability, ObservationStore
 from routing_agent.stats import SequentialResult
+from routing_agent.stores.capabilities import Capability
+from routing_agent.stores.observations.aggregates import UnitAggregate
+from routing_agent.stores.observations.base import ObservationStore
 
 
 class _Running:
@@ -58,12 +59,7 @@ def replay_timeline(
 ) -> list[Look]:
     """Looks at ``points`` evenly spaced moments of the primary metric's history (empty if not replayable)."""
     m = spec.primary_metric
-    if (
-        m is None
-        or ObservationCapability.RAW_ROWS not in store.capabilities
-        or overall.shape == "ratio"
-        or not arms
-    ):
+    if m is None or Capability.RAW_ROWS not in store.capabilities or overall.shape == "ratio" or not arms:
         return []
     total = sum(a.n_obs for v, a in overall.aggregates.items() if v in (control, *arms))
     if total == 0:

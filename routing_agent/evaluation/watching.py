@@ -6,7 +6,7 @@ tests keep their running minimum p-value and intersected confidence sequences fr
 last ``Evaluation`` (with every look so far) stays available for a report::
 
     evaluator = WatchEvaluator("redis://redis:6379/0", store)
-    Watcher(spec, store, evaluator, every_s=30).run()
+    Watcher(spec, store, evaluator, WatchSettings(every_s=30)).run()
     write_report(evaluator.last[spec.id], "report.html")
 
 It also has the ``routing-agent watch --evaluator`` signature, ``f(spec, observations, assignments=...)``:
@@ -22,14 +22,14 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from routing_agent.assignment.stores.base import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
+from routing_agent.evaluation.analysis import Evaluation
 from routing_agent.evaluation.decision import Decision
 from routing_agent.evaluation.evaluator import StoreArg, evaluate
-from routing_agent.evaluation.records import Evaluation
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.open import open_observation_store
+from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.observations.base import ObservationStore
+from routing_agent.stores.observations.open import open_observation_store
 
 
 def evaluate_decision(

@@ -26,7 +26,7 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
-from routing_agent.assignment.records import Assignment, ModelChoice
+from routing_agent.assignment.types import Assignment, ModelChoice
 from routing_agent.errors import ModelResolutionError
 from routing_agent.graph import metadata as meta
 from routing_agent.graph.resolution import acall_routing, call_routing, router_defaults

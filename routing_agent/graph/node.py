@@ -28,13 +28,14 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from routing_agent.assignment.assigner import Assigner, Decision
+from routing_agent.assignment.assigner import Assigner, RoutingDecision
 from routing_agent.assignment.counters import RoutingCounters
-from routing_agent.assignment.records import Assignment, Reason
-from routing_agent.assignment.stores.base import AssignmentStore
+from routing_agent.assignment.guard import OutagePolicy
+from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
 from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
+from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.graph.units import unit_source_value
 
 logger = logging.getLogger("routing_agent.routing")
@@ -56,7 +57,7 @@ def _as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
 
 
 def _as_store(store: StoreLike) -> AssignmentStore:
-    from routing_agent.assignment.stores import open_store
+    from routing_agent.stores.assignments import open_store
 
     return open_store("memory://" if store is None else store)
 
@@ -122,6 +123,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         unit_key: state key holding the unit id for experiments whose YAML sets no ``unit_key``.
         state_refresh_s: how long a worker caches an experiment's live state (rollback reaches every
             worker within this period).
+        outage: how a store outage is ridden out (back-off, write-back bound); ``OutagePolicy()`` if None.
     """
 
     def __init__(
@@ -132,6 +134,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         unit_key: str | None = None,
         state_refresh_s: float = 1.0,
         name: str = "route",
+        outage: OutagePolicy | None = None,
     ) -> None:
         self.config = _as_config(experiments)
         self.store = _as_store(store)
@@ -139,7 +142,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         self.name = name
         self.counters = RoutingCounters()
         self.assigner = Assigner(
-            self.config, self.store, counters=self.counters, state_refresh_s=state_refresh_s
+            self.config, self.store, counters=self.counters, state_refresh_s=state_refresh_s, outage=outage
         )
         self._warned: set[tuple[str, str]] = set()
         self._reload_error: str | None = None
@@ -312,15 +315,15 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         return record is not None and unit_id is not None and record.get("unit_id") == unit_id
 
     def _record(
-        self, spec: ExperimentSpec, unit_id: str | None, decision: Decision, state: Any
+        self, spec: ExperimentSpec, unit_id: str | None, decision: RoutingDecision, state: Any
     ) -> Assignment:
         segments = {name: text for name in spec.segments if (text := _segment_text(_read(state, name)))}
         return self.assigner.assignment(spec, unit_id, decision, segments)
 
-    def _internal_error(self, spec: ExperimentSpec, exc: Exception) -> Decision:
+    def _internal_error(self, spec: ExperimentSpec, exc: Exception) -> RoutingDecision:
         self.counters.event("internal_error")
         self._warn_once(spec.id, "internal_error", f"routing failed ({type(exc).__name__}: {exc})")
-        return Decision(None, Reason.ERROR)
+        return RoutingDecision(None, Reason.ERROR)
 
     def _warn_once(self, experiment: str, kind: str, message: str) -> None:
         if (experiment, kind) not in self._warned:

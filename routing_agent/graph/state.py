@@ -28,7 +28,7 @@ from typing import Annotated
 
 from typing_extensions import TypedDict
 
-from routing_agent.assignment.records import Assignment, ModelChoice
+from routing_agent.assignment.types import Assignment, ModelChoice
 from routing_agent.config.spec import ExperimentsConfig
 
 ROUTING_KEY = "routing"

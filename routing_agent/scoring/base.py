@@ -34,7 +34,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 """A shared empty mapping (no per-score allocation on the hot path)."""

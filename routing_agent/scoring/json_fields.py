@@ -24,7 +24,7 @@ from routing_agent.scoring.exact import as_number
 from routing_agent.scoring.fuzzy import FUZZY_METHODS, FuzzyMethod
 from routing_agent.scoring.jsonparse import parse_json
 from routing_agent.scoring.normalize import NormalizeOptions, Normalizer, as_text
-from routing_agent.scoring.records import MISSING, read_field
+from routing_agent.scoring.outputs import MISSING, read_field
 
 
 class FieldRule(NormalizeOptions):

@@ -23,17 +23,17 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 
-from routing_agent.assignment.records import NOT_RANDOMIZED
+from routing_agent.assignment.types import NOT_RANDOMIZED
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.graph.resolution import live
 from routing_agent.graph.state import ROUTING_KEY
-from routing_agent.observations.record import Observation
 from routing_agent.scoring.base import Sample, Score, observations
 from routing_agent.scoring.events import record_evaluation
 from routing_agent.scoring.factory import build_scorers, select
-from routing_agent.scoring.records import lookup
+from routing_agent.scoring.outputs import lookup
 from routing_agent.scoring.runner import ScorerEntry, output_of, question_of
 from routing_agent.scoring.sinks import ScoringStats, emit
+from routing_agent.stores.observations.observation import Observation
 
 
 class ScoringNode(Runnable[Any, dict[str, Any]]):

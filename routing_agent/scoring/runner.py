@@ -22,12 +22,12 @@ from typing import Any
 from opentelemetry._logs import LoggerProvider
 
 from routing_agent.config.spec import ExperimentSpec, ScorerSpec
-from routing_agent.observations.record import Observation
 from routing_agent.scoring.base import Pair, Sample, Score, Status, observations
 from routing_agent.scoring.events import record_evaluation
 from routing_agent.scoring.factory import AnyScorer, build_scorers, select
-from routing_agent.scoring.records import INPUT_KEYS, OutputRecord, lookup
+from routing_agent.scoring.outputs import INPUT_KEYS, OutputRecord, lookup
 from routing_agent.scoring.sinks import ScoringStats, emit
+from routing_agent.stores.observations.observation import Observation
 
 logger = logging.getLogger("routing_agent.scoring")
 

@@ -33,13 +33,13 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from routing_agent.assignment.assigner import Assigner, Decision
-from routing_agent.assignment.records import Reason
+from routing_agent.assignment.assigner import Assigner, RoutingDecision
+from routing_agent.assignment.types import Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.graph.state import ROUTING_KEY
 from routing_agent.scoring.events import ROLE, ROLE_SHADOW
 from routing_agent.scoring.factory import build_scorers
-from routing_agent.scoring.records import OutputRecord
+from routing_agent.scoring.outputs import OutputRecord
 from routing_agent.scoring.runner import ScorerEntry, ScoringResult, ascore_records, score_records
 from routing_agent.scoring.sinks import ScoringStats
 
@@ -119,7 +119,7 @@ class ShadowRunner:
         routing = {}
         for spec in self.config.experiments:
             target = variant if spec.id == self.spec.id else None
-            decision = Decision(target, Reason.SHADOW)
+            decision = RoutingDecision(target, Reason.SHADOW)
             routing[spec.id] = self._assigner.assignment(spec, unit_id, decision, segments)
         pinned[ROUTING_KEY] = routing
         extra = self.run_config

@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from routing_agent.observations.record import Observation
 from routing_agent.scoring.base import Score, Status
+from routing_agent.stores.observations.observation import Observation
 
 logger = logging.getLogger("routing_agent.scoring")
 

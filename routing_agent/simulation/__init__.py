@@ -1,7 +1,10 @@
-"""Offline runs of the reference workflows: ``demo``, ``simulate`` and the pipeline they share."""
+"""Offline runs of the reference workflows: ``demo`` and ``simulate``, on simulated models.
 
-from routing_agent.simulation.demo import demo, simulate, workflow_for
-from routing_agent.simulation.pipeline import Pipeline, SimulationContext, Step
+``simulate(config_path, RunSettings(...))`` runs any reference workflow under a config against any store;
+``demo()`` runs the main job (support triage, traced and decided) from the config shipped in the package.
+"""
+
+from routing_agent.simulation.demo import RunSettings, SimulationRun, demo, simulate, workflow_for
 from routing_agent.simulation.runner import (
     RunSummary,
     SessionPlan,
@@ -9,16 +12,13 @@ from routing_agent.simulation.runner import (
     plan_sessions,
     run_sessions,
 )
-from routing_agent.simulation.steps import default_pipeline
 
 __all__ = [
-    "Pipeline",
+    "RunSettings",
     "RunSummary",
     "SessionPlan",
     "SessionResult",
-    "SimulationContext",
-    "Step",
-    "default_pipeline",
+    "SimulationRun",
     "demo",
     "plan_sessions",
     "run_sessions",

@@ -1,35 +1,89 @@
 """``routing-agent demo`` and ``routing-agent simulate``: a whole workflow run offline, end to end.
 
-``demo()`` runs the support-triage workflow on the embedded default — a SQLite store file in a working
-directory and simulated models — and prints the assignment counts and where everything was written.
-``simulate()`` does the same for any reference workflow and config, against any store URL.
+``simulate(config_path, RunSettings(...))`` runs a reference workflow under a config, concurrently, against
+any assignment store, writing one JSON line per session to ``outcomes.jsonl``; with ``trace=True`` every
+session is traced (``traces.jsonl``, OTLP) and every call observed, and with ``decide=True`` the session
+outcomes become observations and the evaluator writes its decision and reports. ``demo()`` is the main job:
+the support-triage workflow from the config shipped in the package, on a fresh SQLite store, traced and
+decided. Both print a summary and return a ``SimulationRun``.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_DEMO_SESSIONS", "demo", "simulate", "workflow_for"]
+__all__ = ["DEFAULT_DEMO_SESSIONS", "RunSettings", "SimulationRun", "demo", "simulate", "workflow_for"]
 
+import json
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.errors import ConfigError
-from routing_agent.simulation.pipeline import Pipeline, SimulationContext
-from routing_agent.simulation.steps import default_pipeline
+from routing_agent.simulation import console as out
+from routing_agent.simulation.reports import OutcomeRecorder, report_name, write_reports
+from routing_agent.simulation.runner import RunSummary, SessionResult, plan_sessions, run_sessions
+from routing_agent.simulation.tracing import OBSERVATIONS_FILE, start_tracing
 
 if TYPE_CHECKING:
-    from workflows.base import WorkflowSpec
+    from langchain_core.runnables import RunnableConfig
+
+    from routing_agent.evaluation.analysis import Evaluation
+    from routing_agent.stores.observations import ObservationStore
+    from routing_agent.workflows.base import WorkflowSpec
 
 DEFAULT_DEMO_SESSIONS = 3000
 STORE_FILE = "assignments.sqlite3"
+OUTCOMES_FILE = "outcomes.jsonl"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run a simulation: size, concurrency, where results go, and what to add to the run."""
+
+    sessions: int = 1000
+    workers: int = 16
+    seed: int = 0
+    time_scale: float = 0.001
+    """Seconds slept per simulated second of model latency."""
+    workdir: Path = Path("routing-agent-simulate")
+    store: str | None = None
+    """Assignment store URL or SQLite path (default: ``assignments.sqlite3`` in ``workdir``)."""
+    fresh: bool = False
+    """Delete the default store file first."""
+    trace: bool = False
+    """Trace every session (``traces.jsonl``; OTLP with ``otlp``) and record per-call observations."""
+    otlp: str | None = None
+    console_traces: bool = False
+    project: str | None = None
+    """The OTel service / Phoenix project name (default ``routing-agent-<workflow>``)."""
+    observations: str | ObservationStore | None = None
+    """Observation store for traced calls and outcomes (default ``observations.sqlite3`` in ``workdir``)."""
+    decide: bool = False
+    """Record session outcomes as observations, evaluate, write the reports and print the decisions."""
+    progress: bool = True
+    session_prefix: str = "s"
+
+
+@dataclass
+class SimulationRun:
+    """What a run produced: its summary, the store's assignment counts, files written, evaluations."""
+
+    workflow: WorkflowSpec
+    settings: RunSettings
+    summary: RunSummary
+    stored: dict[str, dict[str, int]]
+    outputs: dict[str, Path] = field(default_factory=dict)
+    """What the run wrote, label → path."""
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
 
 
 def workflow_for(config: ExperimentsConfig, path: Path, name: str | None = None) -> WorkflowSpec:
     """The reference workflow a config is for: ``name``, else the one whose default config has this file
     name, else the one whose agents cover every agent the config names."""
-    from workflows import WORKFLOWS, get_workflow
+    from routing_agent.workflows import WORKFLOWS, get_workflow
 
     if name is not None:
         return get_workflow(name)
@@ -47,91 +101,146 @@ def workflow_for(config: ExperimentsConfig, path: Path, name: str | None = None)
     )
 
 
-def _load(path: Path) -> ExperimentsConfig:
-    from routing_agent.config.loader import load_experiments
+def _prepare(config: ExperimentsConfig, config_path: Path, spec: WorkflowSpec, time_scale: float) -> None:
+    from routing_agent.providers.profiles import register_profiles
+    from routing_agent.providers.simulated import set_time_scale
 
-    return load_experiments(path)
+    set_time_scale(time_scale)
+    if config.simulated_profiles:
+        register_profiles(config.simulated_profiles, source=str(config_path))
+    spec.register_oracle()
+
+
+def _store_path(settings: RunSettings) -> str:
+    if settings.store is not None:
+        return settings.store
+    path = settings.workdir / STORE_FILE
+    if settings.fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return str(path)
 
 
 def simulate(
     config_path: Path,
+    settings: RunSettings | None = None,
     *,
     workflow: str | None = None,
-    sessions: int = 1000,
-    workers: int = 16,
-    store: str | None = None,
-    workdir: Path = Path("routing-agent-simulate"),
-    seed: int = 0,
-    time_scale: float = 0.001,
-    fresh: bool = False,
     console: Console | None = None,
-    progress: bool = True,
-    pipeline: Pipeline | None = None,
-) -> SimulationContext:
-    """Run ``sessions`` sessions of a reference workflow under ``config_path`` and summarize them.
+) -> SimulationRun:
+    """Run a reference workflow under ``config_path`` (see the module docstring) and print a summary."""
+    from routing_agent.config.loader import load_experiments
+    from routing_agent.graph.node import RoutingNode
 
-    ``store`` is any assignment store URL (default: a SQLite file in ``workdir``); ``fresh`` deletes that
-    default file first. Returns the pipeline's context (summary, outputs) for callers and tests.
-    """
-    config = _load(config_path)
+    settings = settings or RunSettings()
+    console = console or Console()
+    config = load_experiments(config_path)
     spec = workflow_for(config, config_path, workflow)
-    workdir.mkdir(parents=True, exist_ok=True)
-    if store is None:
-        store_path = workdir / STORE_FILE
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{store_path}{suffix}").unlink(missing_ok=True)
-        store = str(store_path)
-    ctx = SimulationContext(
-        workflow=spec,
-        config=config,
-        config_path=config_path,
-        store=store,
-        workdir=workdir,
-        sessions=sessions,
-        workers=workers,
-        seed=seed,
-        time_scale=time_scale,
-        console=console or Console(),
-        progress=progress,
-    )
-    return (pipeline or default_pipeline()).run(ctx)
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    store = _store_path(settings)
+    _prepare(config, config_path, spec, settings.time_scale)
+    outputs: dict[str, Path] = {}
+    notes: list[str] = []
+    observers: list[Any] = []
+    callbacks: list[Any] = []
+    observations_url = f"sqlite:///{settings.workdir / OBSERVATIONS_FILE}"
+    if isinstance(settings.observations, str):
+        observations_url = settings.observations
+    elif settings.decide or (settings.trace and settings.observations is None):
+        outputs["observations"] = settings.workdir / OBSERVATIONS_FILE
+    with ExitStack() as stack:
+        routing = RoutingNode(config, store=store)
+        stack.callback(routing.close)
+        graph = spec.build(config, routing=routing)
+        if settings.trace:
+            tracing = start_tracing(
+                config, settings.workdir, project=settings.project or f"routing-agent-{spec.name}",
+                workflow_name=spec.name, otlp=settings.otlp, console=settings.console_traces, observations=settings.observations,
+            )  # fmt: skip
+            outputs["traces (OTel spans, JSON Lines)"] = tracing.traces
+            callbacks.append(tracing.handler)
+        if settings.decide:
+            recorder = OutcomeRecorder(config, observations_url)
+            observers.append(recorder)
+        summary = _run(
+            spec, graph, settings, console, callbacks=callbacks, observers=observers, outputs=outputs
+        )
+        if settings.trace:
+            notes += tracing.close()
+        run = SimulationRun(
+            spec, settings, summary, {e.id: routing.store.counts(e.id) for e in config.experiments}
+        )
+        if settings.decide:
+            recorder.close()
+            run.evaluations, reports = write_reports(
+                config, settings.workdir, store=store, observations_url=observations_url
+            )
+            outputs.update(reports)
+    run.outputs = outputs
+    for note in notes:
+        console.print(note)
+    out.print_summary(
+        console, config, summary, headline=spec.headline, stored=run.stored, workers=settings.workers,
+        time_scale=settings.time_scale,
+    )  # fmt: skip
+    out.print_outputs(console, outputs)
+    html = {e: settings.workdir / report_name(config, e, "html") for e in run.evaluations}
+    out.print_decisions(console, run.evaluations, html)
+    return run
+
+
+def _run(
+    spec: WorkflowSpec,
+    graph: Any,
+    settings: RunSettings,
+    console: Console,
+    *,
+    callbacks: list[Any],
+    observers: list[Any],
+    outputs: dict[str, Path],
+) -> RunSummary:
+    """The sessions, with a progress bar, one JSON line per session in ``outcomes.jsonl``."""
+    path = settings.workdir / OUTCOMES_FILE
+    plans = plan_sessions(spec.items(), settings.sessions, seed=settings.seed, prefix=settings.session_prefix)
+    config: RunnableConfig = {"callbacks": callbacks} if callbacks else {}
+    with (
+        path.open("w", encoding="utf-8") as handle,
+        out.progress(console, spec.name, settings.sessions, show=settings.progress) as advance,
+    ):
+
+        def write(result: SessionResult) -> None:
+            handle.write(json.dumps(result.to_json(spec.name), sort_keys=True) + "\n")
+
+        summary = run_sessions(
+            graph, plans, make_input=spec.session_input, outcome=spec.outcome, workers=settings.workers,
+            config=config, observers=[write, *observers, advance],
+        )  # fmt: skip
+    outputs["session outcomes (JSON Lines)"] = path
+    return summary
 
 
 def demo(
+    settings: RunSettings | None = None,
     *,
-    sessions: int = DEFAULT_DEMO_SESSIONS,
-    workdir: Path = Path("routing-agent-demo"),
     config_path: Path | None = None,
-    workers: int = 16,
-    seed: int = 0,
-    time_scale: float = 0.001,
     console: Console | None = None,
-    progress: bool = True,
-    pipeline: Pipeline | None = None,
-) -> SimulationContext:
-    """The main job offline: support triage, control vs candidate, on a fresh SQLite store in ``workdir``."""
-    from workflows import get_workflow
+) -> SimulationRun:
+    """The main job offline: support triage, control vs candidate, on a fresh SQLite store, traced, decided.
 
+    Without ``config_path`` the support config shipped in the package is used, so the demo runs from any
+    directory. ``settings`` default to ``DEFAULT_DEMO_SESSIONS`` sessions in ``./routing-agent-demo``.
+    """
+    from routing_agent.workflows import get_workflow
+
+    settings = settings or RunSettings(sessions=DEFAULT_DEMO_SESSIONS, workdir=Path("routing-agent-demo"))
+    settings = replace(settings, fresh=True, trace=True, decide=True)
     path = config_path or get_workflow("support").default_config
     if not path.exists():
-        raise ConfigError(f"the demo config '{path}' does not exist; run from a clone or pass --config")
+        raise ConfigError(f"the demo config '{path}' does not exist; pass an existing file to --config")
     console = console or Console()
     console.print(
-        f"[bold]routing-agent demo[/]: {sessions} support sessions, simulated models, "
-        f"SQLite store in [cyan]{workdir}[/], config [cyan]{path}[/]",
+        f"[bold]routing-agent demo[/]: {settings.sessions} support sessions, simulated models, "
+        f"SQLite store in [cyan]{settings.workdir}[/], config [cyan]{path}[/]",
         soft_wrap=True,
     )
-    return simulate(
-        path,
-        workflow="support",
-        sessions=sessions,
-        workers=workers,
-        workdir=workdir,
-        seed=seed,
-        time_scale=time_scale,
-        fresh=True,
-        console=console,
-        progress=progress,
-        pipeline=pipeline,
-    )
+    return simulate(path, settings, workflow="support", console=console)

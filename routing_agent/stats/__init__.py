@@ -32,20 +32,14 @@ reason in ``warnings``; an all-success arm switches a proportion to the score te
 from __future__ import annotations
 
 __all__ = [
-    "Alternative",
-    "ArmEstimate",
     "ClusteredValues",
     "CovariateSummary",
-    "CupedResult",
     "EffectResult",
-    "MultiplicityResult",
     "QuantileEstimate",
-    "QuantileResult",
     "RatioSummary",
     "SampleSizePlan",
     "SampleSummary",
     "SegmentAnalysis",
-    "SegmentResult",
     "SequentialResult",
     "SrmResult",
     "adjust_p_values",
@@ -72,10 +66,12 @@ __all__ = [
     "validate_plan_arguments",
 ]
 
-from routing_agent.stats.cuped import CupedResult, cuped
+from routing_agent.stats.cuped import cuped
 from routing_agent.stats.frequentist import compare_means, compare_proportions
-from routing_agent.stats.multiplicity import MultiplicityResult, adjust_p_values, dunnett_critical_value
-from routing_agent.stats.noninferiority import equivalence, non_inferiority
+from routing_agent.stats.multiplicity import adjust_p_values, dunnett_critical_value
+from routing_agent.stats.noninferiority import non_inferiority
+from routing_agent.stats.multiplicity import MultiplicityResult
+from routing_agent.stats.noninferiority import equivalence
 from routing_agent.stats.power import (
     SampleSizePlan,
     parse_allocation,
@@ -89,13 +85,12 @@ from routing_agent.stats.proportions import score_interval, score_test_proportio
 from routing_agent.stats.quantiles import (
     ClusteredValues,
     QuantileEstimate,
-    QuantileResult,
     compare_quantiles,
     estimate_quantile,
 )
 from routing_agent.stats.ratio import compare_ratios
-from routing_agent.stats.results import Alternative, ArmEstimate, EffectResult, as_json
-from routing_agent.stats.segments import SegmentAnalysis, SegmentResult, analyze_segments
+from routing_agent.stats.results import EffectResult, as_json
+from routing_agent.stats.segments import SegmentAnalysis, analyze_segments
 from routing_agent.stats.sequential import SequentialResult, sequential_test
 from routing_agent.stats.srm import SrmResult, srm_test
 from routing_agent.stats.summaries import CovariateSummary, RatioSummary, SampleSummary

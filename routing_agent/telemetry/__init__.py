@@ -29,14 +29,11 @@ Attribute names: ``routing_agent.telemetry.semconv``. Model-reported durations (
 from __future__ import annotations
 
 __all__ = [
-    "ExporterSetup",
-    "ModelPrice",
     "Pricer",
     "RoutingTelemetry",
     "TokenUsage",
     "configure_exporters",
     "current_handler",
-    "extract_citations",
     "instrument",
     "instrumented",
     "uninstrument",

@@ -19,7 +19,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from routing_agent.observations.record import MAX_ABS_VALUE, Metric, Observation, observation_problem
+from routing_agent.stores.observations.observation import (
+    MAX_ABS_VALUE,
+    Metric,
+    Observation,
+    observation_problem,
+)
 from routing_agent.telemetry.identity import CallIdentity
 
 _FIELDS: tuple[str, ...] = (

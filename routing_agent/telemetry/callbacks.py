@@ -336,7 +336,7 @@ def _as_sink(observations: Any, meter_provider: MeterProvider | None) -> Observa
         return None
     if hasattr(observations, "add_many") and hasattr(observations, "flush"):
         return cast(ObservationSink, observations)
-    from routing_agent.observations.writer import BufferedObservationWriter
+    from routing_agent.stores.observations.writer import BufferedObservationWriter
 
     return BufferedObservationWriter(observations, meter_provider=meter_provider)
 

@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from routing_agent.graph import metadata as meta
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.telemetry import semconv as sc
 from routing_agent.telemetry.backends import cost_attributes
 from routing_agent.telemetry.call_observations import CallObservations

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from routing_agent.assignment.records import NOT_RANDOMIZED
+from routing_agent.assignment.types import NOT_RANDOMIZED
 from routing_agent.graph import metadata as meta
 from routing_agent.telemetry import semconv as sc
 from routing_agent.telemetry.pricing import ModelPrice

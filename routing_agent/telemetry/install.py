@@ -72,7 +72,7 @@ def instrument(
     Calling it again replaces the previous handler (whose buffered observations are flushed first).
     """
     if isinstance(observations, str):
-        from routing_agent.observations import open_observation_store
+        from routing_agent.stores.observations import open_observation_store
 
         observations = open_observation_store(observations)
     handler = RoutingTelemetry(
@@ -111,7 +111,7 @@ def instrumented(handler: RoutingTelemetry | None = None, **kwargs: Any) -> Iter
     if handler is None:
         observations = kwargs.pop("observations", None)
         if isinstance(observations, str):
-            from routing_agent.observations import open_observation_store
+            from routing_agent.stores.observations import open_observation_store
 
             observations = open_observation_store(observations)
         handler = RoutingTelemetry(observations=observations, **kwargs)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from routing_agent.observations import BufferedObservationWriter, Observation, open_observation_store
-from routing_agent.observations.base import ObservationStore
-from routing_agent.observations.record import observation_problem
+from routing_agent.stores.observations import BufferedObservationWriter, Observation, open_observation_store
+from routing_agent.stores.observations.base import ObservationStore
+from routing_agent.stores.observations.observation import observation_problem
 
 GOOD = Observation("exp", "control", "u1", "calls", 1.0, agent="a", segments={"tier": "gold"})
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing_agent.assignment.stores import open_store
 from routing_agent.graph import RoutingNode
 from routing_agent.graph.node import MAX_UNIT_ID_CHARS
+from routing_agent.stores.assignments import open_store
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.assignment.redis_cluster import RedisCluster3
+from tests.support.redis_cluster import RedisCluster3
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,13 @@ import uuid
 
 import redis
 
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores._redis_clients import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
-from tests.assignment.redis_cluster import RedisCluster3
+from routing_agent.assignment.guard import OutagePolicy
+from routing_agent.stores._redis import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S
+from routing_agent.stores.assignments import open_store
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
+from tests.support.redis_cluster import RedisCluster3
 
 
 def owner_of(cluster: RedisCluster3, prefix: str) -> int:
@@ -32,6 +33,10 @@ def owner_of(cluster: RedisCluster3, prefix: str) -> int:
     raise AssertionError("the experiment's keys are on no node")
 
 
+PAUSE_MS = 3000
+"""How long a node is paused: what a decision that waited for it would take."""
+
+
 def pause(port: int, ms: int) -> None:
     client = redis.Redis(port=port)
     try:
@@ -43,7 +48,9 @@ def pause(port: int, ms: int) -> None:
 def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster: RedisCluster3) -> None:
     prefix = f"pause-{uuid.uuid4().hex[:8]}"
     store = open_store(f"{cluster.url}?cluster=true&prefix={prefix}")  # the production timeouts
-    graph, node = build_graph(make_config(), store, state_refresh_s=3600)
+    # A back-off shorter than the pause between rounds: each round's first call probes the node at once.
+    outage = OutagePolicy(backoff_s=0.1, max_backoff_s=0.1)
+    graph, node = build_graph(make_config(), store, state_refresh_s=3600, outage=outage)
     graph.invoke({"session_id": "warm", "seen": []})
     port = owner_of(cluster, prefix)
 
@@ -55,20 +62,21 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
 
     during: dict[str, str] = {}
     for round_, use_async in enumerate((False, True)):
-        node.assigner.guard._retry_at = 0.0  # probe at once (the back-off is tested elsewhere)
-        threading.Thread(target=pause, args=(port, 600)).start()
+        threading.Thread(target=pause, args=(port, PAUSE_MS)).start()
         time.sleep(0.05)
         elapsed, out = timed(f"p{round_}", use_async)
         record = out["routing"]["exp"]
         assert record["reason"] == "store_unavailable"
         assert record["variant"] == hashed_variant(f"p{round_}")
         assert len({s["model_id"] for s in out["seen"]}) == 1
-        bound = 2 * (DEFAULT_ASYNC_TIMEOUT_S if use_async else DEFAULT_TIMEOUT_S) + 0.15
+        # two timeouts, with a busy machine's slack, and still far from the pause a wait would have cost
+        bound = 2 * (DEFAULT_ASYNC_TIMEOUT_S if use_async else DEFAULT_TIMEOUT_S) + 1.0
+        assert bound < PAUSE_MS / 1000
         kind = "async" if use_async else "sync"
         assert elapsed < bound, f"{kind} routing took {elapsed:.3f} s (bound {bound} s)"
         during[f"p{round_}"] = record["variant"]
-        time.sleep(0.7)  # the pause ends
-    time.sleep(node.assigner.guard._backoff_max + 0.1)
+        time.sleep(PAUSE_MS / 1000 + 0.1)  # the pause ends
+    time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)
     assert graph.invoke({"session_id": "after", "seen": []})["routing"]["exp"]["reason"] == "hashed"
     assert node.assigner.guard.wait_flushed(10)
     assert node.stats()["events"]["writeback"] == 2

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from routing_agent.assignment.stores import AssignmentStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.decision import Decision, DecisionKind
-from routing_agent.observations.base import ObservationStore
+from routing_agent.stores.assignments import AssignmentStore
+from routing_agent.stores.observations.base import ObservationStore
 from tests.control.support import latency_decision
 
 

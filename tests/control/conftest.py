@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from routing_agent.assignment.stores import AssignmentStore
-from routing_agent.control.review_store import ReviewStore, review_store_for
-from tests.assignment.conformance import Harness, StoreSpec, open_harness
-from tests.assignment.conftest import redis_cluster  # noqa: F401 (the real 3-node cluster fixture)
+from routing_agent.stores.assignments import AssignmentStore
+from routing_agent.stores.reviews import ReviewStore, review_store_for
+from tests.stores.harness import Harness, StoreSpec, open_harness
 
 BACKENDS = ("memory", "sqlite", "redis")
 SHARED = ("sqlite", "redis")  # several OS processes
@@ -43,7 +42,7 @@ class Backend:
 
 
 def _open(name: str, request: pytest.FixtureRequest) -> Iterator[Backend]:
-    for harness in open_harness(name, request):
+    for harness in open_harness(name, "assignments", request):
         reviews = review_store_for(harness.store)
         try:
             yield Backend(name, harness, harness.store, reviews)
@@ -54,12 +53,6 @@ def _open(name: str, request: pytest.FixtureRequest) -> Iterator[Backend]:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """Every backend: memory, SQLite (a temporary file) and the real Redis server."""
-    yield from _open(request.param, request)
-
-
-@pytest.fixture(params=(*BACKENDS, "redis-cluster"))
-def review_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """Every backend and a real 3-primary Redis Cluster: the review store's Lua must run on both."""
     yield from _open(request.param, request)
 
 

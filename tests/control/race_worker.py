@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from routing_agent.control.review_store import ReviewItem, review_store_for
 from routing_agent.control.rollout import Rollout
 from routing_agent.errors import StateTransitionError
-from tests.assignment.conformance import StoreSpec
+from routing_agent.stores.reviews import ReviewItem, review_store_for
 from tests.control.specs import make_spec
+from tests.stores.harness import StoreSpec
 
 Race = tuple[str, str, str | None]  # experiment, action or "review", winner
 

@@ -14,8 +14,8 @@ from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.review import ReviewQueue
 from routing_agent.control.rollout import Rollout
-from routing_agent.observations.open import open_observation_store
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
+from routing_agent.stores.observations.open import open_observation_store
 from tests.control.conftest import Backend
 from tests.control.specs import make_spec
 from tests.control.support import better_candidate, conversion_decision, slow_candidate
@@ -137,7 +137,7 @@ def test_the_review_flow_from_the_command_line(shared_backend: Backend) -> None:
 def test_reject_and_stale_reviews_from_the_command_line(tmp_path: Path) -> None:
     store = str(tmp_path / "state.db")
     cfg = ExperimentsConfig(experiments=(make_spec("exp", review="required"), make_spec("other")))
-    from routing_agent.assignment.stores import open_store
+    from routing_agent.stores.assignments import open_store
 
     s = open_store(store)
     queue = ReviewQueue(s, config=cfg)
@@ -199,7 +199,7 @@ def test_watch_once_rolls_back_from_the_observations(tmp_path: Path) -> None:
 
 
 def test_watch_passes_the_assignment_store_to_an_evaluator_that_asks(tmp_path: Path) -> None:
-    from routing_agent.assignment.stores import open_store
+    from routing_agent.stores.assignments import open_store
 
     store = str(tmp_path / "state.db")
     s = open_store(store)
@@ -234,7 +234,7 @@ def test_watch_once_reports_an_evaluation_failure(tmp_path: Path) -> None:
             ["rollback", "--store", "STORE", "-c", "CONFIG", "-r", "x"],
             "pick one with --experiment (known: exp, later)",
         ),
-        (["status", "--store", "mongodb://x", "-e", "exp"], "unknown assignment store 'mongodb://x'"),
+        (["status", "--store", "mongodb://x", "-e", "exp"], "unknown store 'mongodb://x'"),
         (["review", "show", "exp:deadbeef", "--store", "STORE"], "no review 'exp:deadbeef'"),
         (["review", "approve", "exp:deadbeef", "--store", "STORE"], "review list --store"),
         (["watch", "-c", "CONFIG", "--store", "STORE"], "pick one with --experiment"),
@@ -279,7 +279,7 @@ def test_the_store_url_can_come_from_the_environment(tmp_path: Path, monkeypatch
     store = str(tmp_path / "env.db")
     monkeypatch.setenv("ROUTING_AGENT_STORE", store)
     assert run("rollback", "-c", str(write_config(tmp_path)), "-e", "exp", "-r", "breach")[0] == 0
-    from routing_agent.assignment.stores import open_store
+    from routing_agent.stores.assignments import open_store
 
     s = open_store(store)
     assert s.get_state("exp").status is S.ROLLED_BACK  # type: ignore[union-attr]

@@ -9,10 +9,10 @@ import pytest
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.review import ReviewQueue
-from routing_agent.control.review_store import ReviewStatus
 from routing_agent.control.rollout import Rollout
 from routing_agent.errors import ReviewNotFound, StateTransitionError
 from routing_agent.evaluation.decision import DecisionKind
+from routing_agent.stores.reviews import ReviewStatus
 from tests.control.conftest import Backend
 from tests.control.specs import make_spec
 from tests.control.support import (

@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from routing_agent.assignment.records import Reason
-from routing_agent.assignment.stores import open_store
+from routing_agent.assignment.types import Reason
 from routing_agent.cli import app
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
-from routing_agent.control.review_store import ReviewStatus, review_store_for
 from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import Watcher
+from routing_agent.control.watch import Watcher, WatchSettings
 from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.watching import WatchEvaluator
-from routing_agent.observations.open import open_observation_store
-from routing_agent.observations.record import Observation
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations.observation import Observation
+from routing_agent.stores.observations.open import open_observation_store
+from routing_agent.stores.reviews import ReviewStatus, review_store_for
 from tests.graph.conftest import build_graph
 
 CONFIG = {
@@ -56,7 +56,9 @@ def test_a_ship_with_review_required_waits_until_approved(tmp_path: Path) -> Non
     ])  # fmt: skip
     store = open_store(state_db)
     ticks: list[WatchTick] = []
-    watcher = Watcher(spec, store, WatchEvaluator(obs, store), every_s=0.01, on_tick=ticks.append)
+    watcher = Watcher(
+        spec, store, WatchEvaluator(obs, store), WatchSettings(every_s=0.01), on_tick=ticks.append
+    )
 
     assert watcher.run(max_ticks=3).action is TickAction.REVIEW_PENDING
     assert [t.action for t in ticks] == [

@@ -10,14 +10,14 @@ import time
 import numpy as np
 import pytest
 
-from routing_agent.assignment.stores import MemoryStore
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.review import ReviewQueue
 from routing_agent.control.rollout import Rollout
 from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import AsyncWatcher, Watcher
+from routing_agent.control.watch import AsyncWatcher, Watcher, WatchSettings
 from routing_agent.evaluation.decision import Decision, DecisionKind
+from routing_agent.stores.assignments import MemoryStore
 from tests.control.conftest import Backend
 from tests.control.specs import make_spec
 from tests.control.support import (
@@ -48,7 +48,12 @@ def test_a_guardrail_breach_rolls_back_at_once_even_with_review_required(backend
     feed.arrived = 30  # below the guardrail's minimum sample: keep running
     ticks: list[WatchTick] = []
     watcher = Watcher(
-        spec, backend.store, feed.evaluate, reviews=backend.reviews, every_s=0.05, on_tick=ticks.append
+        spec,
+        backend.store,
+        feed.evaluate,
+        WatchSettings(every_s=0.05),
+        reviews=backend.reviews,
+        on_tick=ticks.append,
     )
     first = watcher.run(once=True)
     assert first.action is TickAction.NONE and first.decision.kind is DecisionKind.KEEP_RUNNING  # type: ignore[union-attr]
@@ -84,9 +89,13 @@ def test_a_ship_with_review_required_waits_until_approved(backend: Backend) -> N
     data = better_candidate()
     ticks: list[WatchTick] = []
     watcher = Watcher(
-        spec, backend.store, lambda s: conversion_decision(s, *data), reviews=backend.reviews,
-        every_s=0.05, poll_s=0.01, on_tick=ticks.append,
-    )  # fmt: skip
+        spec,
+        backend.store,
+        lambda s: conversion_decision(s, *data),
+        WatchSettings(every_s=0.05, poll_s=0.01),
+        reviews=backend.reviews,
+        on_tick=ticks.append,
+    )
     assert watcher.run(max_ticks=3).action is TickAction.REVIEW_PENDING
     assert [t.action for t in ticks] == [
         TickAction.REVIEW_REQUESTED, TickAction.REVIEW_PENDING, TickAction.REVIEW_PENDING,
@@ -104,9 +113,12 @@ def test_new_observations_trigger_an_evaluation_before_the_timer() -> None:
     feed.arrived = 10
     count = {"n": 0}
     watcher = Watcher(
-        spec, MemoryStore(), feed.evaluate, every_s=60, every_n=100,
-        observation_count=lambda: count["n"], poll_s=0.01,
-    )  # fmt: skip
+        spec,
+        MemoryStore(),
+        feed.evaluate,
+        WatchSettings(every_s=60, every_n=100, poll_s=0.01),
+        observation_count=lambda: count["n"],
+    )
 
     def traffic() -> None:
         time.sleep(0.2)
@@ -136,7 +148,7 @@ def test_an_evaluation_failure_is_an_error_tick_and_the_loop_goes_on(
 
     ticks: list[WatchTick] = []
     with caplog.at_level(logging.INFO, logger="routing_agent.control"):
-        last = Watcher(spec, MemoryStore(), evaluate, every_s=0.01, on_tick=ticks.append).run()
+        last = Watcher(spec, MemoryStore(), evaluate, WatchSettings(every_s=0.01), on_tick=ticks.append).run()
     assert [t.action for t in ticks] == [TickAction.ERROR, TickAction.ROLLED_BACK]
     assert "observation store timed out" in ticks[0].message
     assert last.stop
@@ -160,7 +172,7 @@ def test_no_difference_ships_the_cheaper_variant_unless_told_not_to() -> None:
     same = Decision(spec.id, DecisionKind.NO_DIFFERENCE, "no significant difference; candidate 4.2× cheaper",
                     winner="candidate")  # fmt: skip
     store = MemoryStore()
-    tick = Watcher(spec, store, lambda s: same, ship_on_no_difference=False).run(once=True)
+    tick = Watcher(spec, store, lambda s: same, WatchSettings(ship_on_no_difference=False)).run(once=True)
     assert tick.action is TickAction.NONE
     tick = Watcher(spec, store, lambda s: same).run(once=True)
     assert tick.action is TickAction.SHIPPED and tick.state.winner == "candidate"  # type: ignore[union-attr]
@@ -194,8 +206,14 @@ def test_two_watchers_racing_write_one_rollback(shared_backend: Backend) -> None
         return decision
 
     watchers = [
-        Watcher(spec, shared_backend.store, evaluate, reviews=shared_backend.reviews, actor="watch@m1:1"),
-        Watcher(spec, other_store, evaluate, reviews=other_reviews, actor="watch@m2:2"),
+        Watcher(
+            spec,
+            shared_backend.store,
+            evaluate,
+            WatchSettings(actor="watch@m1:1"),
+            reviews=shared_backend.reviews,
+        ),
+        Watcher(spec, other_store, evaluate, WatchSettings(actor="watch@m2:2"), reviews=other_reviews),
     ]
     threads = [threading.Thread(target=lambda w=w: ticks.append(w.run())) for w in watchers]
     for t in threads:
@@ -220,7 +238,12 @@ async def test_the_async_watcher_rolls_back(backend: Backend) -> None:
         return feed.arrived
 
     watcher = AsyncWatcher(
-        spec, backend.store, evaluate, reviews=backend.reviews, every_n=5, observation_count=count
+        spec,
+        backend.store,
+        evaluate,
+        WatchSettings(every_n=5),
+        reviews=backend.reviews,
+        observation_count=count,
     )
     last = await watcher.run()
     assert last.action is TickAction.ROLLED_BACK and last.changed
@@ -235,7 +258,7 @@ async def test_the_async_watcher_stops_on_its_event() -> None:
         return feed.evaluate(s)
 
     stop = asyncio.Event()
-    watcher = AsyncWatcher(spec, MemoryStore(), evaluate, every_s=30, poll_s=0.01)
+    watcher = AsyncWatcher(spec, MemoryStore(), evaluate, WatchSettings(every_s=30, poll_s=0.01))
     task = asyncio.create_task(watcher.run(stop=stop))
     await asyncio.sleep(0.1)
     stop.set()
@@ -246,6 +269,6 @@ async def test_the_async_watcher_stops_on_its_event() -> None:
 def test_cadence_arguments_are_checked() -> None:
     spec = make_spec("args")
     with pytest.raises(ValueError, match="needs a cadence"):
-        Watcher(spec, MemoryStore(), lambda s: None, every_s=None)  # type: ignore[arg-type,return-value]
+        Watcher(spec, MemoryStore(), lambda s: None, WatchSettings(every_s=None))  # type: ignore[arg-type,return-value]
     with pytest.raises(ValueError, match="observation_count source"):
-        Watcher(spec, MemoryStore(), lambda s: None, every_n=10)  # type: ignore[arg-type,return-value]
+        Watcher(spec, MemoryStore(), lambda s: None, WatchSettings(every_n=10))  # type: ignore[arg-type,return-value]

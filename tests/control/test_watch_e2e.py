@@ -25,18 +25,18 @@ from langgraph.graph import END, START, StateGraph
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from routing_agent.assignment.records import Reason
-from routing_agent.assignment.stores.redis import RedisStore
+from routing_agent.assignment.types import Reason
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.ticks import TickAction, WatchTick
-from routing_agent.control.watch import Watcher
+from routing_agent.control.watch import Watcher, WatchSettings
 from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.watching import WatchEvaluator
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
 from routing_agent.graph import metadata as meta
-from routing_agent.observations import BufferedObservationWriter
-from routing_agent.observations.redis import RedisObservationStore
+from routing_agent.stores.assignments.redis import RedisStore
+from routing_agent.stores.observations import BufferedObservationWriter
+from routing_agent.stores.observations.redis import RedisObservationStore
 from routing_agent.telemetry import instrument, uninstrument
 from tests.control.serving import stop_serving
 from tests.support.time_scale import instant_models
@@ -147,9 +147,13 @@ def test_watch_with_the_real_evaluator_rolls_back_a_slow_candidate_while_serving
     ticks: list[WatchTick] = []
     evaluator = WatchEvaluator(telemetry, stores[2])
     watcher = Watcher(
-        spec, stores[2], evaluator, every_s=10.0, every_n=100, poll_s=0.05, on_tick=ticks.append,
+        spec,
+        stores[2],
+        evaluator,
+        WatchSettings(every_s=10.0, every_n=100, poll_s=0.05),
+        on_tick=ticks.append,
         observation_count=lambda: sum(telemetry.counts_by_variant(EXPERIMENT).values()),
-    )  # fmt: skip
+    )
     try:
         for t in threads:
             t.start()

@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from routing_agent.assignment.records import Reason
-from routing_agent.assignment.stores.redis import RedisStore
+from routing_agent.assignment.types import Reason
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.ticks import TickAction
-from routing_agent.control.watch import Watcher
+from routing_agent.control.watch import Watcher, WatchSettings
 from routing_agent.evaluation.decision import DecisionKind
-from routing_agent.observations.record import Observation
-from routing_agent.observations.redis import RedisObservationStore
+from routing_agent.stores.assignments.redis import RedisStore
+from routing_agent.stores.observations.observation import Observation
+from routing_agent.stores.observations.redis import RedisObservationStore
 from tests.control.cli_evaluators import p95_latency
 from tests.control.serving import stop_serving
 from tests.control.specs import make_spec
@@ -105,9 +105,13 @@ def test_watch_rolls_back_while_two_workers_serve_and_every_later_session_gets_c
         for t in threads:
             t.start()
         watcher = Watcher(
-            spec, stores[2], lambda spec: p95_latency(spec, obs), every_s=5.0, every_n=50, poll_s=0.02,
-            observation_count=lambda: sum(obs.counts_by_variant(EXPERIMENT).values()), on_tick=ticks.append,
-        )  # fmt: skip
+            spec,
+            stores[2],
+            lambda spec: p95_latency(spec, obs),
+            WatchSettings(every_s=5.0, every_n=50, poll_s=0.02),
+            observation_count=lambda: sum(obs.counts_by_variant(EXPERIMENT).values()),
+            on_tick=ticks.append,
+        )
         last = watcher.run(stop=threading.Event())
         rolled_back_at = time.time()  # the write is done by now (the state's changed_at precedes it)
         # keep serving well past the refresh period, then stop

@@ -97,22 +97,19 @@ def test_spans_arrive_in_phoenix(phoenix: PhoenixServer) -> None:
 
 
 def test_demo_workflow_exports_into_phoenix(phoenix: PhoenixServer, tmp_path: Any) -> None:
-    """``routing-agent demo --otlp URL``'s pipeline: the support workflow on simulated models."""
+    """``routing-agent demo --otlp URL``: the support workflow on simulated models, traced into Phoenix."""
     import io
 
     from rich.console import Console
 
-    from routing_agent.simulation.demo import demo
-    from routing_agent.simulation.steps import default_pipeline
-    from routing_agent.telemetry.simulation import add_telemetry
+    from routing_agent.simulation import RunSettings, demo
 
     project = f"ra-demo-{uuid.uuid4().hex[:8]}"
-    pipeline = add_telemetry(default_pipeline(), otlp=phoenix.url, project=project)
-    ctx = demo(
-        sessions=12, workdir=tmp_path, workers=2, progress=False, console=Console(file=io.StringIO()),
-        pipeline=pipeline,
-    )  # fmt: skip
-    assert ctx.summary is not None
+    settings = RunSettings(
+        sessions=12, workdir=tmp_path, workers=2, progress=False, otlp=phoenix.url, project=project
+    )
+    run = demo(settings, console=Console(file=io.StringIO()))
+    assert run.summary.sessions == 12
     frame = read_spans(phoenix.url, project, want=12, workflows=12)
     workflows = frame[frame["name"].str.startswith("invoke_workflow")]
     assert len(workflows) == 12

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from routing_agent.config.spec import ExperimentSpec
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 
 EXP = "exp"
 

@@ -22,23 +22,21 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from routing_agent.assignment.records import Reason
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores.redis import RedisStore
+from routing_agent.assignment.types import Reason
 from routing_agent.config.loader import load_experiments
 from routing_agent.config.spec import ExperimentStatus
-from routing_agent.control import ReviewQueue, TickAction, Watcher
+from routing_agent.control import ReviewQueue, TickAction, Watcher, WatchSettings
 from routing_agent.evaluation import DecisionKind, WatchEvaluator, evaluate
-from routing_agent.evaluation.simulation import add_evaluation
 from routing_agent.graph.node import RoutingNode
-from routing_agent.observations import BufferedObservationWriter
-from routing_agent.observations.redis import RedisObservationStore
-from routing_agent.simulation import default_pipeline, simulate
+from routing_agent.simulation import RunSettings, simulate
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.assignments.redis import RedisStore
+from routing_agent.stores.observations import BufferedObservationWriter
+from routing_agent.stores.observations.redis import RedisObservationStore
 from routing_agent.telemetry.callbacks import RoutingTelemetry
-from routing_agent.telemetry.simulation import add_telemetry
+from routing_agent.workflows.support_triage import WORKFLOW
 from tests.evaluation.browser import load_page
 from tests.support.time_scale import instant_models
-from workflows.support_triage import WORKFLOW
 
 CONFIG = """\
 version: 1
@@ -84,12 +82,12 @@ def write_config(
 def run_workflow(
     config: Path, store: str, observations: str, workdir: Path, sessions: int, seed: int = 0
 ) -> Any:
-    """The support workflow through the demo's pipeline: telemetry → observations, then the evaluate step."""
-    return simulate(
-        config, workflow="support", sessions=sessions, workers=8, store=store, workdir=workdir, seed=seed,
-        time_scale=0.0, console=Console(file=io.StringIO()), progress=False,
-        pipeline=add_evaluation(add_telemetry(default_pipeline(), observations=observations)),
+    """The support workflow as the demo runs it: traced into ``observations``, then decided."""
+    settings = RunSettings(
+        sessions=sessions, workers=8, store=store, workdir=workdir, seed=seed, time_scale=0.0, progress=False,
+        trace=True, observations=observations, decide=True,
     )  # fmt: skip
+    return simulate(config, settings, workflow="support", console=Console(file=io.StringIO()))
 
 
 def serve_sessions(config_path: Path, store: str, prefix: str, n: int) -> list[dict[str, Any]]:
@@ -113,7 +111,7 @@ def test_as_good_and_cheaper_candidate_ends_no_difference_and_ships_only_after_r
     config = write_config(tmp_path, candidate="cheap-twin", review="required")
     store, obs = str(tmp_path / "assignments.sqlite3"), f"sqlite:///{tmp_path / 'observations.sqlite3'}"
     ctx = run_workflow(config, store, obs, tmp_path / "run", sessions=900)
-    ev = ctx.extras["evaluations"]["support-exp"]
+    ev = ctx.evaluations["support-exp"]
     d = ev.decision
     assert d.kind in (DecisionKind.NO_DIFFERENCE, DecisionKind.SHIP), d.summary
     assert d.winner == "candidate", d.summary  # significantly cheaper per session
@@ -124,14 +122,14 @@ def test_as_good_and_cheaper_candidate_ends_no_difference_and_ships_only_after_r
     assert all(c.passed for c in ev.checks)
 
     # the report the pipeline wrote opens in a real browser, charts and all
-    page = load_page(ctx.workdir / "report.html")
+    page = load_page(ctx.settings.workdir / "report.html")
     assert page.console_errors == [] and len(page.figures) == 5
 
     # review: required — watch queues the proposal and changes nothing until a person approves
     spec = load_experiments(config).get("support-exp")
     assignments = open_store(store)
     try:
-        watcher = Watcher(spec, assignments, WatchEvaluator(obs, assignments), every_s=60)
+        watcher = Watcher(spec, assignments, WatchEvaluator(obs, assignments), WatchSettings(every_s=60))
         first = watcher.tick()
         assert first.action is TickAction.REVIEW_REQUESTED and first.review is not None, first.line()
         assert watcher.tick().action is TickAction.REVIEW_PENDING  # no second item
@@ -231,9 +229,13 @@ def test_watch_rolls_back_a_slow_candidate_while_two_workers_serve(
         for t in threads:
             t.start()
         watcher = Watcher(
-            spec, stores[2], evaluator, every_s=3.0, every_n=100, poll_s=0.05, on_tick=ticks.append,
+            spec,
+            stores[2],
+            evaluator,
+            WatchSettings(every_s=3.0, every_n=100, poll_s=0.05),
+            on_tick=ticks.append,
             observation_count=lambda: sum(obs.counts_by_variant("support-exp").values()),
-        )  # fmt: skip
+        )
         last = watcher.run(stop=threading.Event(), max_ticks=60)
         rolled_back_at = time.time()
         deadline = time.time() + 90

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from routing_agent.assignment.stores import open_store
 from routing_agent.cli import app
 from routing_agent.evaluation import validate_report
-from routing_agent.observations.open import open_observation_store
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations.open import open_observation_store
 from tests.evaluation.support import arm
 from tests.support.redis_server import free_port
 
@@ -54,7 +54,8 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, 
     else:
         base, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
         store_url = obs_url = f"{base}?prefix={prefix}"
-    store, obs = open_store(store_url), open_observation_store(obs_url)
+    # Seeding is not under test: a control-plane timeout, not the routing path's 50 ms (a loaded CI box).
+    store, obs = open_store(store_url, timeout_s=2.0), open_observation_store(obs_url)
     for variant, seed, rate, cost in (("control", 1, 0.87, 0.04), ("candidate", 2, 0.91, 0.01)):
         for i in range(2000):
             store.get_or_set("exp", f"{variant}-{i}", variant)

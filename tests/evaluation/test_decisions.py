@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
-from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.evaluation import DecisionKind, EvaluationSettings, evaluate
-from routing_agent.observations.sqlite import SQLiteObservationStore
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 from tests.evaluation.support import EXP, arm, make_spec
 
 K = DecisionKind
@@ -19,9 +20,17 @@ GUARDRAILS = [
 ]
 
 
+_FOLDER: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _store_folder(tmp_path: Path) -> None:
+    _FOLDER[:] = [tmp_path]
+
+
 def store_with(*arms: list) -> SQLiteObservationStore:  # type: ignore[type-arg]
-    """A private in-memory SQLite store (aggregates in SQL, like the embedded default)."""
-    store = SQLiteObservationStore(":memory:")
+    """A SQLite store in the test's temporary folder (aggregates in SQL, like the embedded default)."""
+    store = SQLiteObservationStore(_FOLDER[0] / f"obs-{len(list(_FOLDER[0].glob('*.db')))}.db")
     for rows in arms:
         store.add(rows)
     return store
@@ -190,7 +199,7 @@ def test_unpriced_calls_above_the_threshold_are_invalid(
 
 
 def test_too_many_invalid_judge_verdicts_are_invalid_with_a_configurable_threshold() -> None:
-    from routing_agent.observations import Observation
+    from routing_agent.stores.observations import Observation
 
     obs = store_with(arm("control", 5000, seed=1, rate=0.87), arm("candidate", 5000, seed=2, rate=0.90))
     obs.add(
@@ -244,7 +253,7 @@ def test_a_refusing_candidate_breaches_even_when_control_never_refuses() -> None
 
 
 def test_absolute_guardrail_on_the_test_arm() -> None:
-    from routing_agent.observations import Observation
+    from routing_agent.stores.observations import Observation
 
     g = [{"metric": "json_valid", "min": 0.90}]
     obs = store_with(arm("control", 400, seed=1), arm("candidate", 400, seed=2))

@@ -12,7 +12,7 @@ from scipy import stats
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.guardrails import check_guardrails
-from routing_agent.observations.aggregates import UnitAggregate
+from routing_agent.stores.observations.aggregates import UnitAggregate
 from tests.evaluation.support import make_spec
 
 LOOKS = range(100, 1001, 100)

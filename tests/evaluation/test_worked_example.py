@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 
 from routing_agent.evaluation import DecisionKind, evaluate
-from routing_agent.observations.sqlite import SQLiteObservationStore
 from routing_agent.stats import compare_proportions, rule_of_thumb
 from routing_agent.stats.summaries import SampleSummary
+from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 from tests.evaluation.support import arm, make_spec
 
 PER_ARM = 6000

@@ -1,5 +1,6 @@
-"""Helpers of the fault tests: the variant the hash gives a unit, a TCP proxy that delays or holds bytes, and
-a server that accepts connections and never answers (a hung collector or model endpoint)."""
+"""Helpers of the fault tests: the variant the hash gives a unit, a TCP proxy that delays or holds bytes, a
+server that accepts connections and never answers (a hung collector or model endpoint), and a store wrapper
+counting the calls a routing node makes (how a back-off is checked without timing anything)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,27 @@ from routing_agent.assignment.hashing import bucket_ranges, choose_variation, ha
 def hashed_variant(unit_id: str, experiment: str = "exp", weights: tuple[float, float] = (0.5, 0.5)) -> str:
     """The variant the deterministic hash gives ``unit_id`` in the two-arm test config (control first)."""
     return ["control", "candidate"][choose_variation(hash_v2(experiment, unit_id), bucket_ranges(weights))]
+
+
+class CountingStore:
+    """A real store, counting the calls made on it: a back-off shows as few calls, on any machine speed."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.store, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls += 1
+            return attr(*args, **kwargs)
+
+        return counted
 
 
 def _listener() -> socket.socket:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from routing_agent.assignment.stores import open_store
+from routing_agent.stores.assignments import open_store
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
 

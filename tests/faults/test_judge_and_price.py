@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.config.loader import load_experiments_from_string
-from routing_agent.observations.memory import MemoryObservationStore
 from routing_agent.providers.simulated import set_time_scale
 from routing_agent.scoring.base import Status
 from routing_agent.scoring.judge import LikertJudge, LikertOptions
 from routing_agent.scoring.node import ScoringNode
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.memory import MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 from tests.faults.support import SilentServer
 from tests.scoring import rag_graph as rag
@@ -138,7 +138,7 @@ experiments:
 def test_a_model_without_a_price_is_counted_unpriced_never_free() -> None:
     from routing_agent.evaluation.decision import DecisionKind
     from routing_agent.evaluation.evaluator import evaluate
-    from workflows import get_workflow
+    from routing_agent.workflows import get_workflow
 
     config = load_experiments_from_string(UNPRICED)
     workflow = get_workflow("support")

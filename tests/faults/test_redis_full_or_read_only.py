@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from benchmarks.load_worker import CountingSink
-from routing_agent.assignment.stores import open_store
-from routing_agent.observations import BufferedObservationWriter, open_observation_store
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph
@@ -92,7 +92,7 @@ def test_writes_refused_reads_answered(
     # new units routed by hash while down and queued for write-back; the revisits needed no store
     assert stats["events"]["outage"] == 1 and stats["pending_writeback"] == len(during)
 
-    time.sleep(node.assigner.guard._backoff_max + 0.1)
+    time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)
     assert run("after")["reason"] == "hashed"  # the probe: Redis takes writes again
     assert node.assigner.guard.wait_flushed(10)
     assert node.stats()["events"]["writeback"] == len(during)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.load import run_load
-from routing_agent.observations import BufferedObservationWriter, Observation, open_observation_store
+from routing_agent.stores.observations import BufferedObservationWriter, Observation, open_observation_store
 from tests.load.test_load import urls
 from tests.support.redis_server import RedisServer
 
@@ -30,6 +30,9 @@ def durable_redis() -> Iterator[RedisServer]:
 
 def test_redis_killed_and_restarted_under_load(durable_redis: RedisServer) -> None:
     store_url, obs_url = urls(durable_redis.url, "killed")
+    # The kill is the fault under test: a 0.5 s sync timeout (not the 50 ms production default) keeps a busy
+    # machine's scheduling delays from adding timeouts of their own (a killed server refuses at once anyway).
+    store_url += "&timeout=0.5"
     faults = [(2.0, durable_redis.kill), (4.0, durable_redis.start)]
     # 11 s: after the restart every routing node probes again within its longest back-off (5 s)
     report = run_load(

@@ -14,17 +14,18 @@ import pytest
 import redis
 
 from benchmarks.load_worker import CountingSink, TimedRoutingNode
-from routing_agent.assignment.stores import open_store
-from routing_agent.observations import BufferedObservationWriter, open_observation_store
+from routing_agent.assignment.guard import OutagePolicy
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 from routing_agent.telemetry import RoutingTelemetry
-from tests.faults.support import SlowProxy, graph_with, hashed_variant
+from tests.faults.support import CountingStore, SlowProxy, graph_with, hashed_variant
 from tests.graph.test_routing_node import make_config
 from tests.support.redis_server import RedisServer
 
 THREADS = 8
 SLOW_S = 2.5
 TIMEOUT_S = 0.2  # the 50 ms production default is too tight for a Python proxy on a loaded 2-core CI box
-DELAY_S = 1.0
+DELAY_S = 3.0  # a decision that waited for the slow store would take this long: far beyond any CPU hiccup
 BACKOFF_S = 0.4
 
 
@@ -54,15 +55,15 @@ def speed_up(mode: str, proxy: SlowProxy) -> None:
 def test_a_slow_redis_costs_one_timeout_per_back_off_period(mode: str, server: RedisServer) -> None:
     proxy = SlowProxy(server.port)
     obs_proxy = SlowProxy(server.port)
-    store = open_store(f"{proxy.url}?prefix=slow&timeout={TIMEOUT_S}")
+    store = CountingStore(open_store(f"{proxy.url}?prefix=slow&timeout={TIMEOUT_S}"))
     obs_store = open_observation_store(f"{obs_proxy.url}?prefix=slow&timeout=5")
     writer = BufferedObservationWriter(obs_store, flush_interval_s=0.05)
     sink = CountingSink(writer)
     durations: list[float] = []
-    node = TimedRoutingNode(make_config(), store=store, durations=durations, state_refresh_s=3600)
-    guard = node.assigner.guard
-    assert guard is not None
-    guard._backoff_initial = guard._backoff_max = BACKOFF_S  # several probes within the slow period
+    outage = OutagePolicy(backoff_s=BACKOFF_S, max_backoff_s=BACKOFF_S)  # several probes in the slow period
+    node = TimedRoutingNode(
+        make_config(), store=store, durations=durations, state_refresh_s=3600, outage=outage
+    )
     graph = graph_with(node)
     callbacks: dict[str, Any] = {"callbacks": [RoutingTelemetry(observations=sink)]}
     for i in range(20):  # before: these units are stored
@@ -96,7 +97,9 @@ def test_a_slow_redis_costs_one_timeout_per_back_off_period(mode: str, server: R
     slow_down(mode, proxy, server)
     if mode != "pause":
         slow_down(mode, obs_proxy, server)
+    calls_before = store.calls
     time.sleep(SLOW_S)
+    store_calls = store.calls - calls_before
     speed_up(mode, proxy)
     speed_up(mode, obs_proxy)
     during = durations[first:]
@@ -108,14 +111,12 @@ def test_a_slow_redis_costs_one_timeout_per_back_off_period(mode: str, server: R
         t.join(30)
     assert not errors
     stats = node.stats()
-    waited = [d for d in during if d > 0.75 * TIMEOUT_S]
-    # one probe per back-off period, however many threads call meanwhile, plus the calls in flight when it
-    # slowed down: at most THREADS + SLOW_S / (BACKOFF_S + TIMEOUT_S) + 1
-    assert len(waited) <= THREADS + 6, (len(waited), len(during))
-    # a decision never waits for the slow store (1 s late, or never for "hold"): one timeout at most, plus
-    # scheduling on a loaded CI machine
+    # the store is asked once per back-off period, however many sessions run meanwhile, plus the calls in
+    # flight when it slowed down: at most THREADS + SLOW_S / BACKOFF_S + 1 (counted, not timed)
+    assert store_calls <= THREADS + SLOW_S / BACKOFF_S + 1, (store_calls, len(during))
+    # a decision never waits for the slow store (3 s late, or never for "hold"): one timeout (0.2 s) at
+    # most, and a busy machine's scheduling
     assert max(during) < DELAY_S
-    assert len(during) > 10 * len(waited)  # the graph kept going at speed meanwhile
     assert stats["events"]["outage"] >= 1 and stats["events"]["recovered"] >= 1
     assert stats["decisions"]["exp"]["store_unavailable"] == stats["events"]["fallback"] > 0
     node.assigner.guard.wait_flushed(30)

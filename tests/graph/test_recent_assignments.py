@@ -6,7 +6,7 @@ from __future__ import annotations
 import redis
 
 from routing_agent.assignment.recent import RecentAssignments
-from routing_agent.assignment.stores import open_store
+from routing_agent.stores.assignments import open_store
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
 from tests.support.redis_server import RedisServer

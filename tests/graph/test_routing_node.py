@@ -15,10 +15,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2
-from routing_agent.assignment.stores import open_store
 from routing_agent.config.spec import ExperimentsConfig, ExperimentStatus
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
 from routing_agent.graph import metadata as meta
+from routing_agent.stores.assignments import open_store
 from tests.graph.conftest import AGENTS, build_graph, echo_catalog
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from routing_agent.cli import app
-from routing_agent.observations import open_observation_store
-from routing_agent.scoring.records import OutputRecord, write_records
+from routing_agent.scoring.outputs import OutputRecord, write_records
+from routing_agent.stores.observations import open_observation_store
 
 YAML = """
 experiments:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from statistics import mean
 
-from routing_agent.assignment.stores.memory import MemoryStore
 from routing_agent.config.spec import ScorerSpec
-from routing_agent.observations.memory import MemoryObservationStore
 from routing_agent.scoring.base import Sample, Score
 from routing_agent.scoring.factory import build_scorers
 from routing_agent.scoring.node import ScoringNode
-from routing_agent.scoring.records import OutputRecord, read_records, write_records
+from routing_agent.scoring.outputs import OutputRecord, read_records, write_records
 from routing_agent.scoring.runner import ascore_records, score_records
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.memory import MemoryObservationStore
 from tests.scoring import rag_graph as rag
 from tests.scoring.rag_graph import offline  # noqa: F401 (autouse fixture)
 

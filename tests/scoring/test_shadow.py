@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from statistics import mean
 
-from routing_agent.assignment.stores.memory import MemoryStore
-from routing_agent.observations.memory import MemoryObservationStore
 from routing_agent.scoring.events import ROLE, ROLE_SHADOW
 from routing_agent.scoring.shadow import SHADOW_TAG, ShadowMirror, ShadowRunner
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.memory import MemoryObservationStore
 from tests.scoring import rag_graph as rag
 from tests.scoring.conftest import MetadataRecorder
 from tests.scoring.rag_graph import offline  # noqa: F401 (autouse fixture)

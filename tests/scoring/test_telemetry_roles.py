@@ -7,10 +7,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from routing_agent.assignment.stores.memory import MemoryStore
-from routing_agent.observations.memory import MemoryObservationStore
 from routing_agent.scoring.node import ScoringNode
 from routing_agent.scoring.shadow import ShadowRunner
+from routing_agent.stores.assignments.memory import MemoryStore
+from routing_agent.stores.observations.memory import MemoryObservationStore
 from routing_agent.telemetry.callbacks import RoutingTelemetry
 from routing_agent.telemetry.install import instrumented
 from tests.scoring import rag_graph as rag

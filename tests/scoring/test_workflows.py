@@ -11,13 +11,13 @@ from routing_agent.config.loader import load_experiments
 from routing_agent.config.spec import ExperimentsConfig, ScorerSpec
 from routing_agent.providers.simulated import set_time_scale
 from routing_agent.scoring.factory import build_scorer
-from routing_agent.scoring.records import OutputRecord
+from routing_agent.scoring.outputs import OutputRecord
 from routing_agent.scoring.runner import score_records
 from routing_agent.scoring.shadow import ShadowRunner
-from workflows.invoice_extraction import WORKFLOW as INVOICE
-from workflows.invoice_extraction import prompts as invoice_prompts
-from workflows.rag_qa import WORKFLOW as RAG
-from workflows.support_triage import WORKFLOW as SUPPORT
+from routing_agent.workflows.invoice_extraction import WORKFLOW as INVOICE
+from routing_agent.workflows.invoice_extraction import prompts as invoice_prompts
+from routing_agent.workflows.rag_qa import WORKFLOW as RAG
+from routing_agent.workflows.support_triage import WORKFLOW as SUPPORT
 
 INVOICE_SCHEMA = {  # the workflow's JSON contract (graph._schema_ok), written as a JSON Schema
     "type": "object",

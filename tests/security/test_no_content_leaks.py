@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from routing_agent.config.loader import load_experiments, load_experiments_from_string
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
-from routing_agent.observations import MemoryObservationStore
+from routing_agent.stores.observations import MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 from tests.providers.test_real_provider_path import openai_server  # noqa: F401 (fixture)
 from tests.support.redis_server import free_port
@@ -74,7 +74,7 @@ def leaked(
 
 
 def test_the_support_workflow_leaks_no_content(everything_logged: pytest.LogCaptureFixture) -> None:
-    from workflows import get_workflow
+    from routing_agent.workflows import get_workflow
 
     workflow = get_workflow("support")
     config = load_experiments(workflow.default_config)

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import redis
 
-from routing_agent.assignment.stores import open_store
-from routing_agent.observations import Observation, open_observation_store
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import Observation, open_observation_store
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
 from tests.security.tls import TlsFiles, TlsRedis, make_tls_files

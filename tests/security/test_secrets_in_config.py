@@ -16,13 +16,13 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from routing_agent.assignment.stores import open_store
 from routing_agent.cli import app
 from routing_agent.config.loader import check_experiments_string
 from routing_agent.config.spec import VariantSpec
 from routing_agent.errors import ConfigError, ModelResolutionError
-from routing_agent.observations import open_observation_store
 from routing_agent.providers.catalog import ModelCatalog
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import open_observation_store
 
 SECRET = "sk-proj-Zq8UvT3xK9wL2mN5pR7sY1bC4dF6gH0j"
 runner = CliRunner()

@@ -14,12 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.cluster import key_slot
 
-from routing_agent.assignment.stores import open_store
-from routing_agent.assignment.stores._redis_layout import KeyLayout, experiment_tag
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
-from routing_agent.observations import Observation, open_observation_store
-from routing_agent.observations.redis import _enc, _scope
+from routing_agent.stores._redis import experiment_tag
+from routing_agent.stores.assignments import open_store
+from routing_agent.stores.assignments._redis_layout import KeyLayout
+from routing_agent.stores.observations import Observation, open_observation_store
+from routing_agent.stores.observations.redis import _enc, _scope
 from tests.support.redis_server import RedisServer
 
 HOSTILE = ["exp", "a:b", "a}b", "{a}", "}", "{", "a{b}c", "~61", "#abc", "x" * 500, "Ünï 🙂", "a\nb",

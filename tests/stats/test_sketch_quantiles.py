@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from routing_agent.observations.aggregates import LogHistogram
 from routing_agent.stats.quantiles import ClusteredValues, estimate_quantile
 from routing_agent.stats.results import compare_arms
 from routing_agent.stats.sketch_quantiles import estimate_quantile_from_sketch
 from routing_agent.stats.summaries import RatioSummary
+from routing_agent.stores.observations.aggregates import LogHistogram
 
 
 def clustered_latencies(

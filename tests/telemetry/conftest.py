@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 from routing_agent.testing import metric_points
 

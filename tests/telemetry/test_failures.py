@@ -148,7 +148,7 @@ def test_instrument_with_a_store_url(otel: Otel, tmp_path: Any) -> None:
         assert handler.flush(5)
     finally:
         uninstrument()
-    from routing_agent.observations import open_observation_store
+    from routing_agent.stores.observations import open_observation_store
 
     store = open_observation_store(f"sqlite:///{tmp_path}/o.db")
     variant = out["routing"]["exp-support"]["variant"]

@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from opentelemetry.trace import SpanKind
 
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
 from routing_agent.telemetry import Pricer, RoutingTelemetry, TokenUsage
 from routing_agent.telemetry import semconv as sc
 from routing_agent.telemetry.instruments import CallMeasurements

@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from routing_agent.config.spec import PriceSpec, TelemetrySpec
-from routing_agent.observations import MemoryObservationStore
-from routing_agent.telemetry import RoutingTelemetry, backends
+from routing_agent.stores.observations import MemoryObservationStore
+from routing_agent.telemetry import RoutingTelemetry
+from routing_agent.telemetry import backends
 from routing_agent.telemetry import semconv as sc
 from tests.telemetry.conftest import Otel
 from tests.telemetry.support import State, build_graph, experiments, scripted_catalog
@@ -254,7 +255,7 @@ def test_subgraph_agents_nest_under_the_calling_node(otel: Otel, handler: Routin
 
 
 def test_unpriced_and_yaml_prices(otel: Otel, obs_store: MemoryObservationStore) -> None:
-    from routing_agent.observations import BufferedObservationWriter
+    from routing_agent.stores.observations import BufferedObservationWriter
     from routing_agent.telemetry import Pricer
 
     config = experiments(prices={"scripted:gpt-4o": PriceSpec(input=1.0, output=2.0)})

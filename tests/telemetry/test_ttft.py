@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from opentelemetry.trace import SpanKind
 
-from routing_agent.observations import MemoryObservationStore
+from routing_agent.stores.observations import MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 from routing_agent.telemetry import semconv as sc
 from tests.telemetry.conftest import Otel

@@ -11,8 +11,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from routing_agent.config.spec import AgentModelSpec, ExperimentsConfig, ExperimentSpec, VariantSpec
 from routing_agent.graph import metadata as meta
+from routing_agent.workflows.base import WorkflowSpec
 from tests.support.time_scale import instant_models
-from workflows.base import WorkflowSpec
 
 
 @pytest.fixture(autouse=True)

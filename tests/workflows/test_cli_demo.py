@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from routing_agent.assignment.stores import open_store
 from routing_agent.cli import app
 from routing_agent.config.loader import load_experiments
-from routing_agent.simulation import Step, default_pipeline, simulate
+from routing_agent.simulation import RunSettings, simulate
 from routing_agent.simulation.demo import workflow_for
+from routing_agent.stores.assignments import open_store
 
 runner = CliRunner()
 
@@ -47,6 +47,19 @@ def test_demo_runs_support_sessions_on_a_sqlite_store(tmp_path: Path) -> None:
     assert by_session(_rows(workdir / "outcomes.jsonl")) == by_session(rows)
 
 
+def test_demo_runs_from_any_directory_with_the_config_shipped_in_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no configs/ or workflows/ here: both come from the installed package
+    result = runner.invoke(app, ["demo", "--sessions", "30", "--workers", "4"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "routing-agent-demo"
+    assert len(_rows(out / "outcomes.jsonl")) == 30
+    for name in ("traces.jsonl", "observations.sqlite3", "report.html", "report.md", "report.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert "decision" in result.output
+
+
 def test_simulate_any_workflow_against_redis(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
     url = f"{redis_url}?prefix={redis_prefix}"
     args = ["simulate", "--config", "configs/rag.yaml", "--sessions", "60", "--workers", "6"]
@@ -63,22 +76,15 @@ def test_simulate_any_workflow_against_redis(tmp_path: Path, redis_url: str, red
     assert counts == dict(Counter(r["assignments"]["rag-answerer"]["variant"] for r in rows))  # type: ignore[index]
 
 
-def test_workflow_is_inferred_from_the_config_and_steps_plug_in(tmp_path: Path) -> None:
+def test_workflow_is_inferred_from_the_config_and_the_run_is_reported(tmp_path: Path) -> None:
     config_path = Path("configs/invoice.yaml")
     assert workflow_for(load_experiments(config_path), config_path).name == "invoice"
-    seen: list[str] = []
-    pipeline = default_pipeline()
-    pipeline.insert_after("run", Step("evaluate", lambda ctx: seen.append(str(ctx.summary.sessions))))  # type: ignore[union-attr]
-    pipeline.insert_before(
-        "run", Step("telemetry", lambda ctx: ctx.observers.append(lambda r: seen.append("obs")))
-    )
-    ctx = simulate(
-        config_path, sessions=20, workers=2, workdir=tmp_path, fresh=True, progress=False, pipeline=pipeline
-    )
-    assert pipeline.names() == ["prepare", "build", "telemetry", "run", "evaluate", "summarize", "close"]
-    assert seen.count("obs") == 20 and seen[-1] == "20"
-    assert ctx.routing is None  # closed
-    assert ctx.outputs["session outcomes (JSON Lines)"].exists()
+    settings = RunSettings(sessions=20, workers=2, workdir=tmp_path, fresh=True, progress=False)
+    run = simulate(config_path, settings)
+    assert run.workflow.name == "invoice" and run.summary.sessions == 20
+    assert run.stored == {"invoice-extractor": {}}  # unit: request — nothing sticky to store
+    assert run.outputs["session outcomes (JSON Lines)"].exists()
+    assert run.evaluations == {} and not (tmp_path / "traces.jsonl").exists()  # neither traced nor decided
 
 
 def test_simulate_rejects_a_config_it_cannot_place(tmp_path: Path) -> None:
@@ -94,4 +100,4 @@ def test_simulate_rejects_a_config_it_cannot_place(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "--workflow" in str(result.output) + str(result.exception)
     with pytest.raises(KeyError):
-        simulate(config, workflow="nope", sessions=1, workdir=tmp_path, progress=False)
+        simulate(config, RunSettings(sessions=1, workdir=tmp_path, progress=False), workflow="nope")

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from evals.datasets.common import dump_jsonl
-from workflows import get_workflow
+from routing_agent.workflows import get_workflow
 
 
 @pytest.mark.parametrize("module", ["support_tickets", "invoices", "rag_corpus"])
@@ -37,7 +37,7 @@ def test_ground_truth_is_consistent_and_keys_are_unique() -> None:
             assert abs(e["subtotal"] + e["tax"] - e["total"]) < 0.011
         assert row["approve"] == (row["consistent"] and row["header"]["doc_type"] == "invoice")
     questions = get_workflow("rag").items()
-    from workflows.rag_qa.data import corpus
+    from routing_agent.workflows.rag_qa.data import corpus
 
     docs = corpus()
     for q in questions:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from routing_agent.config.loader import load_experiments
+from routing_agent.workflows import get_workflow
 from tests.workflows.conftest import CallRecorder, run_dataset, single_model_config
-from workflows import get_workflow
 
 INVOICE = get_workflow("invoice")
 RAG = get_workflow("rag")

@@ -12,8 +12,8 @@ import numpy as np
 from scipy.stats import wilcoxon
 from statsmodels.stats.contingency_tables import mcnemar
 
+from routing_agent.workflows import get_workflow
 from tests.workflows.conftest import run_dataset, single_model_config
-from workflows import get_workflow
 
 PROFILES = ("strong-expensive", "fast-cheap", "regressed")
 

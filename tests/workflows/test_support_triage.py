@@ -10,8 +10,8 @@ from langchain_core.messages import AIMessageChunk
 from routing_agent.config.loader import load_experiments
 from routing_agent.providers.profiles import register_profiles
 from routing_agent.providers.simulated import set_time_scale
+from routing_agent.workflows import get_workflow
 from tests.workflows.conftest import CallRecorder, run_dataset, single_model_config
-from workflows import get_workflow
 
 WF = get_workflow("support")
 

@@ -11,10 +11,16 @@ __all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.base import REPO_ROOT, WorkflowSpec, recorded_outcome, register_oracle_once, with_oracle
-from workflows.invoice_extraction.data import invoices
-from workflows.invoice_extraction.graph import build_graph
-from workflows.invoice_extraction.oracle import InvoiceOracle
+from routing_agent.workflows.base import (
+    WorkflowSpec,
+    recorded_outcome,
+    register_oracle_once,
+    shipped_config,
+    with_oracle,
+)
+from routing_agent.workflows.invoice_extraction.data import invoices
+from routing_agent.workflows.invoice_extraction.graph import build_graph
+from routing_agent.workflows.invoice_extraction.oracle import InvoiceOracle
 
 
 def register_oracle() -> None:
@@ -44,7 +50,7 @@ def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
 WORKFLOW = WorkflowSpec(
     name="invoice",
     description="invoice extraction: parser → extractor (JSON) → validator (primary metric: field_accuracy)",
-    default_config=REPO_ROOT / "configs" / "invoice.yaml",
+    default_config=shipped_config("invoice.yaml"),
     unit_key="invoice_id",
     build=with_oracle(build_graph, register_oracle),
     items=invoices,

@@ -15,8 +15,8 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from workflows.base import ask, failure_update, render_sections
-from workflows.invoice_extraction import prompts
+from routing_agent.workflows.base import ask, failure_update, render_sections
+from routing_agent.workflows.invoice_extraction import prompts
 
 
 def _header(state: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ __all__ = ["DATA_DIR", "invoices"]
 from pathlib import Path
 from typing import Any
 
-from workflows.base import load_jsonl
+from routing_agent.workflows.base import load_jsonl
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

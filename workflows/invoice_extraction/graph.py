@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
-from workflows.base import AgentError, pipeline_graph
-from workflows.invoice_extraction import agents, prompts
+from routing_agent.workflows.base import AgentError, pipeline_graph
+from routing_agent.workflows.invoice_extraction import agents, prompts
 
 
 class InvoiceState(RoutingState, total=False):

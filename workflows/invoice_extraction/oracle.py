@@ -18,9 +18,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from routing_agent.providers.tasks import Extraction, Task
-from workflows.base import parse_sections
-from workflows.invoice_extraction import prompts
-from workflows.invoice_extraction.data import invoices
+from routing_agent.workflows.base import parse_sections
+from routing_agent.workflows.invoice_extraction import prompts
+from routing_agent.workflows.invoice_extraction.data import invoices
 
 _LEGAL_SUFFIXES = frozenset({"GmbH", "AG", "Ltd", "LLP", "SARL", "SAS", "BV", "Co."})
 

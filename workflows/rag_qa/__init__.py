@@ -11,10 +11,16 @@ __all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.base import REPO_ROOT, WorkflowSpec, recorded_outcome, register_oracle_once, with_oracle
-from workflows.rag_qa.data import questions
-from workflows.rag_qa.graph import build_graph
-from workflows.rag_qa.oracle import RagOracle
+from routing_agent.workflows.base import (
+    WorkflowSpec,
+    recorded_outcome,
+    register_oracle_once,
+    shipped_config,
+    with_oracle,
+)
+from routing_agent.workflows.rag_qa.data import questions
+from routing_agent.workflows.rag_qa.graph import build_graph
+from routing_agent.workflows.rag_qa.oracle import RagOracle
 
 
 def register_oracle() -> None:
@@ -40,7 +46,7 @@ def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
 WORKFLOW = WorkflowSpec(
     name="rag",
     description="RAG Q&A: retriever → answerer → citer (metric that matters: citation stability)",
-    default_config=REPO_ROOT / "configs" / "rag.yaml",
+    default_config=shipped_config("rag.yaml"),
     unit_key="session_id",
     build=with_oracle(build_graph, register_oracle),
     items=questions,

@@ -13,9 +13,9 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from workflows.base import ask, failure_update, render_sections
-from workflows.rag_qa import prompts
-from workflows.rag_qa.data import corpus, corpus_index
+from routing_agent.workflows.base import ask, failure_update, render_sections
+from routing_agent.workflows.rag_qa import prompts
+from routing_agent.workflows.rag_qa.data import corpus, corpus_index
 
 SEARCH_K = 6
 MAX_PASSAGES = 3

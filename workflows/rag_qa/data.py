@@ -9,8 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from workflows.base import load_jsonl
-from workflows.retrieval import KeywordIndex
+from routing_agent.workflows.base import load_jsonl
+from routing_agent.workflows.retrieval import KeywordIndex
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

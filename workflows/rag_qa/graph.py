@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
-from workflows.base import AgentError, pipeline_graph
-from workflows.rag_qa import agents
+from routing_agent.workflows.base import AgentError, pipeline_graph
+from routing_agent.workflows.rag_qa import agents
 
 
 class RagState(RoutingState, total=False):

@@ -16,9 +16,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from routing_agent.providers.tasks import CitedAnswer, Selection, Task
-from workflows.base import parse_sections
-from workflows.rag_qa import prompts
-from workflows.rag_qa.data import corpus, questions
+from routing_agent.workflows.base import parse_sections
+from routing_agent.workflows.rag_qa import prompts
+from routing_agent.workflows.rag_qa.data import corpus, questions
 
 
 def supporting_docs(answer: str, item: Mapping[str, Any], offered: Sequence[str]) -> list[str]:

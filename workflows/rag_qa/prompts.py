@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workflows.base import first_mentions, listed_entries
+from routing_agent.workflows.base import first_mentions, listed_entries
 
 RETRIEVER_SYSTEM = (
     "You rerank search results for a question about the Nimbus documentation. Reply with the ids of the "

@@ -10,10 +10,16 @@ __all__ = ["WORKFLOW", "build_graph", "register_oracle", "session_input"]
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.base import REPO_ROOT, WorkflowSpec, recorded_outcome, register_oracle_once, with_oracle
-from workflows.support_triage.data import tickets
-from workflows.support_triage.graph import build_graph
-from workflows.support_triage.oracle import SupportOracle
+from routing_agent.workflows.base import (
+    WorkflowSpec,
+    recorded_outcome,
+    register_oracle_once,
+    shipped_config,
+    with_oracle,
+)
+from routing_agent.workflows.support_triage.data import tickets
+from routing_agent.workflows.support_triage.graph import build_graph
+from routing_agent.workflows.support_triage.oracle import SupportOracle
 
 
 def register_oracle() -> None:
@@ -44,7 +50,7 @@ def session_input(item: Mapping[str, Any], session_id: str) -> dict[str, Any]:
 WORKFLOW = WorkflowSpec(
     name="support",
     description="support triage: classifier → retriever → drafter → resolver (primary metric: resolved)",
-    default_config=REPO_ROOT / "configs" / "support.yaml",
+    default_config=shipped_config("support.yaml"),
     unit_key="session_id",
     build=with_oracle(build_graph, register_oracle),
     items=tickets,

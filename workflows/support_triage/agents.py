@@ -14,9 +14,9 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from workflows.base import ask, failure_update, render_sections
-from workflows.support_triage import prompts
-from workflows.support_triage.data import policies, policy_index
+from routing_agent.workflows.base import ask, failure_update, render_sections
+from routing_agent.workflows.support_triage import prompts
+from routing_agent.workflows.support_triage.data import policies, policy_index
 
 
 def candidate_policies(category: str | None, ticket: str, *, keyword_k: int = 3) -> list[str]:

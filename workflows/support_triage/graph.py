@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.graph import RoutingNode, RoutingState
-from workflows.base import AgentError, pipeline_graph
-from workflows.support_triage import agents
-from workflows.support_triage.oracle import draft_resolves
+from routing_agent.workflows.base import AgentError, pipeline_graph
+from routing_agent.workflows.support_triage import agents
+from routing_agent.workflows.support_triage.oracle import draft_resolves
 
 
 class SupportState(RoutingState, total=False):

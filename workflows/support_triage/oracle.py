@@ -16,9 +16,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from routing_agent.providers.tasks import Choice, CitedAnswer, Selection, Task, Verdict
-from workflows.base import parse_sections
-from workflows.support_triage import prompts
-from workflows.support_triage.data import policies, tickets
+from routing_agent.workflows.base import parse_sections
+from routing_agent.workflows.support_triage import prompts
+from routing_agent.workflows.support_triage.data import policies, tickets
 
 NEAR_MISSES = {
     "billing": ("returns", "cancellation"),

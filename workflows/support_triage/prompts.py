@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.base import first_mentions, listed_entries
+from routing_agent.workflows.base import first_mentions, listed_entries
 
 CATEGORIES = ("billing", "shipping", "returns", "account", "technical", "cancellation")
 

@@ -12,17 +12,7 @@ Renderers take the evaluation's JSON (``Evaluation.to_json()``), so a saved ``re
 
 from __future__ import annotations
 
-__all__ = [
-    "FORMATS",
-    "SCHEMA_PATH",
-    "load_schema",
-    "render",
-    "render_html",
-    "render_json",
-    "render_markdown",
-    "validate_report",
-    "write_report",
-]
+__all__ = ["SCHEMA_PATH", "load_schema", "render", "validate_report", "write_report"]
 
 import os
 from pathlib import Path
@@ -33,7 +23,7 @@ from routing_agent.evaluation.report.json import SCHEMA_PATH, load_schema, rende
 from routing_agent.evaluation.report.markdown import render_markdown
 
 if TYPE_CHECKING:
-    from routing_agent.evaluation.records import Evaluation
+    from routing_agent.evaluation.analysis import Evaluation
 
 FORMATS = {"md": render_markdown, "html": render_html, "json": render_json}
 _SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}

@@ -1,0 +1,402 @@
+"""Shared assignment store on Redis (or Redis Cluster): every worker on every machine sees the same units.
+
+Key layout and scripts: ``_redis_layout`` (one hash tag per experiment, so it works on Redis Cluster).
+
+``get_or_set`` is one round trip: ``EVALSHA`` of a script that GETs, and when absent SETs (PX ttl) and bumps
+the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server). Experiment state changes
+go through a compare-and-set script that writes the state and appends the history together.
+
+Clients (``_redis_clients``) default to 50 ms socket and connect timeouts (asyncio clients to 250 ms: a busy
+event loop reads replies late) and one immediate retry on a broken connection (not on a timeout). Every Redis
+or socket error is raised as ``StoreUnavailable``; the routing node degrades on it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_PREFIX", "RedisStore", "from_url"]
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from routing_agent.config.spec import ExperimentStatus
+from routing_agent.errors import MissingDependency, StoreUnavailable
+from routing_agent.stores._redis import DEFAULT_PREFIX, client_factories, factories_for
+from routing_agent.stores.assignments._common import (
+    cas_conflict,
+    check_assignment,
+    decode_state,
+    encode_state,
+    new_state,
+)
+from routing_agent.stores.assignments._redis_layout import (
+    GET_OR_SET,
+    GET_OR_SET_SHA,
+    SET_STATE,
+    SET_STATE_SHA,
+    KeyLayout,
+)
+from routing_agent.stores.assignments.state import ExperimentState
+from routing_agent.stores.capabilities import Capability
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+    from routing_agent.stores._url import StoreURL
+
+try:
+    import redis as _redis
+    import redis.asyncio as _aredis
+    from redis.exceptions import RedisClusterException as _ClusterException
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _redis = None  # type: ignore[assignment]
+    _aredis = None  # type: ignore[assignment]
+    _ClusterException = Exception  # type: ignore[assignment,misc]
+
+T = TypeVar("T")
+
+_ERRORS: tuple[type[BaseException], ...] = (
+    (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
+)
+
+
+def _require_redis() -> None:
+    if _redis is None:
+        raise MissingDependency("redis", "redis")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+_closing: set[asyncio.Future[Any]] = set()
+
+
+def _schedule_close(client: Any) -> None:
+    task = asyncio.ensure_future(client.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+class RedisStore:
+    """Sticky assignments, experiment state and counts in Redis; sync and async clients, injected or built."""
+
+    capabilities: frozenset[Capability] = frozenset(
+        {Capability.TTL, Capability.MULTI_PROCESS, Capability.MULTI_HOST}
+    )
+
+    def __init__(
+        self,
+        client: redis.Redis | redis.RedisCluster | None = None,
+        *,
+        async_client: redis.asyncio.Redis | redis.asyncio.RedisCluster | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        async_factory: Callable[[], redis.asyncio.Redis | redis.asyncio.RedisCluster] | None = None,
+        client_factory: Callable[[], redis.Redis | redis.RedisCluster] | None = None,
+    ) -> None:
+        """Use the given clients (as LangGraph's Redis checkpointers do); see ``from_url`` to build them.
+
+        ``async_factory`` builds one async client per event loop (async clients are bound to their loop).
+        Without any async client, the async twins run the sync client in a worker thread.
+        ``client_factory`` builds the sync client on first use (a ``RedisCluster`` connects when built, and
+        an unreachable cluster must degrade the first calls, not crash the constructor).
+        """
+        _require_redis()
+        if client is None and client_factory is None and async_client is None and async_factory is None:
+            raise ValueError("RedisStore needs a client (or use RedisStore.from_url / open_store)")
+        self._keys = KeyLayout(prefix)
+        self.prefix = prefix
+        self._client = client
+        self._client_factory = client_factory
+        self._build_lock = threading.Lock()
+        self._async_client = async_client
+        self._async_factory = async_factory
+        self._loop_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis | redis.asyncio.RedisCluster
+        ] = weakref.WeakKeyDictionary()
+        self._owns_clients = False
+        self._closed = False
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        timeout_s: float | None = None,
+        async_timeout_s: float | None = None,
+        password: str | None = None,
+        cluster: bool = False,
+        **client_kwargs: Any,
+    ) -> RedisStore:
+        """Build sync and (per event loop) async clients from a ``redis://`` / ``rediss://`` URL.
+
+        ``timeout_s`` sets socket and connect timeouts (default 50 ms for the sync client and, when
+        ``async_timeout_s`` is not given, for the async one too; the async default is 250 ms). ``password``
+        overrides the URL's; ``cluster`` uses ``RedisCluster``. Extra keyword arguments go to redis-py.
+        """
+        _require_redis()
+        build_sync, build_async = client_factories(
+            url,
+            timeout_s=timeout_s,
+            async_timeout_s=async_timeout_s,
+            password=password,
+            cluster=cluster,
+            client_kwargs=client_kwargs,
+        )
+        client = None if cluster else build_sync()  # a plain client connects lazily by itself
+        store = cls(client, prefix=prefix, async_factory=build_async, client_factory=build_sync)
+        store._owns_clients = True
+        return store
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    # -- keys --------------------------------------------------------------------------------------------
+
+    def _base(self, experiment: str) -> bytes:
+        return self._keys.base(experiment)
+
+    def unit_key(self, experiment: str, unit_id: str) -> bytes:
+        """The Redis key holding a unit's variant."""
+        return self._keys.unit(experiment, unit_id)
+
+    def experiment_keys(self, experiment: str) -> dict[str, bytes]:
+        """The fixed keys of an experiment: ``counts``, ``state``, ``history``."""
+        return {name: self._keys.fixed(experiment, name) for name in ("counts", "state", "history")}
+
+    # -- clients and errors ------------------------------------------------------------------------------
+
+    def client(self) -> redis.Redis | redis.RedisCluster:
+        """The sync client (built on first use), for the stores that live beside this one (reviews).
+
+        ``StoreUnavailable`` when closed or when a cluster client cannot be built."""
+        return self._sync()
+
+    def _sync(self) -> redis.Redis | redis.RedisCluster:
+        if self._closed:
+            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
+        if self._client is None:
+            if self._client_factory is None:
+                raise RuntimeError("this RedisStore has only an async client; use the a* methods")
+            with self._build_lock:
+                if self._client is None:
+                    try:
+                        self._client = self._client_factory()
+                    except _ERRORS as exc:
+                        raise self._unavailable(exc) from exc
+        return self._client
+
+    def _aclient(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster | None:
+        if self._closed:
+            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
+        if self._async_client is not None:
+            return self._async_client
+        if self._async_factory is None:
+            return None
+        loop = asyncio.get_running_loop()
+        client = self._loop_clients.get(loop)
+        if client is None:
+            client = self._async_factory()
+            self._loop_clients[loop] = client
+        return client
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}")
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _acall(self, fn: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await fn()
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    @staticmethod
+    def _evalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
+        # EVALSHA straight away (one round trip); NOSCRIPT only after a server restart or SCRIPT FLUSH.
+        try:
+            return client.evalsha(sha, 2, *keys_and_args)
+        except _redis.exceptions.NoScriptError:
+            client.script_load(script)
+            return client.evalsha(sha, 2, *keys_and_args)
+
+    @staticmethod
+    async def _aevalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
+        try:
+            return await client.evalsha(sha, 2, *keys_and_args)
+        except _redis.exceptions.NoScriptError:
+            await client.script_load(script)
+            return await client.evalsha(sha, 2, *keys_and_args)
+
+    # -- assignments -------------------------------------------------------------------------------------
+
+    def _gos_args(self, experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> tuple[Any, ...]:
+        check_assignment(experiment, unit_id, variant, ttl_s)
+        ttl_ms = 0 if ttl_s is None else max(1, round(ttl_s * 1000))
+        return (self.unit_key(experiment, unit_id), self._base(experiment) + b"counts", variant, ttl_ms)
+
+    def get_or_set(
+        self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
+    ) -> tuple[str, bool]:
+        """Store ``variant`` unless the unit holds one (one round trip); returns ``(held, created)``."""
+        args = self._gos_args(experiment, unit_id, variant, ttl_s)
+        client = self._sync()
+        try:
+            held, created = self._evalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return _text(held), bool(created)
+
+    async def aget_or_set(
+        self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
+    ) -> tuple[str, bool]:
+        """Async twin of ``get_or_set``."""
+        args = self._gos_args(experiment, unit_id, variant, ttl_s)
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.get_or_set, experiment, unit_id, variant, ttl_s=ttl_s)
+        try:
+            held, created = await self._aevalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return _text(held), bool(created)
+
+    def get(self, experiment: str, unit_id: str) -> str | None:
+        """The unit's variant, or None (expired keys are gone)."""
+        key = self.unit_key(experiment, unit_id)
+        client = self._sync()
+        value = self._call(lambda: client.get(key))
+        return None if value is None else _text(value)
+
+    async def aget(self, experiment: str, unit_id: str) -> str | None:
+        """Async twin of ``get``."""
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.get, experiment, unit_id)
+        key = self.unit_key(experiment, unit_id)
+        value = await self._acall(lambda: cast("Awaitable[Any]", client.get(key)))
+        return None if value is None else _text(value)
+
+    def counts(self, experiment: str) -> dict[str, int]:
+        """Assignments created per variant."""
+        key = self._base(experiment) + b"counts"
+        client = self._sync()
+        raw = cast("dict[Any, Any]", self._call(lambda: client.hgetall(key)))
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    # -- experiment state --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_state(values: list[Any]) -> ExperimentState | None:
+        version, data = values
+        return None if version is None or data is None else decode_state(int(version), data)
+
+    def get_state(self, experiment: str) -> ExperimentState | None:
+        """The live state, or None when never set."""
+        key = self._base(experiment) + b"state"
+        client = self._sync()
+        return self._parse_state(
+            self._call(lambda: cast("list[Any]", client.hmget(key, ["version", "data"])))
+        )
+
+    async def aget_state(self, experiment: str) -> ExperimentState | None:
+        """Async twin of ``get_state``."""
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.get_state, experiment)
+        key = self._base(experiment) + b"state"
+        values = await self._acall(lambda: cast("Awaitable[Any]", client.hmget(key, ["version", "data"])))
+        return self._parse_state(values)
+
+    def set_state(
+        self,
+        experiment: str,
+        status: ExperimentStatus,
+        *,
+        actor: str,
+        reason: str = "",
+        winner: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> ExperimentState:
+        """Record a state change and its history entry atomically (compare-and-set when asked)."""
+        draft = new_state(experiment, status, actor=actor, reason=reason, winner=winner, evidence=evidence)
+        base = self._base(experiment)
+        args = [encode_state(draft), "" if expected_version is None else str(int(expected_version))]
+        client = self._sync()
+        ok, version = self._call(
+            lambda: self._evalsha(client, SET_STATE_SHA, SET_STATE, base + b"state", base + b"history", *args)
+        )
+        if not ok:
+            raise cas_conflict(experiment, int(cast("int", expected_version)), int(version))
+        return decode_state(int(version), encode_state(draft))
+
+    def history(self, experiment: str) -> list[ExperimentState]:
+        """Every state change, oldest first."""
+        key = self._base(experiment) + b"history"
+        client = self._sync()
+        entries = cast("list[Any]", self._call(lambda: client.lrange(key, 0, -1)))
+        states = []
+        for entry in entries:
+            version, _, data = _text(entry).partition("\n")
+            states.append(decode_state(int(version), data))
+        return states
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the clients this store built (injected clients stay open: their owner closes them).
+
+        Later calls raise ``StoreUnavailable``.
+        """
+        self._closed = True
+        if not self._owns_clients:
+            return
+        if self._client is not None:
+            self._client.close()
+        for loop, client in list(self._loop_clients.items()):
+            if loop.is_closed():
+                continue
+            if loop.is_running():
+                loop.call_soon_threadsafe(_schedule_close, client)
+            else:
+                loop.run_until_complete(client.aclose())
+        self._loop_clients.clear()
+
+    async def arelease(self) -> None:
+        """Close the async client bound to the running event loop; the store stays usable.
+
+        For code that runs a short-lived loop per job (``asyncio.run``) and uses the async twins in it.
+        """
+        client = self._loop_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running loop, then the rest (``close``)."""
+        if self._owns_clients and not self._closed:
+            client = self._loop_clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.aclose()
+        self.close()
+
+
+def from_url(url: StoreURL) -> RedisStore:
+    """The registry's opener (``routing_agent.stores._url``): 50 ms sync / 250 ms asyncio timeouts unless
+    ``?timeout=`` / ``?async_timeout=`` say otherwise (a routing decision must not wait on Redis)."""
+    build_sync, build_async = factories_for(url)
+    cluster = bool(url.get("cluster", False))
+    client = None if cluster else build_sync()  # a plain client connects lazily by itself
+    store = RedisStore(
+        client, prefix=url.get("prefix", DEFAULT_PREFIX), async_factory=build_async, client_factory=build_sync
+    )
+    store._owns_clients = True
+    return store
