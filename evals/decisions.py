@@ -31,8 +31,8 @@ import numpy as np
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation import DecisionKind, Evaluation, evaluate
-from routing_agent.observations import MemoryObservationStore
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations import MemoryObservationStore
+from routing_agent.stores.observations.observation import Observation
 
 Z999 = 3.29
 SIZES = {"ci": (300, 150), "full": (1000, 1000)}

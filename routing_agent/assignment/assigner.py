@@ -206,7 +206,7 @@ class Assigner:
 
     # -- live state over a recorded assignment ------------------------------------------------------
 
-    def live_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
+    def live_decision(self, spec: ExperimentSpec, record: Assignment) -> RoutingDecision | None:
         """The decision the live state imposes on a recorded (e.g. checkpointed) assignment, or None.
 
         Rolled back → control, shipped → the winner, stopped → not enrolled, whatever the record says; a
@@ -219,7 +219,7 @@ class Assigner:
         imposed, redecide = self._imposed(spec, record, self.guard.get_state(spec.id))
         return self.decide(spec, unit_id) if redecide else imposed
 
-    async def alive_decision(self, spec: ExperimentSpec, record: Assignment) -> Decision | None:
+    async def alive_decision(self, spec: ExperimentSpec, record: Assignment) -> RoutingDecision | None:
         """Async twin of ``live_decision``."""
         unit_id = record.get("unit_id")
         if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
@@ -229,7 +229,7 @@ class Assigner:
 
     def _imposed(
         self, spec: ExperimentSpec, record: Assignment, state: ExperimentState | None
-    ) -> tuple[Decision | None, bool]:
+    ) -> tuple[RoutingDecision | None, bool]:
         """(the decision the live state imposes, or None; whether the unit must be decided afresh)."""
         reason = record.get("reason")
         if (state.status if state is not None else spec.status) not in _IMPOSED:

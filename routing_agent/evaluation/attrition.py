@@ -30,9 +30,9 @@ from routing_agent.evaluation.checks import ValidityCheck
 from routing_agent.evaluation.metrics import MetricData
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.text import num, pct, pval, units
-from routing_agent.observations.aggregates import UnitAggregate
-from routing_agent.observations.base import ObservationStore
 from routing_agent.stats import SampleSummary, compare_proportions
+from routing_agent.stores.observations.aggregates import UnitAggregate
+from routing_agent.stores.observations.base import ObservationStore
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@
 The two rates are checked once an arm has ``min_observations_for_rates`` observations of the metric.
 
 * **Refused observations** (``ingestion``, informational: it passes) — observations this process refused at
-  ingestion (NaN/inf, out of range), counted by ``routing_agent.stores.observations.observation.rejected_counts``; the
-  report lists them among its warnings.
+  ingestion (NaN/inf, out of range), counted by
+  ``routing_agent.stores.observations.observation.rejected_counts``; the report lists them among its warnings.
 """
 
 from __future__ import annotations
@@ -29,12 +29,9 @@ from typing import Any
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.settings import EvaluationSettings
-from routing_agent.stores.observations.base import ObservationStore
-from routing_agent.stores.observations.observation import Metric
-from routing_agent.stores.observations.observation import rejected_counts
 from routing_agent.stats import SrmResult, as_json, srm_test
 from routing_agent.stores.observations.base import ObservationStore
-from routing_agent.stores.observations.observation import Metric
+from routing_agent.stores.observations.observation import Metric, rejected_counts
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The decision record: what the evaluator concluded and the evidence, read by control, CLI and reports.
 
 The rules that produce it, and the error rate each is calibrated to, are the decision policy in
-``routing_agent.evaluation.decide``. ``kind`` is one of:
+``routing_agent.evaluation.policy``. ``kind`` is one of:
 
 * ``rollback`` — a guardrail with ``action: rollback`` was breached (sound test, minimum sample), or the
   primary metric showed every candidate significantly worse (or, for a non-inferiority test, not shown

@@ -23,9 +23,7 @@ from typing import Any
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.analysis import ArmInfo, Distribution, Evaluation, Look
-from routing_agent.evaluation.attrition import Attrition
-from routing_agent.evaluation.attrition import attrition_check
-from routing_agent.evaluation.attrition import intention_to_treat
+from routing_agent.evaluation.attrition import Attrition, attrition_check, intention_to_treat
 from routing_agent.evaluation.checks import run_checks
 from routing_agent.evaluation.cost import compare_costs
 from routing_agent.evaluation.guardrails import check_guardrails

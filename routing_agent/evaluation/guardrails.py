@@ -46,8 +46,6 @@ from routing_agent.config.spec import ExperimentSpec, GuardrailSpec
 from routing_agent.evaluation.decision import GuardrailResult
 from routing_agent.evaluation.metrics import MetricData, load_metric, load_quantiles
 from routing_agent.evaluation.settings import GuardrailFamily
-from routing_agent.stores.observations.aggregates import LogHistogram
-from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stats import SequentialResult, sequential_test
 from routing_agent.stats.results import ArmEstimate
 from routing_agent.stores.observations.aggregates import LogHistogram

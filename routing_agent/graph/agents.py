@@ -33,7 +33,7 @@ from langchain_core.tools import BaseTool
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
 
-from routing_agent.assignment.records import ModelChoice
+from routing_agent.assignment.types import ModelChoice
 from routing_agent.graph.models import arouted_model, routed_model
 from routing_agent.graph.node import ExperimentsLike, RoutingNode, StoreLike
 from routing_agent.graph.resolution import found_routing, inherited_routing

@@ -35,8 +35,8 @@ from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
 from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
-from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.graph.units import unit_source_value
+from routing_agent.stores.assignments.base import AssignmentStore
 
 logger = logging.getLogger("routing_agent.routing")
 
@@ -259,7 +259,9 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             self._specs = (config, {s.id: s for s in config.experiments})
         return self._specs[1].get(record["experiment"])
 
-    def _relived(self, spec: ExperimentSpec, record: Assignment, decision: Decision | None) -> Assignment:
+    def _relived(
+        self, spec: ExperimentSpec, record: Assignment, decision: RoutingDecision | None
+    ) -> Assignment:
         if decision is None:
             return record
         return self.assigner.assignment(spec, record.get("unit_id"), decision, record.get("segments") or {})

@@ -28,10 +28,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from routing_agent.assignment.records import NOT_RANDOMIZED, Assignment, Reason
+from routing_agent.assignment.types import NOT_RANDOMIZED, Assignment, Reason
 from routing_agent.graph.resolution import call_routing, router_for
 from routing_agent.graph.units import current_config
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations.observation import Observation
 
 logger = logging.getLogger("routing_agent.observations")
 _warned: list[bool] = []  # the "nowhere to write" warning is logged once per process
@@ -63,7 +63,7 @@ def _sink(observations: Any) -> Any:
             )
         return sink
     if isinstance(observations, str):
-        from routing_agent.observations import open_observation_store
+        from routing_agent.stores.observations import open_observation_store
 
         observations = open_observation_store(observations)
     return observations
@@ -79,9 +79,9 @@ def _stored(experiment: str, unit_id: str) -> Assignment | None:
     _, variant = node.assigner.guard.get(experiment, unit_id)
     if variant is None:
         return None
-    from routing_agent.assignment.assigner import Decision
+    from routing_agent.assignment.assigner import RoutingDecision
 
-    record = node.assigner.assignment(spec, unit_id, Decision(variant, Reason.STICKY), {})
+    record = node.assigner.assignment(spec, unit_id, RoutingDecision(variant, Reason.STICKY), {})
     return node.live_record(record)
 
 

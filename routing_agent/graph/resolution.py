@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 
-from routing_agent.assignment.records import Assignment
+from routing_agent.assignment.types import Assignment
 from routing_agent.graph.state import ROUTING_KEY
 from routing_agent.graph.units import current_config, read_field
 

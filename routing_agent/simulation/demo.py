@@ -155,7 +155,8 @@ def simulate(
         if settings.trace:
             tracing = start_tracing(
                 config, settings.workdir, project=settings.project or f"routing-agent-{spec.name}",
-                workflow_name=spec.name, otlp=settings.otlp, console=settings.console_traces, observations=settings.observations,
+                workflow_name=spec.name, otlp=settings.otlp, console=settings.console_traces,
+                observations=settings.observations,
             )  # fmt: skip
             outputs["traces (OTel spans, JSON Lines)"] = tracing.traces
             callbacks.append(tracing.handler)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from routing_agent.assignment.types import Reason
-from routing_agent.stores.observations.observation import Metric, Observation
+from routing_agent.stores.observations.observation import Metric
 
 if TYPE_CHECKING:
     from routing_agent.config.spec import ExperimentsConfig

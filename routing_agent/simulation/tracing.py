@@ -1,9 +1,10 @@
 """Tracing for ``routing-agent demo`` / ``simulate``: every session traced, every call observed.
 
 ``start_tracing(...)`` builds the exporters (always ``<workdir>/traces.jsonl``, one span per line, plus OTLP
-traces *and metrics* and the console when asked) and a ``RoutingTelemetry`` handler whose per-call observations go to the
-observation store (a given store or URL, else ``<workdir>/observations.sqlite3``); ``Tracing.close()`` writes
-the buffered observations, flushes and stops the exporters, and reports what each OTLP exporter really did:
+traces *and metrics* and the console when asked) and a ``RoutingTelemetry`` handler whose per-call
+observations go to the observation store (a given store or URL, else ``<workdir>/observations.sqlite3``);
+``Tracing.close()`` writes the buffered observations, flushes and stops the exporters, and reports what each
+OTLP exporter really did:
 ``traces exported to URL (N batches)`` only when every batch was accepted, else how many failed and why.
 """
 

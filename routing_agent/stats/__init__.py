@@ -69,9 +69,7 @@ __all__ = [
 from routing_agent.stats.cuped import cuped
 from routing_agent.stats.frequentist import compare_means, compare_proportions
 from routing_agent.stats.multiplicity import adjust_p_values, dunnett_critical_value
-from routing_agent.stats.noninferiority import non_inferiority
-from routing_agent.stats.multiplicity import MultiplicityResult
-from routing_agent.stats.noninferiority import equivalence
+from routing_agent.stats.noninferiority import equivalence, non_inferiority
 from routing_agent.stats.power import (
     SampleSizePlan,
     parse_allocation,

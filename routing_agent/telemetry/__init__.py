@@ -44,22 +44,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from routing_agent.telemetry.callbacks import RoutingTelemetry
-    from routing_agent.telemetry.citations import extract_citations, with_citations
-    from routing_agent.telemetry.exporters import ExporterSetup, configure_exporters
+    from routing_agent.telemetry.citations import with_citations
+    from routing_agent.telemetry.exporters import configure_exporters
     from routing_agent.telemetry.install import current_handler, instrument, instrumented, uninstrument
-    from routing_agent.telemetry.pricing import ModelPrice, Pricer, TokenUsage
+    from routing_agent.telemetry.pricing import Pricer, TokenUsage
 
 _WHERE = {
     "RoutingTelemetry": "callbacks",
-    "extract_citations": "citations",
     "with_citations": "citations",
-    "ExporterSetup": "exporters",
     "configure_exporters": "exporters",
     "current_handler": "install",
     "instrument": "install",
     "instrumented": "install",
     "uninstrument": "install",
-    "ModelPrice": "pricing",
     "Pricer": "pricing",
     "TokenUsage": "pricing",
 }

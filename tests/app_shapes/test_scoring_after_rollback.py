@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
 from routing_agent import RoutingNode, RoutingState, ScoringNode, load_experiments_from_string, routed_model
-from routing_agent.observations import MemoryObservationStore
+from routing_agent.stores.observations import MemoryObservationStore
 from tests.app_shapes.conftest import rollback
 from tests.app_shapes.support import EXPERIMENT, YAML, unit_in
 

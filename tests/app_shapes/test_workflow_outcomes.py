@@ -8,8 +8,8 @@ from pathlib import Path
 
 from routing_agent.config.loader import load_experiments
 from routing_agent.evaluation.simulation import add_evaluation
-from routing_agent.observations import open_observation_store
 from routing_agent.simulation import default_pipeline, simulate
+from routing_agent.stores.observations import open_observation_store
 
 
 def test_simulated_support_sessions_record_the_primary_metric(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation import Evaluation, evaluate
-from routing_agent.observations import MemoryObservationStore
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations import MemoryObservationStore
+from routing_agent.stores.observations.observation import Observation
 
 EXP = "exp"
 

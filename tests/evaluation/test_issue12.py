@@ -264,7 +264,7 @@ def test_10_negative_costs_are_refused_as_a_ratio_with_a_clear_message() -> None
 
 def test_4_units_the_assignment_store_knows_count_even_without_any_observation() -> None:
     """A candidate that crashes before recording anything: only the assignment store knows those units."""
-    from routing_agent.assignment.stores.memory import MemoryStore
+    from routing_agent.stores.assignments.memory import MemoryStore
 
     s = spec()
     n = planned(s)
@@ -291,8 +291,8 @@ def test_10_observations_refused_at_ingestion_are_named_in_every_report_format()
 
     from routing_agent.evaluation import evaluate
     from routing_agent.evaluation.report import render
-    from routing_agent.observations import MemoryObservationStore
-    from routing_agent.observations.record import Observation
+    from routing_agent.stores.observations import MemoryObservationStore
+    from routing_agent.stores.observations.observation import Observation
 
     s = spec().model_copy(update={"id": "exp-refused"})
     store = MemoryObservationStore()

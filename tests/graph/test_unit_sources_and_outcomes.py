@@ -19,7 +19,7 @@ from routing_agent import (
     routed_model,
 )
 from routing_agent.control import Rollout
-from routing_agent.observations import MemoryObservationStore
+from routing_agent.stores.observations import MemoryObservationStore
 from tests.app_shapes.support import YAML, experiments, unit_in
 
 

@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, PriceSpec, VariantSpec
 from routing_agent.graph import RoutingNode, RoutingState, routed_model
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
 from routing_agent.telemetry import RoutingTelemetry
 from routing_agent.telemetry import semconv as sc
 from tests.providers.openai_server import OpenAICompatibleServer, serve

@@ -112,7 +112,7 @@ def test_cli_durations_are_never_negative() -> None:
 
 def _evaluate_plan(primary: dict[str, object], traffic_per_day: float | None = None) -> object:
     from routing_agent.evaluation.evaluator import evaluate
-    from routing_agent.observations import MemoryObservationStore
+    from routing_agent.stores.observations import MemoryObservationStore
     from tests.evaluation.support import arm, make_spec
 
     spec = make_spec(primary_metric=primary)

@@ -11,10 +11,10 @@ import pytest
 import redis
 
 from routing_agent.evaluation.evaluator import evaluate
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore, Observation
-from routing_agent.observations.record import rejected_counts
-from routing_agent.observations.redis import RedisObservationStore
-from routing_agent.observations.sqlite import SQLiteObservationStore
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore, Observation
+from routing_agent.stores.observations.observation import rejected_counts
+from routing_agent.stores.observations.redis import RedisObservationStore
+from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 from tests.evaluation.support import arm, make_spec
 
 BAD_VALUES = (math.nan, math.inf, -math.inf)

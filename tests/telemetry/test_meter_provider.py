@@ -7,8 +7,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from routing_agent.assignment.counters import RoutingCounters
-from routing_agent.observations import BufferedObservationWriter, MemoryObservationStore
-from routing_agent.observations.record import Observation
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
+from routing_agent.stores.observations.observation import Observation
 from routing_agent.telemetry import instrument, instrumented, uninstrument
 from routing_agent.telemetry import semconv as sc
 from routing_agent.testing import metric_points

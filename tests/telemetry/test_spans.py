@@ -17,8 +17,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from routing_agent.config.spec import PriceSpec, TelemetrySpec
 from routing_agent.stores.observations import MemoryObservationStore
-from routing_agent.telemetry import RoutingTelemetry
-from routing_agent.telemetry import backends
+from routing_agent.telemetry import RoutingTelemetry, backends
 from routing_agent.telemetry import semconv as sc
 from tests.telemetry.conftest import Otel
 from tests.telemetry.support import State, build_graph, experiments, scripted_catalog

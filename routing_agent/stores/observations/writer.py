@@ -7,10 +7,10 @@ and a batch the store applied but did not acknowledge is not counted twice, sinc
 a batch that still fails, anything arriving while the buffer is full, an observation no store can keep
 (``observation_problem``: a NaN value, a lone surrogate in an id), and whatever is still buffered when
 ``close()`` gives up or the interpreter exits is *dropped and counted* (``stats()["dropped"]``, the OTel
-counter ``routing_agent.stores.observations.dropped``, one warning per cause; invalid ones also in
-``stats()["invalid"]`` and ``routing_agent.stores.observations.observation.rejected_counts``). So every accepted
-observation is written, dropped-and-counted, or still buffered: never silently lost. Nothing raises into
-the caller.
+counter ``routing_agent.observations.dropped``, one warning per cause; invalid ones also in
+``stats()["invalid"]`` and ``routing_agent.stores.observations.observation.rejected_counts``). So every
+accepted observation is written, dropped-and-counted, or still buffered: never silently lost. Nothing raises
+into the caller.
 ``flush()`` waits until everything buffered was written; ``close()`` flushes and stops the thread.
 """
 
@@ -30,15 +30,14 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 
 from routing_agent.stores.observations.base import ObservationStore
-from routing_agent.stores.observations.observation import Observation, observation_problem
-from routing_agent.stores.observations.observation import count_rejected
+from routing_agent.stores.observations.observation import Observation, count_rejected, observation_problem
 from routing_agent.telemetry.meters import ActiveCounter
 
-logger = logging.getLogger("routing_agent.stores.observations")
+logger = logging.getLogger("routing_agent.observations")
 
 _live: weakref.WeakSet[BufferedObservationWriter] = weakref.WeakSet()
 _DROPPED = ActiveCounter(
-    "routing_agent.stores.observations.dropped",
+    "routing_agent.observations.dropped",
     unit="{observation}",
     description="Observations dropped: the store failed, the buffer was full, or they were invalid.",
 )
@@ -224,7 +223,7 @@ class BufferedObservationWriter:
                 self._warned.add(cause)
                 logger.warning(
                     "routing-agent dropped %d observation(s) (%s%s); further drops are counted in "
-                    "routing_agent.stores.observations.dropped",
+                    "routing_agent.observations.dropped",
                     n,
                     cause,
                     f": {exc}" if exc is not None else "",
