@@ -277,6 +277,11 @@ def decide(x: DecisionInputs) -> Decision:
         best = _pick_winner(x, winners)
         cost = f"; {x.cost.describe(best.variant)}" if x.cost is not None else ""
         what = "is non-inferior" if best.verdict == "non_inferior" else "wins"
+        if best.early:
+            reasons.append(
+                "early stop: an estimate read when the always-valid test first crosses is biased away from "
+                "0 (it stopped because it looked large); the always-valid CI is the range to rely on"
+            )
         summary = f"Ship {best.variant}: it {what} — {_effect(best)}{cost}; {held}."
         decision = _make(x, _K.SHIP, summary, reasons, winner=best.variant)
     elif verdicts <= {"loss", "inferior"}:

@@ -203,6 +203,7 @@ def test_6_an_early_ship_quotes_the_always_valid_ci_and_p() -> None:
     headline = d.summary.split("; fixed-horizon")[0]
     assert f"always-valid 95% CI {ci(c.sequential.ci_low, c.sequential.ci_high)}" in headline
     assert "fixed-horizon figures, not valid for an early stop" in d.summary
+    assert any(r.startswith("early stop: an estimate read when") for r in d.reasons)
     assert c.sequential.ci_low < c.result.ci_low  # the always-valid interval is the wider one
 
 

@@ -220,7 +220,7 @@ def _segments(d: dict[str, Any]) -> Section | None:
 
 
 def _label(key: str, node: dict[str, Any]) -> str:
-    what = " ".join(str(node[k]) for k in ("metric", "bound") if isinstance(node.get(k), str))
+    what = next((str(node[k]) for k in ("bound", "metric") if isinstance(node.get(k), str)), "")
     arm = f" [{node['variant']}]" if isinstance(node.get("variant"), str) else ""
     return f"{key}: {what}{arm}".rstrip(": ") if what or arm else key
 
