@@ -16,7 +16,8 @@ from tests.app_shapes.support import EXPERIMENT, experiments
 @pytest.fixture
 def store_url(redis_url: str, redis_prefix: str) -> str:
     """A real Redis assignment store private to the test."""
-    return f"{redis_url}?prefix={redis_prefix}"
+    # generous timeouts: these tests check routing, not latency (a loaded CI machine answers late)
+    return f"{redis_url}?prefix={redis_prefix}&timeout=5&async_timeout=5"
 
 
 @pytest.fixture

@@ -76,4 +76,5 @@ def echo_models() -> ModelCatalog:
 @pytest.fixture
 def store_url(redis_url: str, redis_prefix: str) -> str:
     """A real Redis assignment store private to the test."""
-    return f"{redis_url}?prefix={redis_prefix}"
+    # generous timeouts: these tests check routing, not latency (a loaded CI machine answers late)
+    return f"{redis_url}?prefix={redis_prefix}&timeout=5&async_timeout=5"

@@ -135,3 +135,55 @@ def test_model_reported_durations_win(otel: Otel, handler: RoutingTelemetry, str
     else:  # a reported TTFT of a call that did not stream is not recorded
         assert sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in span.attributes
     assert (span.end_time - span.start_time) / 1e9 < 1.0  # span timestamps stay wall-clock
+
+
+def _chunk(**fields: Any) -> Any:
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+
+    return ChatGenerationChunk(message=AIMessageChunk(**fields))
+
+
+@pytest.mark.parametrize(
+    ("fields", "content"),
+    [
+        ({"content": ""}, False),  # the OpenAI-compatible role chunk
+        (
+            {"content": "", "usage_metadata": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}},
+            False,
+        ),
+        ({"content": "", "response_metadata": {"finish_reason": "stop"}}, False),
+        ({"content": [{"type": "text", "text": "", "index": 0}]}, False),  # Anthropic's empty block start
+        ({"content": "Hel"}, True),
+        ({"content": "", "tool_call_chunks": [{"name": "f", "args": "", "id": "c1", "index": 0}]}, True),
+        ({"content": "", "additional_kwargs": {"reasoning_content": "Let me think"}}, True),  # DeepSeek-style
+        ({"content": [{"type": "thinking", "thinking": "Hmm", "index": 0}]}, True),  # Anthropic thinking
+        ({"content": [{"type": "reasoning", "reasoning": "step 1"}]}, True),  # LangChain v1 blocks
+        ({"content": [{"type": "tool_use", "name": "f", "input": {}, "id": "t1", "index": 0}]}, True),
+    ],
+)
+def test_which_chunks_carry_content(fields: dict[str, Any], content: bool) -> None:
+    from routing_agent.telemetry.response import carries_content
+
+    chunk = _chunk(**fields)
+    assert carries_content(chunk.message.content, chunk) is content
+
+
+def test_ttft_waits_for_the_first_content_chunk(otel: Otel, handler: RoutingTelemetry) -> None:
+    """A model that sends an empty chunk at once and its text FIRST seconds later: TTFT is the later one."""
+    model = streaming_model(streaming=True, text="answer")
+
+    original = ScriptedChatModel._stream
+
+    def stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        yield ChatGenerationChunk(message=AIMessageChunk(content=""))  # role-only, at once
+        yield from original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ScriptedChatModel, "_stream", stream)
+        graph_with(model).invoke({"session_id": "s"}, {"callbacks": [handler]})
+    ttft = chat_span(otel).attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
+    assert ttft >= FIRST
