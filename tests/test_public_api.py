@@ -6,6 +6,7 @@ read too) and imports each name on first use; this test pins the list and checks
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,9 @@ def test_public_names_import_lazily() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
     assert out.returncode == 1 and "AttributeError" in out.stderr and "nope" in out.stderr, out.stderr
+
+
+def test_readme_documents_every_public_name() -> None:
+    """README's API is the supported surface: a name it never mentions is not public."""
+    readme = (Path(routing_agent.__file__).parents[1] / "README.md").read_text()
+    assert [name for name in PUBLIC if not re.search(rf"\b{name}\b", readme)] == []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import redis
@@ -121,13 +120,15 @@ def test_another_handle_sees_the_queue(harness: Harness) -> None:
     assert not created and held == item()
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_a_closed_store_raises_store_unavailable(kind: str, tmp_path: Path) -> None:
-    reviews = open_review_store("memory://" if kind == "memory" else str(tmp_path / "r.db"))
+def test_a_closed_store_raises_store_unavailable(harness: Harness) -> None:
+    reviews = harness.open_sibling()  # opened by URL (or memory://): this store owns what it closes
     reviews.submit(item())
     reviews.close()
+    reviews.close()  # idempotent
     with pytest.raises(StoreUnavailable, match="closed"):
         reviews.items()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        reviews.submit(item(n=2))
 
 
 def test_an_unreachable_redis_raises_store_unavailable() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 __all__ = ["RedisReviewStore", "beside", "from_url"]
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -181,20 +182,32 @@ class RedisReviewStore:
 
 
 def from_url(url: StoreURL) -> RedisReviewStore:
-    """The registry's opener: its own client under the one client policy (``?timeout=`` defaults to 2 s)."""
+    """The registry's opener: its own client under the one client policy (``?timeout=`` defaults to 2 s).
+
+    The client is built on first use (a cluster client connects when built) and closed by ``close``, after
+    which calls raise ``StoreUnavailable``.
+    """
     build_sync, _ = factories_for(url, default_timeout_s=DEFAULT_TIMEOUT_S)
+    prefix = url.get("prefix", DEFAULT_PREFIX)
+    lock = threading.Lock()
     built: list[Any] = []
+    closed: list[bool] = []
 
     def client() -> Any:
-        if not built:
-            built.append(build_sync())  # a cluster client connects when built: on first use, not here
-        return built[0]
+        with lock:
+            if closed:
+                raise StoreUnavailable(f"Redis review store ({prefix}) is closed")
+            if not built:
+                built.append(build_sync())
+            return built[0]
 
     def close() -> None:
-        if built:
-            built[0].close()
+        with lock:
+            closed.append(True)
+            if built:
+                built[0].close()
 
-    return RedisReviewStore(client_factory=client, prefix=url.get("prefix", DEFAULT_PREFIX), on_close=close)
+    return RedisReviewStore(client_factory=client, prefix=prefix, on_close=close)
 
 
 def beside(store: object, *, owns: bool = False) -> RedisReviewStore | None:
