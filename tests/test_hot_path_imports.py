@@ -21,11 +21,12 @@ STUB = Path(routing_agent.__file__).with_suffix(".pyi")
 
 
 def hot_path_names() -> list[str]:
-    """The public names a graph needs: all from ``routing_agent.graph``, plus the loader and telemetry."""
+    """The public names a graph needs: all from ``routing_agent.graph`` (but the prebuilt-agent helpers, which
+    import langchain.agents: see the test of their own), plus the loader and telemetry."""
     names = {"instrument", "instrumented", "load_experiments"}
     for node in ast.walk(ast.parse(STUB.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "graph":
-            names.update(alias.name for alias in node.names)
+            names.update(alias.name for alias in node.names if node.module != "graph.agents")
     return sorted(names)
 
 
@@ -56,6 +57,20 @@ def test_hot_path_names_import_no_heavy_module() -> None:
     assert {"RoutingNode", "routed_model", "instrument", "load_experiments"} <= set(names)
     result = _fresh_interpreter(f"from routing_agent import {', '.join(names)}\n" + REPORT)
     assert result["heavy"] == []
+
+
+def test_prebuilt_agent_names_add_no_heavy_module() -> None:
+    # RoutingMiddleware and routed_agent_model import langchain.agents, which (through httpx) loads rich when
+    # it is installed: what langchain.agents loads by itself is the baseline, and our code adds nothing to it.
+    program = (
+        "import sys\nimport langchain.agents, opentelemetry.sdk.trace\nbaseline = set(sys.modules)\n"
+        "from routing_agent import RoutingMiddleware, routed_agent_model\n"
+    )
+    result = _fresh_interpreter(
+        program + REPORT.replace("in sys.modules]", "in set(sys.modules) - baseline]")
+    )
+    assert result["heavy"] == []
+    assert "routing_agent.graph.agents" in result["routing_agent"]
 
 
 def test_running_a_routed_instrumented_graph_imports_no_heavy_module(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from routing_agent.telemetry.meters import ActiveCounter
+from routing_agent._meters import ActiveCounter
 
 _DECISIONS = ActiveCounter(
     "routing_agent.routing.decisions",
@@ -24,7 +24,7 @@ _EVENTS = ActiveCounter(
 
 class RoutingCounters:
     """Thread-safe counters; each increment also goes to an OTel counter on the meter provider given to
-    ``instrument()`` (else the global one; see ``routing_agent.telemetry.meters``).
+    ``instrument()`` (else the global one; see ``routing_agent._meters``).
 
     ``decisions``: per (experiment, reason). ``events``: store outages, fallbacks, write-backs, drops.
     """

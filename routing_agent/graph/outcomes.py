@@ -23,6 +23,7 @@ from __future__ import annotations
 
 __all__ = ["arecord_outcome", "record_outcome"]
 
+import asyncio
 import logging
 import math
 from collections.abc import Mapping
@@ -158,7 +159,8 @@ async def arecord_outcome(
     observations: Any = None,
     id: str | None = None,
 ) -> bool:
-    """Async twin of ``record_outcome`` (a store's async client; a buffered writer never blocks)."""
+    """Async twin of ``record_outcome`` (a plain store writes in a worker thread; a buffered writer never
+    blocks)."""
     obs = _observation(experiment, metric, value, unit, segments=segments, id=id)
     if obs is None:
         return False
@@ -169,7 +171,7 @@ async def arecord_outcome(
         sink.add_many([obs])
         return True
     try:
-        await sink.aadd([obs])
+        await asyncio.to_thread(sink.add, [obs])
     except Exception as exc:
         logger.warning("outcome '%s' not written (%s)", metric, type(exc).__name__)
         return False

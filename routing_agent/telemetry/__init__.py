@@ -10,7 +10,7 @@ Usage::
 
 Or scoped: ``with instrumented(observations=store): graph.invoke(...)``; or explicit:
 ``graph.invoke(x, {"callbacks": [RoutingTelemetry(...)]})``. Without providers the global ones are used; the
-meter provider given to ``instrument()`` receives every instrument of the library (``telemetry.meters``).
+meter provider given to ``instrument()`` receives every instrument of the library (``routing_agent._meters``).
 
 Span tree and which nodes are agents: ``telemetry.graph_spans``. TTFT is the first chunk carrying content
 (``telemetry.response``). Attributes Arize Phoenix and MLflow read (span kinds, cost):
@@ -63,7 +63,7 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import public names on first use: ``telemetry.meters`` (the routing node's counters) stays light."""
+    """Import public names on first use, so importing the package loads none of its modules."""
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'routing_agent.telemetry' has no attribute '{name}'")

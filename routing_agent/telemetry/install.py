@@ -19,9 +19,9 @@ from typing import Any, cast
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from routing_agent._meters import set_active_meter_provider, use_meter_provider
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.telemetry.callbacks import RoutingTelemetry
-from routing_agent.telemetry.meters import set_active_meter_provider, use_meter_provider
 from routing_agent.telemetry.pricing import Pricer
 
 _scoped: ContextVar[RoutingTelemetry | None] = ContextVar("routing_agent_telemetry", default=None)
@@ -65,7 +65,7 @@ def instrument(
     """Trace every LangChain chat-model call and LangGraph node in this process; returns the handler.
 
     ``meter_provider`` receives every instrument of the library: the handler's histograms and counters, and
-    the routing decisions, assignment-store events and dropped observations (``telemetry.meters``).
+    the routing decisions, assignment-store events and dropped observations (``routing_agent._meters``).
     ``options`` go to ``RoutingTelemetry`` (``agents=``, ``workflow_name=``).
     ``observations`` is an ``ObservationStore`` (written by a background buffered writer), a
     ``BufferedObservationWriter``, a store URL (``sqlite:///obs.db``, ``redis://…``, ``memory://``) or None.

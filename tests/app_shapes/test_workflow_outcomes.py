@@ -7,27 +7,22 @@ import json
 from pathlib import Path
 
 from routing_agent.config.loader import load_experiments
-from routing_agent.evaluation.simulation import add_evaluation
-from routing_agent.simulation import default_pipeline, simulate
+from routing_agent.simulation import RunSettings, simulate
 from routing_agent.stores.observations import open_observation_store
 
 
 def test_simulated_support_sessions_record_the_primary_metric(tmp_path: Path) -> None:
     config_path = Path("configs/support.yaml")
     spec = load_experiments(config_path).experiments[0]
-    ctx = simulate(
+    run = simulate(
         config_path,
-        sessions=40,
-        workers=2,
-        workdir=tmp_path,
-        fresh=True,
-        progress=False,
-        time_scale=0.0,
-        pipeline=add_evaluation(default_pipeline()),
+        RunSettings(
+            sessions=40, workers=2, workdir=tmp_path, fresh=True, progress=False, time_scale=0.0, decide=True
+        ),
     )
     sessions = [
         json.loads(line)
-        for line in ctx.outputs["session outcomes (JSON Lines)"].read_text().splitlines()
+        for line in run.outputs["session outcomes (JSON Lines)"].read_text().splitlines()
         if line.strip()
     ]
     expected = {

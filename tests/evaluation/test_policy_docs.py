@@ -10,7 +10,7 @@ import yaml
 
 from routing_agent.config.measures import MetricSpec
 from routing_agent.errors import ConfigError
-from routing_agent.evaluation import decide
+from routing_agent.evaluation import policy as policy_module
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -34,7 +34,7 @@ def test_every_outcome_has_a_rule_and_an_error_rate() -> None:
     policy = _policy()
     for kind in ("rollback", "invalid", "keep_running", "ship", "no_difference", "segmentation"):
         assert f"| `{kind}`" in policy, kind
-        assert kind in (decide.__doc__ or "")
+        assert kind in (policy_module.__doc__ or "")
     assert "α/2" in policy and "FIGURES_TABLE" not in policy
 
 

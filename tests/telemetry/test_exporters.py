@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from routing_agent.simulation import RunSettings
+from routing_agent.simulation.tracing import export_report
 from routing_agent.telemetry.exporters import configure_exporters
-from routing_agent.telemetry.simulation import add_telemetry, export_report
 
 
 class Receiver:
@@ -91,14 +92,10 @@ def test_report_says_failed_when_every_export_failed(receiver: Receiver) -> None
 def test_demo_otlp_exports_traces_and_metrics(receiver: Receiver, tmp_path: Path) -> None:
     """``routing-agent demo --otlp URL``'s pipeline sends metrics too and reports both exports."""
     from routing_agent.simulation.demo import demo
-    from routing_agent.simulation.steps import default_pipeline
 
     out = io.StringIO()
-    pipeline = add_telemetry(default_pipeline(), otlp=receiver.url)
-    demo(
-        sessions=4, workdir=tmp_path, workers=1, progress=False, console=Console(file=out, width=200),
-        pipeline=pipeline,
-    )  # fmt: skip
+    settings = RunSettings(sessions=4, workdir=tmp_path, workers=1, progress=False, otlp=receiver.url)
+    demo(settings, console=Console(file=out, width=200))
     assert "/v1/traces" in receiver.paths and "/v1/metrics" in receiver.paths
     text = out.getvalue()
     assert f"traces exported to {receiver.url}/v1/traces" in text

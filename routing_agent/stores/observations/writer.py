@@ -29,9 +29,9 @@ from typing import Any
 
 from opentelemetry.metrics import MeterProvider
 
+from routing_agent._meters import ActiveCounter
 from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stores.observations.observation import Observation, count_rejected, observation_problem
-from routing_agent.telemetry.meters import ActiveCounter
 
 logger = logging.getLogger("routing_agent.observations")
 
