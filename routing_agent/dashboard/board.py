@@ -43,7 +43,7 @@ class ExperimentView:
         """``(bound [arm], status)`` of every guardrail bound: breached | held | insufficient_data."""
         out = []
         for g in (self.report or {}).get("guardrails", []):
-            out.append((f"{g['bound']} [{g['variant']}]", _status(g)))
+            out.append((f"{g['bound']} [{g['variant']}]", str(g.get("status") or _status(g))))
         return out
 
     def alarms(self) -> list[str]:

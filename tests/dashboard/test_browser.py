@@ -182,7 +182,7 @@ def test_dashboard_in_chromium_while_traffic_runs(tmp_path: Path) -> None:
                 "the latency experiment is rolled back",
             )  # fmt: skip
             page.wait_until(
-                "document.querySelector('.light.red[data-status=breached]')", 30, "a red guardrail light"
+                "!!document.querySelector('.light.red[data-status=breached]')", 30, "a red guardrail light"
             )
             assert "rolled_back" in page.js("document.querySelector('#audit').innerText")
             assert "ROLL BACK" in page.js("document.querySelector('.decision').innerText")
@@ -191,7 +191,7 @@ def test_dashboard_in_chromium_while_traffic_runs(tmp_path: Path) -> None:
 
             # a pending review is approved on the page
             page.goto(base + "/experiments/quality")
-            page.wait_until("document.querySelector('tr.review a.approve')", TIMEOUT_S, "a pending review")
+            page.wait_until("!!document.querySelector('tr.review a.approve')", TIMEOUT_S, "a pending review")
             png, shot, boxes = page.screenshot()
             ids = _check_plots("quality-review-pending", png, shot, boxes, out)
             assert {"chart-effect", "chart-pvalue", "chart-sample"} <= set(ids), ids
