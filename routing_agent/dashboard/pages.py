@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from routing_agent.control.rollout import ALLOWED, Action
 from routing_agent.control.status import ExperimentSnapshot
 from routing_agent.dashboard.board import ExperimentView
 from routing_agent.evaluation.report.content import KIND_LABEL, build
@@ -20,7 +21,7 @@ from routing_agent.evaluation.report.html import _section as report_section
 from routing_agent.evaluation.report.svg import esc
 
 _LIGHT = {"held": "green", "breached": "red", "insufficient_data": "grey"}
-_STATE_ACTIONS = ("pause", "resume", "rollback", "stop")
+_STATE_ACTIONS = (Action.PAUSE, Action.RESUME, Action.ROLLBACK, Action.STOP)
 
 
 @dataclass(frozen=True)
@@ -146,11 +147,13 @@ def _actions(view: ExperimentView, chrome: Chrome) -> str:
     if chrome.read_only:
         return '<p class="note">Read-only dashboard: actions are off.</p>'
     base = f"/experiments/{quote(view.spec.id, safe='')}/confirm"
-    links = [f'<a class="action" href="{base}?action={a}">{a}</a>' for a in _STATE_ACTIONS]
-    links += [
-        f'<a class="action" href="{base}?action=ship&amp;winner={quote(v.name)}">ship {esc(v.name)}</a>'
-        for v in view.spec.variants
-    ]
+    allowed = ALLOWED[view.snapshot.state.status] if view.snapshot is not None else frozenset(Action)
+    links = [f'<a class="action" href="{base}?action={a}">{a}</a>' for a in _STATE_ACTIONS if a in allowed]
+    if Action.SHIP in allowed:
+        links += [
+            f'<a class="action" href="{base}?action=ship&amp;winner={quote(v.name)}">ship {esc(v.name)}</a>'
+            for v in view.spec.variants
+        ]
     return '<div class="actions">' + " ".join(links) + "</div>"
 
 
