@@ -8,11 +8,11 @@ and ``errors`` counts them.
 
 from __future__ import annotations
 
-__all__ = ["Board", "ExperimentView"]
+__all__ = ["PERCENTILE_METRICS", "Board", "ExperimentView"]
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
@@ -33,6 +33,8 @@ class ExperimentView:
     snapshot: ExperimentSnapshot | None
     report: dict[str, Any] | None  # Evaluation.to_json(), None when it could not be computed
     error: str | None = None  # why the snapshot or the evaluation is missing
+    percentiles: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    """metric (latency_s, ttft_s) → variant → count, p50, p90, p95, p99 of the per-call values."""
 
     def planned(self) -> dict[str, int]:
         """Planned units per arm (the sample-size plan), empty without a plan."""
@@ -58,6 +60,10 @@ def _status(g: dict[str, Any]) -> str:
     if not g.get("enough_sample") or (g.get("beyond_bound") and not g.get("reliable", True)):
         return "insufficient_data"
     return "breached" if g.get("breached") else "held"
+
+
+PERCENTILE_METRICS = ("latency_s", "ttft_s")
+_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 
 class Board:
@@ -103,11 +109,31 @@ class Board:
         except Exception as exc:
             self._count()
             return ExperimentView(spec, snapshot, None, f"cannot evaluate yet: {exc}")
-        return ExperimentView(spec, snapshot, report)
+        return ExperimentView(spec, snapshot, report, percentiles=self._percentiles(spec))
 
     def views(self) -> list[ExperimentView]:
         """Every configured experiment's view, in config order."""
         return [self.view(s) for s in self.config.experiments]
+
+    def _percentiles(self, spec: ExperimentSpec) -> dict[str, dict[str, dict[str, float]]]:
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for metric in PERCENTILE_METRICS:
+            try:
+                histograms = self.observations.histogram(spec.id, metric)
+            except Exception:  # a store without histograms or down: the section says so
+                self._count()
+                continue
+            rows = {
+                variant: {
+                    "count": float(h.count),
+                    **{f"p{round(100 * q)}": h.quantile(q) for q in _QUANTILES},
+                }
+                for variant, h in sorted(histograms.items())
+                if h.count
+            }
+            if rows:
+                out[metric] = rows
+        return out
 
     def _count(self) -> None:
         with self._lock:

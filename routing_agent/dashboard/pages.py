@@ -196,6 +196,22 @@ def _audit(snap: ExperimentSnapshot | None) -> str:
     )
 
 
+def _percentiles(view: ExperimentView) -> str:
+    if not view.percentiles:
+        return '<p class="note">No latency or TTFT observations yet.</p>'
+    rows = "".join(
+        f"<tr><td>{esc(metric)}</td><td>{esc(variant)}</td><td>{int(q['count']):,}</td>"
+        + "".join(f"<td>{q[k]:.3g}</td>" for k in ("p50", "p90", "p95", "p99"))
+        + "</tr>"
+        for metric, per_variant in view.percentiles.items()
+        for variant, q in per_variant.items()
+    )
+    return (
+        '<table class="percentiles"><thead><tr><th>metric (s)</th><th>variant</th><th>calls</th><th>p50</th>'
+        f"<th>p90</th><th>p95</th><th>p99</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def experiment_body(view: ExperimentView, chrome: Chrome) -> str:
     """The experiment page: state, actions, reviews, then the evaluation's sections and the audit trail."""
     top = (
@@ -208,8 +224,9 @@ def experiment_body(view: ExperimentView, chrome: Chrome) -> str:
     if view.report is not None:
         _, sections = build(view.report)
         report = "".join(report_section(s, view.report) for s in sections)
+    speed = f'<section id="percentiles"><h2>Latency and TTFT percentiles</h2>{_percentiles(view)}</section>'
     audit = f'<section id="audit"><h2>Audit trail</h2>{_audit(view.snapshot)}</section>'
-    return top + report + audit
+    return top + speed + report + audit
 
 
 def _hidden(fields: dict[str, str]) -> str:

@@ -53,9 +53,9 @@ def add_traffic(
             unit = f"{variant}-{i}"
             store.get_or_set(EXPERIMENT, unit, variant)
             rows.append(Observation(EXPERIMENT, variant, unit, "resolved", float(rng.random() < rate)))
-            rows.append(
-                Observation(EXPERIMENT, variant, unit, "latency_s", float(rng.gamma(4, 0.25)) * scale)
-            )
+            latency, ttft = float(rng.gamma(4, 0.25)) * scale, float(rng.gamma(4, 0.05)) * scale
+            rows.append(Observation(EXPERIMENT, variant, unit, "latency_s", latency))
+            rows.append(Observation(EXPERIMENT, variant, unit, "ttft_s", ttft))
     obs.add(rows)
     obs.close()
 

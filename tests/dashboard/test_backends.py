@@ -50,6 +50,16 @@ def test_two_dashboards_share_state_on_every_backend(urls: tuple[str, str]) -> N
     page = one.get("/").text
     assert re.search(r'data-variant="control" data-units="120"', page), page[:2000]
     assert 'data-variant="candidate" data-units="120"' in page
+    speed = one.get(f"/experiments/{EXPERIMENT}").text
+    p95 = {
+        (m, v): float(p)
+        for m, v, p in re.findall(
+            r"<tr><td>(latency_s|ttft_s)</td><td>(\w+)</td><td>120</td><td>[^<]+</td><td>[^<]+</td><td>([^<]+)</td>",
+            speed,
+        )
+    }
+    assert set(p95) == {(m, v) for m in ("latency_s", "ttft_s") for v in ("control", "candidate")}, p95
+    assert p95["latency_s", "candidate"] > 1.5 * p95["latency_s", "control"]  # the candidate is 2.5x slower
     csrf = sign_in(one, "dana")
     two.cookies.update(one.cookies)  # the same browser talking to another process behind the same address
     r = two.post(

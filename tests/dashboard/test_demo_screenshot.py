@@ -24,7 +24,8 @@ from tests.dashboard.browser import browser, ink
 
 def test_demo_experiment_page_screenshot(tmp_path: Path) -> None:
     workdir = tmp_path / "routing-agent-demo"
-    demo(RunSettings(sessions=800, workers=4, workdir=workdir), console=Console(file=open(os.devnull, "w")))
+    with open(os.devnull, "w") as quiet:
+        demo(RunSettings(sessions=800, workers=4, workdir=workdir), console=Console(file=quiet))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
