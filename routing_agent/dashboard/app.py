@@ -297,7 +297,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         if isinstance(exc, StateTransitionError):
             return fail(request, 409, f"refused: {exc}")
         if isinstance(exc, StoreError):
-            board.errors += 1
+            board.count_error()
             return fail(request, 503, f"the store did not answer: {exc}")
         if isinstance(exc, ValueError):
             return fail(request, 400, str(exc))

@@ -102,12 +102,12 @@ class Board:
         try:
             snapshot = experiment_status(self.store, spec, reviews=self.reviews)
         except Exception as exc:  # a store down: show it, keep serving
-            self._count()
+            self.count_error()
             return ExperimentView(spec, None, None, f"cannot read the store: {exc}")
         try:
             report = self._evaluation(spec).to_json()
         except Exception as exc:
-            self._count()
+            self.count_error()
             return ExperimentView(spec, snapshot, None, f"cannot evaluate yet: {exc}")
         return ExperimentView(spec, snapshot, report, percentiles=self._percentiles(spec))
 
@@ -121,7 +121,7 @@ class Board:
             try:
                 histograms = self.observations.histogram(spec.id, metric)
             except Exception:  # a store without histograms or down: the section says so
-                self._count()
+                self.count_error()
                 continue
             rows = {
                 variant: {
@@ -135,7 +135,8 @@ class Board:
                 out[metric] = rows
         return out
 
-    def _count(self) -> None:
+    def count_error(self) -> None:
+        """Count one failure (a store or evaluation error), shown by /healthz."""
         with self._lock:
             self.errors += 1
 
