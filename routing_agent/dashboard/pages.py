@@ -250,7 +250,7 @@ def confirm_page(
         f"<p>{esc(question)}</p>{_hidden({**fields, 'csrf': chrome.csrf})}"
         f'<label>{esc(text_field)} <input name="{esc(text_field)}" size="60"{required}></label>{extra}'
         '<p><button type="submit" name="confirm" value="yes" id="confirm">Confirm</button> '
-        '<a href="javascript:history.back()">cancel</a></p></form>'
+        '<a href="/">cancel</a></p></form>'
     )
     return page(title, body, chrome)
 
