@@ -42,6 +42,7 @@ from routing_agent.dashboard.board import Board
 from routing_agent.dashboard.security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    SESSION_MAX_AGE_S,
     csrf_ok,
     new_csrf,
     read_session,
@@ -102,6 +103,9 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         return html(request, pages.error_page(status, message, chrome(request)), status)
 
     async def form(request: Request) -> dict[str, str]:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > _MAX_BODY:
+            raise _Refused(413, f"the form is larger than {_MAX_BODY} bytes")
         body = await request.body()
         if len(body) > _MAX_BODY:
             raise _Refused(413, f"the form is larger than {_MAX_BODY} bytes")
@@ -270,7 +274,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         response = RedirectResponse("/", 303)
         response.set_cookie(
             SESSION_COOKIE, session_value(settings.token, name), httponly=True, samesite="strict",
-            secure=settings.secure_cookies, max_age=12 * 3600,
+            secure=settings.secure_cookies, max_age=SESSION_MAX_AGE_S,
         )  # fmt: skip
         return response
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CSRF_COOKIE",
     "SESSION_COOKIE",
+    "SESSION_MAX_AGE_S",
     "TOKEN_ENV",
     "csrf_ok",
     "load_token",
@@ -24,12 +25,15 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 from pathlib import Path
 
 TOKEN_ENV = "ROUTING_AGENT_DASHBOARD_TOKEN"
 SESSION_COOKIE = "ra_session"
 CSRF_COOKIE = "ra_csrf"
 _MIN_TOKEN = 16
+SESSION_MAX_AGE_S = 12 * 3600
+"""A sign-in lasts this long; then the person signs in again (a stolen cookie expires too)."""
 
 
 def load_token(token_file: Path | None = None, env: str = TOKEN_ENV) -> str | None:
@@ -56,26 +60,35 @@ def load_token(token_file: Path | None = None, env: str = TOKEN_ENV) -> str | No
     return token
 
 
-def _mac(token: str, name: str) -> str:
-    return hmac.new(token.encode(), b"ra-dashboard-session:" + name.encode(), hashlib.sha256).hexdigest()
+def _mac(token: str, message: str) -> str:
+    return hmac.new(token.encode(), b"ra-dashboard-session:" + message.encode(), hashlib.sha256).hexdigest()
 
 
-def session_value(token: str, name: str) -> str:
-    """The sign-in cookie for ``name``: the name (base64) and its HMAC under the token."""
+def _signed(name: str, issued: int) -> str:
+    return f"{name}\n{issued}"
+
+
+def session_value(token: str, name: str, *, now: float | None = None) -> str:
+    """The sign-in cookie for ``name``: the name (base64), its issue time, and their HMAC under the token."""
+    issued = int(time.time() if now is None else now)
     encoded = base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
-    return f"{encoded}.{_mac(token, name)}"
+    return f"{encoded}.{issued}.{_mac(token, _signed(name, issued))}"
 
 
-def read_session(token: str | None, cookie: str | None) -> str | None:
-    """The signed-in name, or None when the cookie is missing, forged or signed with another token."""
-    if not token or not cookie or "." not in cookie:
+def read_session(token: str | None, cookie: str | None, *, now: float | None = None) -> str | None:
+    """The signed-in name; None when the cookie is missing, forged, expired or signed with another token."""
+    if not token or not cookie or cookie.count(".") != 2:
         return None
-    encoded, mac = cookie.rsplit(".", 1)
+    encoded, issued_text, mac = cookie.split(".")
     try:
         name = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        issued = int(issued_text)
     except (ValueError, UnicodeDecodeError):
         return None
-    return name if name and hmac.compare_digest(mac, _mac(token, name)) else None
+    if not name or not hmac.compare_digest(mac, _mac(token, _signed(name, issued))):
+        return None
+    age = (time.time() if now is None else now) - issued
+    return name if -60 <= age <= SESSION_MAX_AGE_S else None
 
 
 def new_csrf() -> str:

@@ -252,3 +252,27 @@ def test_tokens_come_from_an_env_var_or_a_file(tmp_path: Path, monkeypatch: pyte
         load_token(path)
     with pytest.raises(ValueError, match="cannot read"):
         load_token(tmp_path / "missing")
+
+
+def test_an_expired_or_tampered_sign_in_is_refused(stores: tuple[str, str, str]) -> None:
+    import time
+
+    from routing_agent.dashboard.security import SESSION_MAX_AGE_S, read_session, session_value
+
+    store_url, obs_url, _ = stores
+    client = make_client(store_url, obs_url)
+    csrf = csrf_of(client)
+    old = session_value(TOKEN, "alice", now=time.time() - SESSION_MAX_AGE_S - 60)
+    assert read_session(TOKEN, old) is None
+    fresh = session_value(TOKEN, "alice")
+    assert read_session(TOKEN, fresh) == "alice"
+    encoded, issued, mac = fresh.split(".")
+    assert read_session(TOKEN, f"{encoded}.{int(issued) + 3600}.{mac}") is None  # extended lifetime
+    flipped = mac[:-1] + ("1" if mac[-1] == "0" else "0")
+    for cookie in (old, f"{encoded}.{issued}.{flipped}", "bWFsbG9yeQ.1.abc"):
+        client.cookies.set("ra_session", cookie)
+        r = client.post(
+            "/experiments/better/actions/rollback", data={"csrf": csrf, "reason": "r", "confirm": "yes"}
+        )
+        assert r.status_code == 401
+    assert _history(store_url) == []
