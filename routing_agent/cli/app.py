@@ -170,6 +170,12 @@ from routing_agent.cli.evaluation_commands import register as _register_evaluati
 _register_evaluation(app)
 
 
+# The live dashboard (dashboard): dashboard_command.py (starlette/uvicorn imported when it runs)
+from routing_agent.cli.dashboard_command import dashboard as _dashboard  # noqa: E402
+
+app.command("dashboard")(_dashboard)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,83 @@
+"""Dashboard test support: a real experiment config, real stores with traffic, and a signed-in client."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from starlette.testclient import TestClient
+
+from routing_agent.config.spec import ExperimentsConfig
+from routing_agent.dashboard import Board, DashboardSettings, create_app
+from routing_agent.stores.assignments import AssignmentStore, open_store
+from routing_agent.stores.observations.observation import Observation
+from routing_agent.stores.observations.open import open_observation_store
+
+TOKEN = "test-token-0123456789abcdef"
+EXPERIMENT = "better"
+
+CONFIG: dict[str, Any] = {
+    "default_model": {"model": "echo:default-model"},
+    "experiments": [
+        {
+            "id": EXPERIMENT,
+            "review": "required",
+            "variants": [
+                {"name": "control", "model": "echo:control-model", "control": True},
+                {"name": "candidate", "model": "echo:candidate-model"},
+            ],
+            "primary_metric": {"name": "resolved", "kind": "binary", "mde": 0.03, "baseline": 0.8},
+            "guardrails": [
+                {"metric": "latency_s", "statistic": "p95", "max_ratio_to_control": 1.3, "min_sample": 50}
+            ],
+        }
+    ],
+}
+
+
+def config() -> ExperimentsConfig:
+    return ExperimentsConfig.model_validate(CONFIG)
+
+
+def add_traffic(
+    store: AssignmentStore, obs_url: str, n: int, *, start: int = 0, p: tuple[float, float] = (0.8, 0.86),
+    slow: float = 1.0, seed: int = 0,
+) -> None:  # fmt: skip
+    """``n`` units per arm: assignments in ``store`` and resolved/latency observations in ``obs_url``."""
+    rng = np.random.default_rng(seed)
+    obs = open_observation_store(obs_url)
+    rows = []
+    for variant, rate, scale in (("control", p[0], 1.0), ("candidate", p[1], slow)):
+        for i in range(start, start + n):
+            unit = f"{variant}-{i}"
+            store.get_or_set(EXPERIMENT, unit, variant)
+            rows.append(Observation(EXPERIMENT, variant, unit, "resolved", float(rng.random() < rate)))
+            latency, ttft = float(rng.gamma(4, 0.25)) * scale, float(rng.gamma(4, 0.05)) * scale
+            rows.append(Observation(EXPERIMENT, variant, unit, "latency_s", latency))
+            rows.append(Observation(EXPERIMENT, variant, unit, "ttft_s", ttft))
+    obs.add(rows)
+    obs.close()
+
+
+def make_client(
+    store_url: str, obs_url: str, *, token: str | None = TOKEN, read_only: bool = False
+) -> TestClient:
+    board = Board(config(), open_store(store_url), open_observation_store(obs_url), refresh_s=0.0)
+    app = create_app(board, DashboardSettings(token=token, read_only=read_only))
+    return TestClient(app, base_url="http://127.0.0.1:8050", raise_server_exceptions=False)
+
+
+def csrf_of(client: TestClient) -> str:
+    """Load a page (sets the CSRF cookie) and return the form's CSRF value."""
+    page = client.get("/login").text
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None, page
+    return match.group(1)
+
+
+def sign_in(client: TestClient, name: str = "alice", token: str = TOKEN) -> str:
+    csrf = csrf_of(client)
+    r = client.post("/login", data={"csrf": csrf, "name": name, "token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return csrf
