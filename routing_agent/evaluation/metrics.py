@@ -15,6 +15,12 @@ shape                when                                                   esti
 ``ratio``            ``kind: ratio`` with a ``denominator`` metric          ``Σx / Σy``, delta method
 ===================  =====================================================  ================================
 
+The aggregates' sums are shifted near the data (``UnitAggregate``), so 1e9-scale values keep their variance.
+A backend whose sums are raw running totals cannot: ``MetricData.precision_issue`` estimates the rounding
+error of each arm's variance (``variance_rounding``) and, above ``PRECISION_LIMIT`` (1e-6 relative), every
+comparison on that metric is reported unreliable with a warning naming the metric and the cause (traffic
+never moves on an unreliable test; a guardrail is not judged on it).
+
 Quantiles (``statistic: p95``) come from the store's histogram and its per-unit tail counts
 (``routing_agent.stats.sketch_quantiles``), again clustered by unit.
 """

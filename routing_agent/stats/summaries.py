@@ -17,7 +17,9 @@ variance (at values around 1e9 with sd 1 nothing is left), so ``SampleSummary`` 
 outcomes, keep ``shift = 0`` and exact counts), and ``+`` re-centres the other summary onto this one's shift
 before adding (exact up to rounding of ``(b − a)``, small when both shifts sit near the data), so 1e9-scale
 values give the same variance as the same values shifted to 1e0. ``total`` / ``total_squares`` are the raw
-sums. Sums from a store (``SampleSummary(n, Σy, Σy²)``) have ``shift = 0`` and are only as precise as the
+sums. ``RatioSummary`` keeps ``x − ratio_shift·y`` (``ratio_shift`` near ``Σx/Σy``, so the delta method's
+``x − R·y`` does not cancel either) and ``y − denominator_shift``; ``CovariateSummary`` shifts both columns.
+Sums from a store (``SampleSummary(n, Σy, Σy²)``) have ``shift = 0`` and are only as precise as the
 store's own sums. A variance that rounds below zero is clipped to zero, and the test then reports "zero
 variance" instead of a wrong number.
 """
