@@ -98,7 +98,7 @@ def _rate_check(
     settings: EvaluationSettings,
 ) -> ValidityCheck:
     aggregates = store.unit_aggregates(experiment, metric)
-    rates = {v: a.sum_x / a.n_obs for v, a in aggregates.items() if a.n_obs > 0}
+    rates = {v: a.total_x / a.n_obs for v, a in aggregates.items() if a.n_obs > 0}
     counted = {v: a.n_obs for v, a in aggregates.items()}
     checked = {v: r for v, r in rates.items() if counted[v] >= settings.min_observations_for_rates}
     worst = max(checked, key=lambda v: checked[v]) if checked else None

@@ -101,7 +101,8 @@ def _arms(
     if g.statistic == "mean":
         data: MetricData = load_metric(store, experiment, g.metric, agent=g.agent)
         arms = {v: data.arm(v) for v in variants if data.has(v)}
-        return arms, {}, data.shape == "per_unit_total"
+        issues = {v: [i] for v in arms if (i := data.precision_issue(v)) is not None}
+        return arms, issues, data.shape == "per_unit_total"
     q = _QUANTILES[g.statistic]
     estimates = load_quantiles(
         store, experiment, g.metric, q, variants, agent=g.agent, alpha=alpha, cache=cache

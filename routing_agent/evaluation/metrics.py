@@ -15,16 +15,31 @@ shape                when                                                   esti
 ``ratio``            ``kind: ratio`` with a ``denominator`` metric          ``Σx / Σy``, delta method
 ===================  =====================================================  ================================
 
+The aggregates' sums are shifted near the data (``UnitAggregate``), so 1e9-scale values keep their variance.
+A backend whose sums are raw running totals cannot: ``MetricData.precision_issue`` estimates the rounding
+error of each arm's variance (``variance_rounding``) and, above ``PRECISION_LIMIT`` (1e-6 relative), every
+comparison on that metric is reported unreliable with a warning naming the metric and the cause (traffic
+never moves on an unreliable test; a guardrail is not judged on it).
+
 Quantiles (``statistic: p95``) come from the store's histogram and its per-unit tail counts
 (``routing_agent.stats.sketch_quantiles``), again clustered by unit.
 """
 
 from __future__ import annotations
 
-__all__ = ["MetricData", "Shape", "load_covariate", "load_metric", "load_quantiles"]
+__all__ = [
+    "PRECISION_LIMIT",
+    "MetricData",
+    "Shape",
+    "load_covariate",
+    "load_metric",
+    "load_quantiles",
+    "variance_rounding",
+]
 
-from dataclasses import dataclass
-from typing import Literal
+import math
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar
 
 from routing_agent.evaluation.settings import ADDITIVE_METRICS
 from routing_agent.stats import (
@@ -42,15 +57,64 @@ from routing_agent.stats import (
 )
 from routing_agent.stats.results import Alternative, ArmEstimate, Scale
 from routing_agent.stats.sketch_quantiles import estimate_quantile_from_sketch
-from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate
+from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, centred
 from routing_agent.stores.observations.base import ObservationStore, Segment
 
 Shape = Literal["per_unit", "per_unit_total", "per_observation", "ratio"]
 Direction = Literal["increase", "decrease"]
+_Result = TypeVar("_Result", bound=EffectResult)
 
 
 def _ratio(agg: UnitAggregate) -> RatioSummary:
-    return RatioSummary(agg.n_units, agg.sum_x, agg.sum_x2, agg.sum_y, agg.sum_y2, agg.sum_xy)
+    return RatioSummary(
+        agg.n_units, agg.sum_x, agg.sum_x2, agg.sum_y, agg.sum_y2, agg.sum_xy, agg.shift_x, agg.shift_y
+    )
+
+
+def _per_unit(agg: UnitAggregate) -> SampleSummary:
+    total, squares, shift = agg.x_moments
+    return SampleSummary(agg.n_units, total, squares, shift)
+
+
+def _ratio_rounding(agg: UnitAggregate) -> float:
+    """Relative rounding error of the delta method's ``Var(x − R·y)`` from the aggregate's sums."""
+    n = agg.n_units
+    total_y = agg.total_y
+    if n < 2 or total_y == 0:
+        return 0.0
+    b = agg.sum_x / total_y
+    var_u = centred(agg.sum_x2, agg.sum_x, agg.sum_x, n)
+    cov = centred(agg.sum_xy, agg.sum_x, agg.sum_y, n)
+    var_w = centred(agg.sum_y2, agg.sum_y, agg.sum_y, n)
+    residual = var_u - 2.0 * b * cov + b * b * var_w
+    magnitude = abs(agg.sum_x2) + 2.0 * abs(b * agg.sum_xy) + b * b * abs(agg.sum_y2)
+    if magnitude == 0.0:
+        return 0.0
+    return _EPSILON * magnitude / residual if residual > 0 else math.inf
+
+
+_EPSILON = 2.220446049250313e-16  # float64 machine epsilon
+PRECISION_LIMIT = 1e-6
+"""Largest relative rounding error of a variance the evaluator trusts (see ``variance_rounding``)."""
+_EXACT = 2.0**53  # integer-valued sums below this are exact in float64
+
+
+def variance_rounding(n: int, total: float, squares: float, magnitude: float | None = None) -> float:
+    """Relative rounding error of the variance computed from (shifted) sums ``Σd`` and ``Σd²``.
+
+    ``Σd² − (Σd)²/n`` loses about ``ε · Σd² / n`` per unit to rounding, so relative to the variance the error
+    is about ``ε · Σd² / Σ(d − d̄)²``: 1 when the sums are taken around the mean, ``ε · mean² / var`` for raw
+    sums (about 2e2 for values near 1e9 with sd 1). Exact integer sums (counts, 0/1 outcomes) give 0; a
+    variance that cancels to zero from non-integer sums gives ``inf``. ``magnitude`` (default ``squares``)
+    is the size of the terms ``squares`` was itself assembled from, when it was.
+    """
+    if n < 2 or squares == 0.0:
+        return 0.0
+    if all(v == round(v) and abs(v) < _EXACT for v in (total, squares)):
+        return 0.0
+    centered = squares - total * total / n
+    size = squares if magnitude is None else max(magnitude, squares)
+    return _EPSILON * size / centered if centered > 0 else math.inf
 
 
 @dataclass(frozen=True)
@@ -82,15 +146,50 @@ class MetricData:
         """The stats engine's input for the variant (an empty summary when absent)."""
         agg = self.aggregates.get(variant, UnitAggregate())
         if self.shape in ("per_unit", "per_unit_total"):
-            return SampleSummary(agg.n_units, agg.sum_x, agg.sum_x2)
+            return _per_unit(agg)
         return _ratio(agg)
+
+    def precision_issue(self, variant: str) -> str | None:
+        """Why the variant's variance cannot be trusted to ``PRECISION_LIMIT`` (None when it can).
+
+        A backend that keeps raw running sums (no shift) loses the variance of values far from 0 to rounding
+        (values around 1e9 with sd 1 keep no digit of it); the comparison is then reported unreliable.
+        """
+        agg = self.aggregates.get(variant)
+        if agg is None or agg.n_units < 2:
+            return None
+        if self.shape in ("per_observation", "ratio"):
+            error, what = _ratio_rounding(agg), "the delta method's variance"
+        else:
+            total, squares, _ = agg.x_moments
+            c, n = agg.shift_x, agg.n_units
+            magnitude = agg.sum_x2 + abs(2.0 * c * centred(agg.sum_xy, agg.sum_x, agg.sum_y, n))
+            magnitude += c * c * abs(centred(agg.sum_y2, agg.sum_y, agg.sum_y, n))
+            error = variance_rounding(n, total, squares, magnitude)
+            what = "the variance of the per-unit values"
+        if error <= PRECISION_LIMIT:
+            return None
+        near = agg.ratio if self.shape in ("per_observation", "ratio") else agg.mean
+        size = "all of" if not math.isfinite(error) or error >= 1 else f"about {error:.0e} of"
+        return (
+            f"{self.name} in {variant}: floating-point rounding in the store's sums takes {size} {what} "
+            f"(values near {near:.6g} are far from 0 relative to their spread and the store keeps "
+            "unshifted sums): the comparison is unreliable"
+        )
+
+    def guarded(self, result: _Result, *variants: str) -> _Result:
+        """``result`` marked unreliable, with the reason, when an arm's variance is lost to rounding."""
+        issues = [i for v in variants if (i := self.precision_issue(v)) is not None]
+        if not issues:
+            return result
+        return replace(result, reliable=False, warnings=(*result.warnings, *issues))
 
     @property
     def proportion(self) -> bool:
         """Per-unit 0/1 outcomes: compared with the two-proportion z test."""
         if self.shape != "per_unit" or not self.binary:
             return False
-        return all(SampleSummary(a.n_units, a.sum_x, a.sum_x2).is_binary for a in self.aggregates.values())
+        return all(_per_unit(a).is_binary for a in self.aggregates.values())
 
     def value(self, variant: str) -> float | None:
         """The variant's point estimate (None without units)."""
@@ -120,20 +219,24 @@ class MetricData:
         """The fixed-horizon test of test − control for this shape."""
         c, t = self.summary(control), self.summary(test)
         if isinstance(c, RatioSummary) and isinstance(t, RatioSummary):
-            return compare_ratios(c, t, alpha=alpha, alternative=alternative)
-        assert isinstance(c, SampleSummary) and isinstance(t, SampleSummary)
-        if self.proportion:
-            return compare_proportions(c, t, alpha=alpha, alternative=alternative)
-        return compare_means(c, t, alpha=alpha, alternative=alternative)
+            result = compare_ratios(c, t, alpha=alpha, alternative=alternative)
+        else:
+            assert isinstance(c, SampleSummary) and isinstance(t, SampleSummary)
+            if self.proportion:
+                result = compare_proportions(c, t, alpha=alpha, alternative=alternative)
+            else:
+                result = compare_means(c, t, alpha=alpha, alternative=alternative)
+        return self.guarded(result, control, test)
 
     def non_inferiority(
         self, control: str, test: str, *, margin: float, relative: bool, direction: Direction, alpha: float
     ) -> EffectResult:
         """The one-sided non-inferiority test of test against control."""
-        return non_inferiority(
+        result = non_inferiority(
             self.summary(control), self.summary(test), margin=margin, relative=relative,
             direction=direction, kind=self.method_kind, alpha=alpha,
         )  # fmt: skip
+        return self.guarded(result, control, test)
 
     def sequential(
         self,
@@ -150,10 +253,11 @@ class MetricData:
         """The always-valid mSPRT of test − control (for looks before and after the planned sample);
         one-sided against ``null_value`` for the non-inferiority primary."""
         c, t = self.summary(control), self.summary(test)
-        return sequential_test(
+        result = sequential_test(
             c, t, alpha=alpha, kind=self.method_kind, scale=scale, null_value=null_value,
             horizon_units=max(horizon_units, 2), previous=previous, alternative=alternative,
         )  # fmt: skip
+        return self.guarded(result, control, test)
 
 
 def shape_for(name: str, aggregates: dict[str, UnitAggregate], denominator: str | None) -> Shape:
@@ -195,11 +299,14 @@ def load_covariate(
 ) -> dict[str, CovariateSummary]:
     """Per-variant (outcome, pre-period covariate) sums over units, for CUPED."""
     paired = store.unit_aggregates(experiment, name, denominator=covariate, agent=agent)
-    return {
-        v: CovariateSummary(a.n_units, a.sum_x, a.sum_x2, a.sum_y, a.sum_y2, a.sum_xy)
-        for v, a in paired.items()
-        if a.n_units > 0
-    }
+    return {v: _covariate_summary(a) for v, a in paired.items() if a.n_units > 0}
+
+
+def _covariate_summary(a: UnitAggregate) -> CovariateSummary:
+    """Outcome ``x`` around ``shift_x · ȳ`` and covariate ``y`` around ``shift_y`` (see ``UnitAggregate``)."""
+    total, squares, shift = a.x_moments
+    cross = a.sum_xy + a.shift_x * centred(a.sum_y2, a.sum_y, a.sum_y, a.n_units)
+    return CovariateSummary(a.n_units, total, squares, a.sum_y, a.sum_y2, cross, shift, a.shift_y)
 
 
 def load_quantiles(

@@ -211,7 +211,9 @@ def compare_metric(
                 alpha=m.alpha / 2,
             )
         elif covariates and control in covariates and arm in covariates:
-            results[arm] = cuped(covariates[control], covariates[arm], alpha=m.alpha)
+            results[arm] = data.guarded(
+                cuped(covariates[control], covariates[arm], alpha=m.alpha), control, arm
+            )
         else:
             results[arm] = data.compare(control, arm, alpha=m.alpha)
         relative = m.test == "non_inferiority" and m.margin_relative

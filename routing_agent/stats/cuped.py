@@ -56,7 +56,7 @@ def cuped(
         theta = 0.0
         remarks.append("the covariate has no variance: CUPED falls back to the unadjusted test")
     n = control.n + treatment.n
-    pooled_x = (control.covariate_sum + treatment.covariate_sum) / n if n > 0 else 0.0
+    pooled_x = (control.covariate_total + treatment.covariate_total) / n if n > 0 else 0.0
     c_arm = _adjusted_arm(control, theta, pooled_x)
     t_arm = _adjusted_arm(treatment, theta, pooled_x)
     base = compare_arms(

@@ -32,11 +32,11 @@ def ratio_arm(summary: RatioSummary, label: str) -> tuple[ArmEstimate, list[str]
         notes.append(f"{label} has {summary.n} unit(s): its variance cannot be estimated")
     elif summary.n < MIN_UNITS_PER_ARM:
         notes.append(f"{label} has only {summary.n} units (< {MIN_UNITS_PER_ARM}): the delta method is rough")
-    if summary.denominator_sum == 0:
+    if summary.denominator_total == 0:
         notes.append(f"the denominator sums to 0 in {label}: the ratio is undefined")
-    elif summary.denominator_sum < 0:
+    elif summary.denominator_total < 0:
         notes.append(
-            f"the denominator sums to {summary.denominator_sum:g} in {label}: a ratio needs a positive "
+            f"the denominator sums to {summary.denominator_total:g} in {label}: a ratio needs a positive "
             "denominator (e.g. calls); check the metric's denominator"
         )
     elif summary.n >= 2 and summary.variance_of_ratio == 0.0:

@@ -46,7 +46,7 @@ def estimate_quantile_from_sketch(
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be strictly between 0 and 1, got {q}")
-    n_calls, n_units = round(tail.denominator_sum), tail.n
+    n_calls, n_units = round(tail.denominator_total), tail.n
     if n_calls == 0:
         return QuantileEstimate(
             q=q, value=0.0, std_error=0.0, ci_low=0.0, ci_high=0.0, n_units=0, n_calls=0,

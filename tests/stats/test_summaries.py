@@ -51,17 +51,59 @@ def test_ratio_and_covariate_summaries_merge_and_match_numpy() -> None:
     x, y = rng.normal(5, 2, 300), rng.poisson(4, 300) + 1.0
     whole = RatioSummary.from_values(x, y)
     merged = RatioSummary.from_values(x[:100], y[:100]) + RatioSummary.from_values(x[100:], y[100:])
+    same = merged.recentered(whole.ratio_shift, whole.denominator_shift)  # sums around one shift
     for a, b in zip(
-        (merged.n, merged.numerator_sum, merged.denominator_sum, merged.cross_sum),
-        (whole.n, whole.numerator_sum, whole.denominator_sum, whole.cross_sum),
+        (same.n, same.numerator_sum, same.denominator_sum, same.cross_sum, same.numerator_sum_squares),
+        (whole.n, whole.numerator_sum, whole.denominator_sum, whole.cross_sum, whole.numerator_sum_squares),
         strict=True,
     ):
-        assert close(float(a), float(b), 1e-12)
+        assert abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    assert close(merged.numerator_total, float(x.sum()), 1e-12)
+    assert close(merged.variance_of_ratio, whole.variance_of_ratio, 1e-10)
     assert close(whole.covariance, float(np.cov(x, y, ddof=1)[0, 1]), 1e-10)
     assert close(whole.ratio, x.sum() / y.sum(), 1e-12)
     cov = CovariateSummary.from_values(y, x) + CovariateSummary.from_values([], [])
     assert close(cov.centered_cross, float(((x - x.mean()) * (y - y.mean())).sum()), 1e-9)
     assert close(cov.centered_covariate_squares, float(((x - x.mean()) ** 2).sum()), 1e-10)
+
+
+def _raw_ratio(x: np.ndarray, y: np.ndarray) -> RatioSummary:
+    """The unshifted sums (the formula before shifts)."""
+    return RatioSummary(len(x), x.sum(), x @ x, y.sum(), y @ y, x @ y)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_shifted_ratio_and_covariate_summaries_match_the_unshifted_formula(seed: int) -> None:
+    """Golden: at ordinary scales the shifted sums give what the raw-sum formulas give."""
+    rng = np.random.default_rng(seed)
+    y = rng.poisson(3, 200) + 1.0
+    x = y * rng.normal(2.5, 0.3, 200) + rng.normal(0, 1, 200)
+    shifted, raw = RatioSummary.from_values(x, y), _raw_ratio(x, y)
+    assert shifted.ratio_shift != 0.0 and raw.ratio_shift == 0.0
+    for name in ("ratio", "variance_of_ratio", "covariance", "numerator_total", "denominator_total"):
+        assert close(getattr(shifted, name), getattr(raw, name), 1e-10), name
+    assert close(shifted.numerator.variance, raw.numerator.variance, 1e-10)
+    assert close(shifted.numerator.mean, raw.numerator.mean, 1e-12)
+    assert close(shifted.denominator.variance, raw.denominator.variance, 1e-10)
+    cov_s = CovariateSummary.from_values(x, y * 1.5 + 0.25)
+    z = y * 1.5 + 0.25
+    cov_r = CovariateSummary(len(x), x.sum(), x @ x, z.sum(), z @ z, x @ z)
+    for name in ("centered_cross", "centered_covariate_squares", "covariate_total"):
+        assert close(getattr(cov_s, name), getattr(cov_r, name), 1e-10), name
+    assert close(cov_s.outcome.variance, cov_r.outcome.variance, 1e-10)
+
+
+def test_ratio_summary_keeps_the_delta_method_at_1e9() -> None:
+    """Per-call values near 1e9: the delta-method variance equals the one of the same data near 0."""
+    rng = np.random.default_rng(9)
+    y = rng.integers(1, 5, 500).astype(float)
+    noise = y * rng.normal(0.0, 1.0, 500) + rng.normal(0, 1, 500)
+    near, far = RatioSummary.from_values(noise, y), RatioSummary.from_values(noise + 1e9 * y, y)
+    assert close(far.variance_of_ratio, near.variance_of_ratio, 1e-6)
+    assert abs((far.ratio - 1e9) - near.ratio) < 1e-6
+    assert not close(
+        _raw_ratio(noise + 1e9 * y, y).variance_of_ratio, near.variance_of_ratio, 1e-6
+    )  # raw sums: lost
 
 
 def test_mismatched_lengths_are_rejected() -> None:

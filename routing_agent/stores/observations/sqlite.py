@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from routing_agent.stores._sqlite import ThreadConnections, check_path
 from routing_agent.stores.capabilities import Capability
-from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
+from routing_agent.stores.observations.aggregates import (
+    EXACT_INTEGER_LIMIT,
+    LogHistogram,
+    UnitAggregate,
+    UnitValue,
+    bucket_index,
+)
 from routing_agent.stores.observations.base import Segment
 from routing_agent.stores.observations.observation import Observation, check_observations
 
@@ -62,6 +68,40 @@ def _filters(agent: str | None, segment: Segment | None) -> tuple[str, list[Any]
         sql += " AND json_extract(segments, ?) = ?"
         args.extend([_json_path(segment[0]), segment[1]])
     return sql, args
+
+
+_WINDOW = "OVER (PARTITION BY variant)"
+
+
+def _small_integers_sql(column: str) -> str:
+    return (
+        f"MAX(ABS({column})) {_WINDOW} <= {EXACT_INTEGER_LIMIT} "
+        f"AND SUM({column} <> ROUND({column})) {_WINDOW} = 0"
+    )
+
+
+def _shifted_sums(inner: str) -> str:
+    """Per-variant sums of per-unit ``(x, y, n)`` rows around each variant's shifts (see ``UnitAggregate``):
+    ``u = x − c·y`` with ``c = Σx / Σy`` and ``w = y − AVG(y)``, each 0 for small-integer data."""
+    c = (
+        f"CASE WHEN {_small_integers_sql('x')} OR SUM(y) {_WINDOW} = 0 THEN 0.0 "
+        f"ELSE CAST(SUM(x) {_WINDOW} AS REAL) / SUM(y) {_WINDOW} END"
+    )
+    e = f"CASE WHEN {_small_integers_sql('y')} THEN 0.0 ELSE AVG(y) {_WINDOW} END"
+    shifted = (
+        "SELECT variant, x - c * y AS u, y - e AS w, n, c, e FROM "
+        f"(SELECT variant, x, y, n, {c} AS c, {e} AS e FROM ({inner}))"
+    )
+    return (
+        "SELECT variant, COUNT(*), SUM(n), SUM(u), SUM(u * u), SUM(w), SUM(w * w), SUM(u * w), "
+        f"MAX(c), MAX(e) FROM ({shifted}) GROUP BY variant"
+    )
+
+
+def _shifted_aggregates(rows: list[Any]) -> dict[str, UnitAggregate]:
+    return {
+        str(r[0]): UnitAggregate(int(r[1]), int(r[2] or 0), *(float(v or 0.0) for v in r[3:])) for r in rows
+    }
 
 
 class SQLiteObservationStore:
@@ -145,14 +185,7 @@ class SQLiteObservationStore:
                 f"WHERE experiment = ? AND metric IN (?, ?){where} GROUP BY variant, unit_id"
             )
             params = [metric, denominator, metric, experiment, metric, denominator, *args]
-        sql = (
-            "SELECT variant, COUNT(*), SUM(n), SUM(x), SUM(x * x), SUM(y), SUM(y * y), SUM(x * y) "
-            f"FROM ({inner}) GROUP BY variant"
-        )
-        return {
-            str(r[0]): UnitAggregate(int(r[1]), int(r[2] or 0), *(float(v or 0.0) for v in r[3:]))
-            for r in self._query(sql, params)
-        }
+        return _shifted_aggregates(self._query(_shifted_sums(inner), params))
 
     def unit_values(
         self, experiment: str, metric: str, *, agent: str | None = None, segment: Segment | None = None
@@ -203,16 +236,10 @@ class SQLiteObservationStore:
             f"SELECT variant, SUM(value <= (CASE variant {cases} END)) AS x, COUNT(*) AS y FROM observations "
             f"WHERE experiment = ? AND metric = ? AND variant IN ({marks}){where} GROUP BY variant, unit_id"
         )
-        sql = (
-            "SELECT variant, COUNT(*), SUM(y), SUM(x), SUM(x * x), SUM(y), SUM(y * y), SUM(x * y) "
-            f"FROM ({inner}) GROUP BY variant"
-        )
+        inner = f"SELECT variant, x, y, y AS n FROM ({inner})"
         params: list[Any] = [item for pair in thresholds.items() for item in (pair[0], float(pair[1]))]
         params += [experiment, metric, *thresholds, *args]
-        return {
-            str(r[0]): UnitAggregate(int(r[1]), int(r[2] or 0), *(float(v or 0.0) for v in r[3:]))
-            for r in self._query(sql, params)
-        }
+        return _shifted_aggregates(self._query(_shifted_sums(inner), params))
 
     def time_span(self, experiment: str) -> tuple[float, float] | None:
         """First and last observation time."""
