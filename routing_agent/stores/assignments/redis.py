@@ -16,14 +16,27 @@ from __future__ import annotations
 __all__ = ["DEFAULT_PREFIX", "RedisStore", "from_url"]
 
 import asyncio
+import os
+import secrets
+import socket
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import MissingDependency, StoreUnavailable
-from routing_agent.stores._redis import DEFAULT_PREFIX, client_factories, factories_for
+from routing_agent.stores._redis import (
+    DEFAULT_PREFIX,
+    DEFAULT_RETENTION_S,
+    check_durability,
+    check_on_open,
+    client_factories,
+    factories_for,
+    purge_experiment,
+    retention_of,
+)
 from routing_agent.stores.assignments._common import (
     cas_conflict,
     check_assignment,
@@ -32,12 +45,17 @@ from routing_agent.stores.assignments._common import (
     new_state,
 )
 from routing_agent.stores.assignments._redis_layout import (
+    ACKNOWLEDGE,
+    ACKNOWLEDGE_SHA,
     GET_OR_SET,
     GET_OR_SET_SHA,
+    READ_STATE,
+    READ_STATE_SHA,
     SET_STATE,
     SET_STATE_SHA,
     KeyLayout,
 )
+from routing_agent.stores.assignments.loss import StoreLoss, StoreLost
 from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.capabilities import Capability
 
@@ -96,6 +114,7 @@ class RedisStore:
         prefix: str = DEFAULT_PREFIX,
         async_factory: Callable[[], redis.asyncio.Redis | redis.asyncio.RedisCluster] | None = None,
         client_factory: Callable[[], redis.Redis | redis.RedisCluster] | None = None,
+        retention_s: float | None = DEFAULT_RETENTION_S,
     ) -> None:
         """Use the given clients (as LangGraph's Redis checkpointers do); see ``from_url`` to build them.
 
@@ -103,6 +122,8 @@ class RedisStore:
         Without any async client, the async twins run the sync client in a worker thread.
         ``client_factory`` builds the sync client on first use (a ``RedisCluster`` connects when built, and
         an unreachable cluster must degrade the first calls, not crash the constructor).
+        ``retention_s``: a unit key without a sticky TTL expires this long after the unit was last routed
+        (None: never); the experiment's state and anchor never expire (``purge`` removes them).
         """
         _require_redis()
         if client is None and client_factory is None and async_client is None and async_factory is None:
@@ -119,6 +140,8 @@ class RedisStore:
         ] = weakref.WeakKeyDictionary()
         self._owns_clients = False
         self._closed = False
+        self.retention_s = retention_s
+        self._epochs: dict[str, str] = {}  # experiment -> the anchor epoch this process knows
 
     @classmethod
     def from_url(
@@ -130,6 +153,7 @@ class RedisStore:
         async_timeout_s: float | None = None,
         password: str | None = None,
         cluster: bool = False,
+        retention_s: float | None = DEFAULT_RETENTION_S,
         **client_kwargs: Any,
     ) -> RedisStore:
         """Build sync and (per event loop) async clients from a ``redis://`` / ``rediss://`` URL.
@@ -148,7 +172,13 @@ class RedisStore:
             client_kwargs=client_kwargs,
         )
         client = None if cluster else build_sync()  # a plain client connects lazily by itself
-        store = cls(client, prefix=prefix, async_factory=build_async, client_factory=build_sync)
+        store = cls(
+            client,
+            prefix=prefix,
+            async_factory=build_async,
+            client_factory=build_sync,
+            retention_s=retention_s,
+        )
         store._owns_clients = True
         return store
 
@@ -220,28 +250,118 @@ class RedisStore:
             raise self._unavailable(exc) from exc
 
     @staticmethod
-    def _evalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
+    def _evalsha(client: Any, sha: str, script: str, *keys_and_args: Any, keys: int = 2) -> Any:
         # EVALSHA straight away (one round trip); NOSCRIPT only after a server restart or SCRIPT FLUSH.
         try:
-            return client.evalsha(sha, 2, *keys_and_args)
+            return client.evalsha(sha, keys, *keys_and_args)
         except _redis.exceptions.NoScriptError:
             client.script_load(script)
-            return client.evalsha(sha, 2, *keys_and_args)
+            return client.evalsha(sha, keys, *keys_and_args)
 
     @staticmethod
-    async def _aevalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
+    async def _aevalsha(client: Any, sha: str, script: str, *keys_and_args: Any, keys: int = 2) -> Any:
         try:
-            return await client.evalsha(sha, 2, *keys_and_args)
+            return await client.evalsha(sha, keys, *keys_and_args)
         except _redis.exceptions.NoScriptError:
             await client.script_load(script)
-            return await client.evalsha(sha, 2, *keys_and_args)
+            return await client.evalsha(sha, keys, *keys_and_args)
+
+    # -- anchor (store-loss detection) ---------------------------------------------------------------
+
+    @staticmethod
+    def _detector() -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def _anchor_args(self, experiment: str) -> list[str]:
+        return [self._epochs.get(experiment, ""), secrets.token_hex(4), self._detector()]
+
+    def _anchored(self, experiment: str, epoch: Any, loss: Any) -> StoreLoss | None:
+        """Remember the epoch the store answered with; the loss it recorded, if any."""
+        self._epochs[experiment] = _text(epoch)
+        return StoreLoss.decode(experiment, loss) if loss else None
+
+    def read_state(self, experiment: str) -> tuple[ExperimentState | None, StoreLoss | None]:
+        """The live state and the loss recorded for the experiment (one round trip).
+
+        Checks the experiment's anchor on the way: makes it on first contact, and records a loss (for every
+        worker) when it is gone or replaced since this process last saw it, or the server evicted keys."""
+        keys = (self._base(experiment) + b"state", self._base(experiment) + b"counts")
+        args = self._anchor_args(experiment)
+        client = self._sync()
+        version, data, epoch, loss = self._call(
+            lambda: self._evalsha(client, READ_STATE_SHA, READ_STATE, *keys, *args)
+        )
+        state = decode_state(int(version), data) if version and data else None
+        return state, self._anchored(experiment, epoch, loss)
+
+    async def aread_state(self, experiment: str) -> tuple[ExperimentState | None, StoreLoss | None]:
+        """Async twin of ``read_state``."""
+        client = self._aclient()
+        if client is None:
+            return await asyncio.to_thread(self.read_state, experiment)
+        keys = (self._base(experiment) + b"state", self._base(experiment) + b"counts")
+        args = self._anchor_args(experiment)
+        version, data, epoch, loss = await self._acall(
+            lambda: self._aevalsha(client, READ_STATE_SHA, READ_STATE, *keys, *args)
+        )
+        state = decode_state(int(version), data) if version and data else None
+        return state, self._anchored(experiment, epoch, loss)
+
+    def loss(self, experiment: str) -> StoreLoss | None:
+        """The loss recorded for the experiment, if any (a plain read: checks nothing, records nothing)."""
+        key = self._base(experiment) + b"state"
+        client = self._sync()
+        raw = self._call(lambda: client.hget(key, "lost"))
+        return None if raw is None else StoreLoss.decode(experiment, raw)
+
+    def acknowledge_loss(self, experiment: str, *, actor: str, reason: str = "") -> bool:
+        """Clear a recorded loss (a person says the state is known again); False when none was recorded.
+
+        Workers leave control-for-everyone on their next state read; units whose assignment was lost are
+        randomized again (their earlier variant is unknown)."""
+        key = self._base(experiment) + b"state"
+        note = f"{actor}|{int(time.time())}|{reason}"
+        fresh = secrets.token_hex(4)
+        client = self._sync()
+        cleared = self._call(
+            lambda: self._evalsha(client, ACKNOWLEDGE_SHA, ACKNOWLEDGE, key, note, fresh, keys=1)
+        )
+        self._epochs.pop(experiment, None)
+        return bool(cleared)
+
+    def purge(self, experiment: str) -> int:
+        """Delete every key of the experiment under this prefix (every store family); returns how many."""
+        self._epochs.pop(experiment, None)
+        return self._call(lambda: purge_experiment(self._sync(), self.prefix, experiment))
+
+    def check_server(self, mode: str = "warn") -> list[str]:
+        """Warn about (``warn``) or refuse (``refuse``: ``StoreMisconfigured``) a server that can lose data
+        (``maxmemory-policy`` other than ``noeviction``, no persistence); returns the problems found."""
+        return check_durability(self._sync(), mode, f"Redis store ({self.prefix})")
 
     # -- assignments -------------------------------------------------------------------------------------
 
     def _gos_args(self, experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> tuple[Any, ...]:
         check_assignment(experiment, unit_id, variant, ttl_s)
         ttl_ms = 0 if ttl_s is None else max(1, round(ttl_s * 1000))
-        return (self.unit_key(experiment, unit_id), self._base(experiment) + b"counts", variant, ttl_ms)
+        keep_ms = 0 if self.retention_s is None else max(1, round(self.retention_s * 1000))
+        base = self._base(experiment)
+        return (
+            self.unit_key(experiment, unit_id),
+            base + b"counts",
+            base + b"state",
+            variant,
+            ttl_ms,
+            *self._anchor_args(experiment),
+            keep_ms,
+        )
+
+    def _claimed(self, experiment: str, reply: list[Any]) -> tuple[str, bool]:
+        held, created, epoch, loss = reply
+        found = self._anchored(experiment, epoch, loss)
+        if found is not None:
+            raise StoreLost(found)
+        return _text(held), bool(created)
 
     def get_or_set(
         self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
@@ -250,10 +370,10 @@ class RedisStore:
         args = self._gos_args(experiment, unit_id, variant, ttl_s)
         client = self._sync()
         try:
-            held, created = self._evalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
+            reply = self._evalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args, keys=3)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
-        return _text(held), bool(created)
+        return self._claimed(experiment, reply)
 
     async def aget_or_set(
         self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
@@ -264,10 +384,10 @@ class RedisStore:
         if client is None:
             return await asyncio.to_thread(self.get_or_set, experiment, unit_id, variant, ttl_s=ttl_s)
         try:
-            held, created = await self._aevalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
+            reply = await self._aevalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args, keys=3)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
-        return _text(held), bool(created)
+        return self._claimed(experiment, reply)
 
     def get(self, experiment: str, unit_id: str) -> str | None:
         """The unit's variant, or None (expired keys are gone)."""
@@ -330,7 +450,8 @@ class RedisStore:
         """Record a state change and its history entry atomically (compare-and-set when asked)."""
         draft = new_state(experiment, status, actor=actor, reason=reason, winner=winner, evidence=evidence)
         base = self._base(experiment)
-        args = [encode_state(draft), "" if expected_version is None else str(int(expected_version))]
+        expected = "" if expected_version is None else str(int(expected_version))
+        args = [encode_state(draft), expected, secrets.token_hex(4)]
         client = self._sync()
         ok, version = self._call(
             lambda: self._evalsha(client, SET_STATE_SHA, SET_STATE, base + b"state", base + b"history", *args)
@@ -396,7 +517,12 @@ def from_url(url: StoreURL) -> RedisStore:
     cluster = bool(url.get("cluster", False))
     client = None if cluster else build_sync()  # a plain client connects lazily by itself
     store = RedisStore(
-        client, prefix=url.get("prefix", DEFAULT_PREFIX), async_factory=build_async, client_factory=build_sync
+        client,
+        prefix=url.get("prefix", DEFAULT_PREFIX),
+        async_factory=build_async,
+        client_factory=build_sync,
+        retention_s=retention_of(url),
     )
     store._owns_clients = True
+    check_on_open(store.client, url, f"Redis store ({store.prefix})")
     return store
