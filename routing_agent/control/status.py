@@ -81,10 +81,12 @@ def experiment_status(
     """
     spec = experiment if isinstance(experiment, ExperimentSpec) else None
     items = reviews.items(spec.id if spec is not None else str(experiment)) if reviews is not None else []
-    rollout = Rollout(store, experiment, known=bool(items))  # review items prove the experiment exists
+    read_loss = getattr(store, "loss", None)
+    loss = read_loss(spec.id if spec is not None else str(experiment)) if read_loss is not None else None
+    # review items or a recorded loss prove the experiment exists (a loss may have taken everything else)
+    rollout = Rollout(store, experiment, known=bool(items) or loss is not None)
     state = rollout.current()
     pending = tuple(i for i in items if i.status is ReviewStatus.PENDING)
-    read_loss = getattr(store, "loss", None)
     return ExperimentSnapshot(
         experiment=rollout.experiment,
         state=state,
@@ -94,5 +96,5 @@ def experiment_status(
         weights={v.name: v.weight or 0.0 for v in spec.variants} if spec is not None else {},
         control=spec.control.name if spec is not None else None,
         pending_reviews=pending,
-        loss=read_loss(rollout.experiment) if read_loss is not None else None,
+        loss=loss,
     )

@@ -53,7 +53,8 @@ local function anchor(state, counts, known, fresh, by, check_evicted)
   if not epoch then
     if known ~= '' then return fresh, mark(state, 'anchor_missing', known, fresh, by) end
     if redis.call('EXISTS', counts) == 1 then return fresh, mark(state, 'anchor_missing', '', fresh, by) end
-    redis.call('HSET', state, 'epoch', fresh, 'evicted', evicted_now())
+    if evicted_now() > 0 then return fresh, mark(state, 'evicted', '', fresh, by) end
+    redis.call('HSET', state, 'epoch', fresh, 'evicted', 0)
     return fresh, false
   end
   if known ~= '' and epoch ~= known
@@ -71,7 +72,8 @@ end
 """Lua shared by the scripts below: ``anchor`` checks (and on first contact makes) an experiment's anchor —
 its epoch token and the server's ``evicted_keys`` when it was made — in the state hash, and records a loss
 there (``lost`` = ``reason|unix time|detector|lost epoch``) when the anchor is gone, replaced, or the server
-evicted keys since. A counts hash without an anchor means the anchor was lost too."""
+evicted keys since. A counts hash without an anchor means the anchor was lost too; so may a new anchor on a
+server that has evicted keys since it started (made in loss mode: a person confirms with ``recover``)."""
 
 GET_OR_SET = (
     _ANCHOR
