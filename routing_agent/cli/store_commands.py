@@ -2,8 +2,8 @@
 
 ``routing-agent purge -e ID --store redis://…`` deletes every key of the experiment under the store's prefix
 (assignments, state and history, observations, reviews: they share one hash tag). It refuses an experiment
-that is still running or paused unless ``--force`` (workers would find its data gone and send every unit to
-control), and asks for confirmation unless ``--yes``.
+that is still running or paused (or has no recorded state) unless ``--force`` (workers would find its data
+gone and send every unit to control), and asks for confirmation unless ``--yes``.
 
 ``routing-agent recover -e ID --reason …`` clears a recorded store loss once a person has checked the store
 (and fixed ``maxmemory-policy`` / persistence): workers leave control-for-everyone on their next state read,
@@ -51,10 +51,11 @@ def purge(
     with cli_errors(store), closing(open_control_store(store)) as assignments:
         run = _needs(assignments, "purge", "purge")
         state = assignments.get_state(experiment)
-        if state is not None and state.status in _LIVE and not force:
+        if (state is None or state.status in _LIVE) and not force:
+            status = "running (no state recorded: its YAML status applies)" if state is None else state.status
             raise fail(
-                f"experiment '{printable(experiment)}' is {state.status.value}: stop, ship or roll it back "
-                "first, or pass --force (workers would find its data gone and send every unit to control)",
+                f"experiment '{printable(experiment)}' is {status}: stop, ship or roll it back first, or "
+                "pass --force (workers would find its data gone and send every unit to control)",
                 1,
             )
         if not yes and not typer.confirm(f"Delete every key of experiment '{printable(experiment)}'?"):
