@@ -5,13 +5,21 @@
   Every write is O(1) whatever the unit's history (no value grows with it); every key written gets the
   retention TTL (``ARGV[1]`` ms, 0 = none), an idempotency set the dedup TTL (``ARGV[2]``) when created.
 * ``PAIRED`` joins two metrics' per-unit sums (ratio metrics, CUPED covariates) into seven numbers.
+* ``observation_args``: one observation's arguments to ``ADD`` (its scopes and the slot of its id).
 * ``TAIL`` counts, per unit, the values whose log bucket is at or below a threshold's (quantile variances),
   from the hash ``"<bucket> <unit>" -> count``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ADD", "PAIRED", "TAIL"]
+__all__ = ["ADD", "PAIRED", "TAIL", "enc", "observation_args", "scope"]
+
+import hashlib
+import json
+
+from routing_agent.stores.observations.aggregates import bucket_index
+from routing_agent.stores.observations.base import Segment
+from routing_agent.stores.observations.observation import Observation
 
 ADD = """
 local base = KEYS[1]
@@ -133,3 +141,52 @@ for unit, n in pairs(all) do
 end
 return {tostring(units), tostring(nobs), f(sx), f(sx2), f(sy), f(sy2), f(sxy)}
 """
+
+
+_ID_SLICES = 1024
+
+
+def _id_slot(obs_id: str, ts: float, window_s: float) -> tuple[str, str]:
+    """``(ids key suffix, member)``: a 63-bit hash of the id, sliced so each set stays a compact intset."""
+    h = int.from_bytes(hashlib.blake2b(obs_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()) >> 1
+    return f"ids:{int(ts // window_s)}:{h % _ID_SLICES}", str(h // _ID_SLICES)
+
+
+def enc(text: str) -> str:
+    """A name part, length-prefixed (``5.calls``) so no id can collide with another or break the tag."""
+    return f"{len(text.encode('utf-8', 'surrogatepass'))}.{text}"
+
+
+def scope(metric: str, agent: str | None, segment: Segment | None) -> str:
+    """The key suffix of metric × agent|any × segment|any."""
+    agent_part = enc(agent) if agent is not None else "-"
+    seg_part = enc(segment[0]) + enc(segment[1]) if segment is not None else "-"
+    return enc(metric) + agent_part + seg_part
+
+
+def observation_args(obs: Observation, dedup_window_s: float) -> list[str]:
+    """The ``ADD`` script arguments of one observation (scopes, histograms, unit sets, segments, id slot)."""
+    variant = enc(obs.variant)
+    agents: list[str | None] = [None] if obs.agent is None else [None, obs.agent]
+    segments: list[Segment | None] = [None, *sorted(obs.segments.items())]
+    scopes = [scope(obs.metric, a, s) + variant for a in agents for s in segments]
+    hists = [scope(obs.metric, a, None) + variant for a in agents]
+    units = [("-" if a is None else enc(a)) + ":" + variant for a in agents]
+    segs = [json.dumps([k, v]) for k, v in sorted(obs.segments.items())]
+    index = bucket_index(float(obs.value))
+    idkey, member = _id_slot(obs.id, float(obs.ts), dedup_window_s) if obs.id else ("", "")
+    head = [
+        idkey,
+        member,
+        obs.variant,
+        obs.unit_id,
+        repr(float(obs.value)),
+        obs.metric,
+        str(len(scopes)),
+        str(len(hists)),
+        str(len(units)),
+        str(len(segs)),
+        "z" if index is None else str(index),
+        repr(float(obs.ts)),
+    ]
+    return head + scopes + hists + units + segs

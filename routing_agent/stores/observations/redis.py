@@ -31,7 +31,6 @@ from __future__ import annotations
 
 __all__ = ["RedisObservationStore", "from_url"]
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,7 +50,9 @@ from routing_agent.stores._redis import (
     retention_of,
 )
 from routing_agent.stores.capabilities import Capability
-from routing_agent.stores.observations._redis_scripts import ADD, PAIRED, TAIL
+from routing_agent.stores.observations._redis_scripts import ADD, PAIRED, TAIL, observation_args
+from routing_agent.stores.observations._redis_scripts import enc as _enc
+from routing_agent.stores.observations._redis_scripts import scope as _scope
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.stores.observations.base import Segment
 from routing_agent.stores.observations.observation import Observation, check_observations
@@ -64,25 +65,8 @@ DEFAULT_TIMEOUT_S = 2.0
 """Observation writes run off the graph's thread (``BufferedObservationWriter``), so they may wait longer."""
 DEFAULT_DEDUP_WINDOW_S = 3600.0
 """An observation id is remembered (a retry of it ignored) for at least this long after its time window."""
-_ID_SLICES = 1024
 CHUNK = 16
 """Observations per Lua call: ~40 commands each, so one call holds Redis for well under 5 ms."""
-
-
-def _id_slot(obs_id: str, ts: float, window_s: float) -> tuple[str, str]:
-    """``(ids key suffix, member)``: a 63-bit hash of the id, sliced so each set stays a compact intset."""
-    h = int.from_bytes(hashlib.blake2b(obs_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()) >> 1
-    return f"ids:{int(ts // window_s)}:{h % _ID_SLICES}", str(h // _ID_SLICES)
-
-
-def _enc(text: str) -> str:
-    return f"{len(text.encode('utf-8', 'surrogatepass'))}.{text}"
-
-
-def _scope(metric: str, agent: str | None, segment: Segment | None) -> str:
-    agent_part = _enc(agent) if agent is not None else "-"
-    seg_part = _enc(segment[0]) + _enc(segment[1]) if segment is not None else "-"
-    return _enc(metric) + agent_part + seg_part
 
 
 class RedisObservationStore:
@@ -218,30 +202,7 @@ class RedisObservationStore:
     # -- write -----------------------------------------------------------------------------------------
 
     def _args(self, obs: Observation) -> list[str]:
-        variant = _enc(obs.variant)
-        agents: list[str | None] = [None] if obs.agent is None else [None, obs.agent]
-        segments: list[Segment | None] = [None, *sorted(obs.segments.items())]
-        scopes = [_scope(obs.metric, a, s) + variant for a in agents for s in segments]
-        hists = [_scope(obs.metric, a, None) + variant for a in agents]
-        units = [("-" if a is None else _enc(a)) + ":" + variant for a in agents]
-        segs = [json.dumps([k, v]) for k, v in sorted(obs.segments.items())]
-        index = bucket_index(float(obs.value))
-        idkey, member = _id_slot(obs.id, float(obs.ts), self.dedup_window_s) if obs.id else ("", "")
-        head = [
-            idkey,
-            member,
-            obs.variant,
-            obs.unit_id,
-            repr(float(obs.value)),
-            obs.metric,
-            str(len(scopes)),
-            str(len(hists)),
-            str(len(units)),
-            str(len(segs)),
-            "z" if index is None else str(index),
-            repr(float(obs.ts)),
-        ]
-        return head + scopes + hists + units + segs
+        return observation_args(obs, self.dedup_window_s)
 
     def add(self, observations: Sequence[Observation]) -> int:
         """Store a batch: Lua calls of at most ``CHUNK`` observations each, pipelined (one round trip).
