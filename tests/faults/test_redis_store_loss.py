@@ -22,7 +22,9 @@ import redis
 
 from routing_agent.control.rollout import Rollout
 from routing_agent.control.status import experiment_status
+from routing_agent.evaluation.evaluator import evaluate
 from routing_agent.stores.assignments import open_store
+from routing_agent.stores.observations import MemoryObservationStore
 from tests.faults.support import hashed_variant
 from tests.graph.conftest import build_graph
 from tests.graph.test_routing_node import make_config
@@ -146,7 +148,13 @@ def check_fail_safe(
 
 
 def check_recover(fleet: Fleet) -> None:
-    """Control for everyone lasts until a person acknowledges; then units are randomized again."""
+    """Control for everyone lasts until a person acknowledges; then units are randomized again. Meanwhile the
+    evaluator refuses every move on these figures (its report names the loss)."""
+    evaluation = evaluate(
+        make_config().experiments[0], observations=MemoryObservationStore(), assignments=fleet.stores[0]
+    )
+    assert evaluation.decision.kind.value == "invalid"
+    assert "lost data" in evaluation.decision.summary
     again = fleet.route(UNITS[:30])
     assert {r["reason"] for r in again.values()} == {"store_lost"}
     assert fleet.stores[0].acknowledge_loss("exp", actor="oncall", reason="maxmemory-policy noeviction now")
