@@ -6,6 +6,7 @@ below the 16× a quadratic check needs (the bound, 8×, leaves 2× for a noisy s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -66,3 +67,33 @@ def test_colliding_experiments_are_reported_up_to_a_cap() -> None:
     check = check_experiments_string(experiments(400, colliding=True), "scale.yaml")
     assert len(check.issues) == MAX_COLLISIONS + 1  # 79,800 pairs collide: the first ones and a summary
     assert "more than" in check.issues[-1].message or any("more than" in i.message for i in check.issues)
+
+
+def _one(extra: str, weight: str = "0.5") -> str:
+    return (
+        "experiments:\n  - id: e\n    variants:\n"
+        f'      - {{name: control, model: "simulated:strong-expensive", control: true, weight: {weight}}}\n'
+        '      - {name: candidate, model: "simulated:cheap-fast", weight: 0.5}\n'
+        f"    {extra}\n"
+    )
+
+
+def test_a_five_thousand_digit_weight_is_a_located_issue_not_a_traceback() -> None:
+    check = check_experiments_string(_one("", weight="1" + "0" * 5000), "w.yaml")  # > 4,300 digits
+    assert not check.ok
+    issue = check.issues[0]
+    assert (issue.line, issue.field) == (4, "variants[0].weight") and "5,001 characters" in issue.message
+
+
+def test_sticky_ttl_days_is_bounded() -> None:
+    for value in ("1e300", "1e-12", "0"):
+        (issue,) = check_experiments_string(_one(f"sticky_ttl_days: {value}"), "t.yaml").issues
+        assert issue.field == "sticky_ttl_days"
+    assert check_experiments_string(_one("sticky_ttl_days: 30"), "t.yaml").ok
+
+
+def test_agent_names_are_plain_ascii_with_a_located_error() -> None:
+    for name in ("dra\u202efter", "dr\u0430fter", "draf ter", "a\u200bb"):  # RTL override, Cyrillic a …
+        (issue,) = check_experiments_string(_one(f"scope: [{json.dumps(name)}]"), "a.yaml").issues
+        assert (issue.field, issue.line) == ("scope[0]", 6) and "only ASCII letters" in issue.message
+    assert check_experiments_string(_one("scope: [drafter, rag.answer-v2]"), "a.yaml").ok
