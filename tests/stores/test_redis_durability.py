@@ -143,3 +143,49 @@ def test_purge_deletes_one_experiment_and_refuses_a_running_one(redis_url: str, 
         store.close()
         observations.close()
         admin.close()
+
+
+def test_a_write_costs_the_same_whatever_the_units_history(redis_url: str, redis_prefix: str) -> None:
+    """O(1) per observation: the commands a write runs inside Redis do not grow with a unit's history, and no
+    stored value grows with it either (issue 15: one string rewritten per observation stalled Redis)."""
+    store = open_observation_store(f"{redis_url}?prefix={redis_prefix}")
+    admin = redis.Redis.from_url(redis_url)
+    sent = 0
+
+    def batch(size: int = 200) -> list[Observation]:
+        nonlocal sent
+        sent += size
+        return [
+            Observation(
+                "exp", "control", "hot", "latency_s", 1.0 + i % 7, agent="a", ts=1.8e9, id=f"o{sent - i}"
+            )
+            for i in range(size)
+        ]
+
+    def cost() -> dict[str, int]:
+        admin.config_resetstat()
+        assert store.add(batch()) == 200
+        stats = admin.info("commandstats")
+        return {
+            k: v["calls"] for k, v in stats.items() if k not in ("cmdstat_config|resetstat", "cmdstat_info")
+        }
+
+    try:
+        while sent < 2_000:
+            store.add(batch())
+        early = cost()
+        while sent < 12_000:
+            store.add(batch())
+        late = cost()
+        # the same commands, as many times, at 6x the history; only the TTLs of id slices met for the first
+        # time (sets of 1,024 slices, filled by then) can be fewer
+        assert late.pop("cmdstat_pexpire") <= early.pop("cmdstat_pexpire")
+        assert late == early
+        for key in admin.scan_iter(match=f"{redis_prefix}:*"):
+            kind = admin.type(key)
+            if kind == b"hash":
+                assert max(len(v) for v in admin.hvals(key)) <= 24  # counts and sums, not lists
+            assert kind != b"string"
+    finally:
+        store.close()
+        admin.close()
