@@ -28,9 +28,11 @@ from __future__ import annotations
 
 __all__ = ["GuardedStore", "OutagePolicy"]
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -64,6 +66,17 @@ class OutagePolicy:
             )
 
 
+_live: weakref.WeakSet[GuardedStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _abandon_at_exit() -> None:  # pragma: no cover - exercised at interpreter exit
+    for guard in list(_live):
+        if guard.pending:
+            guard.flush()
+            guard.abandon("process exit")
+
+
 class GuardedStore:
     """Wraps an ``AssignmentStore`` so that every failure becomes a counted fallback, never an exception."""
 
@@ -90,6 +103,7 @@ class GuardedStore:
         self._flusher: threading.Thread | None = None
         self._states: dict[str, tuple[ExperimentState | None, float]] = {}
         self._losses: dict[str, StoreLoss] = {}
+        _live.add(self)
         self._read = getattr(store, "read_state", None)  # loss-aware stores (Redis)
         self._aread = getattr(store, "aread_state", None)
 
@@ -379,6 +393,21 @@ class GuardedStore:
                 # Another writer stored a different variant during the outage (e.g. weights changed).
                 self.counters.event("writeback_conflict")
         return written
+
+    def abandon(self, cause: str) -> int:
+        """Give up on the units still queued (shutdown): counted as ``writeback_dropped`` and logged."""
+        with self._lock:
+            left = len(self._pending)
+            self._pending.clear()
+        if left:
+            self.counters.event("writeback_dropped", left)
+            logger.warning(
+                "%d unit(s) assigned during a store outage were never written back (%s): they may be "
+                "re-assigned by the hash when the store answers again; counted as writeback_dropped",
+                left,
+                cause,
+            )
+        return left
 
     def wait_flushed(self, timeout_s: float = 10.0) -> bool:
         """Block until the background write-back finished (tests and shutdown)."""
