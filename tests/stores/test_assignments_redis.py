@@ -77,7 +77,8 @@ def test_get_or_set_is_one_round_trip(private_redis: RedisServer) -> None:
         calls.pop("config|resetstat", None)
         info = calls.pop("info", 0)  # the test's own INFO is counted after it answers
         # 80 client commands, all EVALSHA. Inside the script: 80 GET and 80 HMGET (the experiment's anchor);
-        # creations only: INFO (has Redis evicted keys?), SET, HINCRBY and PEXPIRE (counts retention); sticky
+        # creations only: INFO (has Redis evicted keys?), SET, HINCRBY, HSETNX (the counts' ``@anchored``
+        # mark) and PEXPIRE (counts retention); sticky
         # hits only: PTTL (renew the unit's retention when half gone).
         assert info == 40
         assert calls == {
@@ -86,6 +87,7 @@ def test_get_or_set_is_one_round_trip(private_redis: RedisServer) -> None:
             "hmget": 80,
             "set": 40,
             "hincrby": 40,
+            "hsetnx": 40,
             "pexpire": 40,
             "pttl": 40,
         }

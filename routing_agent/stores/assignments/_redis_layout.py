@@ -5,7 +5,7 @@ one cluster slot and each Lua script touches keys of one slot only)::
 
     P:{exp:E}:a:u:<unit id>     a unit's variant (string; PX when a TTL is given)
     P:{exp:E}:a:h:<sha256>      the same for unit ids longer than 256 bytes
-    P:{exp:E}:counts            hash: variant -> assignments created
+    P:{exp:E}:counts            hash: variant -> assignments created; ``@anchored`` (made beside an anchor)
     P:{exp:E}:state             hash: version, data (JSON of the state without its version), and the anchor:
                                 epoch, evicted (the server's evicted_keys then), lost, retired, acknowledged
     P:{exp:E}:history           list of "<version>\\n<data>", oldest first
@@ -47,12 +47,18 @@ local function mark(state, reason, lost_epoch, fresh, by)
   return v
 end
 local function anchor(state, counts, known, fresh, by, check_evicted)
-  local a = redis.call('HMGET', state, 'epoch', 'lost', 'evicted', 'retired')
+  local a = redis.call('HMGET', state, 'epoch', 'lost', 'evicted', 'retired', 'version')
   local epoch, lost = a[1], a[2]
   if lost then return epoch or fresh, lost end
   if not epoch then
     if known ~= '' then return fresh, mark(state, 'anchor_missing', known, fresh, by) end
-    if redis.call('EXISTS', counts) == 1 then return fresh, mark(state, 'anchor_missing', '', fresh, by) end
+    if redis.call('HEXISTS', counts, '@anchored') == 1 then
+      return fresh, mark(state, 'anchor_missing', '', fresh, by)
+    end
+    if a[5] then  -- a state written before anchors existed: this hash was never lost; anchor it
+      redis.call('HSET', state, 'epoch', fresh, 'evicted', evicted_now())
+      return fresh, false
+    end
     if evicted_now() > 0 then return fresh, mark(state, 'evicted', '', fresh, by) end
     redis.call('HSET', state, 'epoch', fresh, 'evicted', 0)
     return fresh, false
@@ -72,7 +78,8 @@ end
 """Lua shared by the scripts below: ``anchor`` checks (and on first contact makes) an experiment's anchor —
 its epoch token and the server's ``evicted_keys`` when it was made — in the state hash, and records a loss
 there (``lost`` = ``reason|unix time|detector|lost epoch``) when the anchor is gone, replaced, or the server
-evicted keys since. A counts hash without an anchor means the anchor was lost too; so may a new anchor on a
+evicted keys since. A counts hash marked ``@anchored`` without an anchor means the anchor was lost too (counts
+and states written before anchors existed are adopted, not a loss); so may a new anchor on a
 server that has evicted keys since it started (made in loss mode: a person confirms with ``recover``)."""
 
 GET_OR_SET = (
@@ -96,6 +103,7 @@ else
   redis.call('SET', KEYS[1], ARGV[1])
 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSETNX', KEYS[2], '@anchored', 1)
 if keep > 0 then redis.call('PEXPIRE', KEYS[2], keep) end
 return {ARGV[1], 1, epoch, ''}
 """

@@ -19,14 +19,11 @@ import asyncio
 import os
 import secrets
 import socket
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from routing_agent.config.spec import ExperimentStatus
-from routing_agent.errors import MissingDependency, StoreUnavailable
 from routing_agent.stores._redis import (
     DEFAULT_PREFIX,
     DEFAULT_RETENTION_S,
@@ -44,6 +41,10 @@ from routing_agent.stores.assignments._common import (
     encode_state,
     new_state,
 )
+from routing_agent.stores.assignments._redis_clients import ERRORS as _ERRORS
+from routing_agent.stores.assignments._redis_clients import RedisClients
+from routing_agent.stores.assignments._redis_clients import require_redis as _require_redis
+from routing_agent.stores.assignments._redis_clients import text as _text
 from routing_agent.stores.assignments._redis_layout import (
     ACKNOWLEDGE,
     ACKNOWLEDGE_SHA,
@@ -65,41 +66,8 @@ if TYPE_CHECKING:
 
     from routing_agent.stores._url import StoreURL
 
-try:
-    import redis as _redis
-    import redis.asyncio as _aredis
-    from redis.exceptions import RedisClusterException as _ClusterException
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _redis = None  # type: ignore[assignment]
-    _aredis = None  # type: ignore[assignment]
-    _ClusterException = Exception  # type: ignore[assignment,misc]
 
-T = TypeVar("T")
-
-_ERRORS: tuple[type[BaseException], ...] = (
-    (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
-)
-
-
-def _require_redis() -> None:
-    if _redis is None:
-        raise MissingDependency("redis", "redis")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-_closing: set[asyncio.Future[Any]] = set()
-
-
-def _schedule_close(client: Any) -> None:
-    task = asyncio.ensure_future(client.aclose())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-class RedisStore:
+class RedisStore(RedisClients):
     """Sticky assignments, experiment state and counts in Redis; sync and async clients, injected or built."""
 
     capabilities: frozenset[Capability] = frozenset(
@@ -125,21 +93,14 @@ class RedisStore:
         ``retention_s``: a unit key without a sticky TTL expires this long after the unit was last routed
         (None: never); the experiment's state and anchor never expire (``purge`` removes them).
         """
-        _require_redis()
-        if client is None and client_factory is None and async_client is None and async_factory is None:
-            raise ValueError("RedisStore needs a client (or use RedisStore.from_url / open_store)")
+        super().__init__(
+            client,
+            async_client=async_client,
+            async_factory=async_factory,
+            client_factory=client_factory,
+            prefix=prefix,
+        )
         self._keys = KeyLayout(prefix)
-        self.prefix = prefix
-        self._client = client
-        self._client_factory = client_factory
-        self._build_lock = threading.Lock()
-        self._async_client = async_client
-        self._async_factory = async_factory
-        self._loop_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, redis.asyncio.Redis | redis.asyncio.RedisCluster
-        ] = weakref.WeakKeyDictionary()
-        self._owns_clients = False
-        self._closed = False
         self.retention_s = retention_s
         self._epochs: dict[str, str] = {}  # experiment -> the anchor epoch this process knows
 
@@ -197,74 +158,6 @@ class RedisStore:
     def experiment_keys(self, experiment: str) -> dict[str, bytes]:
         """The fixed keys of an experiment: ``counts``, ``state``, ``history``."""
         return {name: self._keys.fixed(experiment, name) for name in ("counts", "state", "history")}
-
-    # -- clients and errors ------------------------------------------------------------------------------
-
-    def client(self) -> redis.Redis | redis.RedisCluster:
-        """The sync client (built on first use), for the stores that live beside this one (reviews).
-
-        ``StoreUnavailable`` when closed or when a cluster client cannot be built."""
-        return self._sync()
-
-    def _sync(self) -> redis.Redis | redis.RedisCluster:
-        if self._closed:
-            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
-        if self._client is None:
-            if self._client_factory is None:
-                raise RuntimeError("this RedisStore has only an async client; use the a* methods")
-            with self._build_lock:
-                if self._client is None:
-                    try:
-                        self._client = self._client_factory()
-                    except _ERRORS as exc:
-                        raise self._unavailable(exc) from exc
-        return self._client
-
-    def _aclient(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster | None:
-        if self._closed:
-            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
-        if self._async_client is not None:
-            return self._async_client
-        if self._async_factory is None:
-            return None
-        loop = asyncio.get_running_loop()
-        client = self._loop_clients.get(loop)
-        if client is None:
-            client = self._async_factory()
-            self._loop_clients[loop] = client
-        return client
-
-    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        return StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}")
-
-    def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
-
-    async def _acall(self, fn: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await fn()
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
-
-    @staticmethod
-    def _evalsha(client: Any, sha: str, script: str, *keys_and_args: Any, keys: int = 2) -> Any:
-        # EVALSHA straight away (one round trip); NOSCRIPT only after a server restart or SCRIPT FLUSH.
-        try:
-            return client.evalsha(sha, keys, *keys_and_args)
-        except _redis.exceptions.NoScriptError:
-            client.script_load(script)
-            return client.evalsha(sha, keys, *keys_and_args)
-
-    @staticmethod
-    async def _aevalsha(client: Any, sha: str, script: str, *keys_and_args: Any, keys: int = 2) -> Any:
-        try:
-            return await client.evalsha(sha, keys, *keys_and_args)
-        except _redis.exceptions.NoScriptError:
-            await client.script_load(script)
-            return await client.evalsha(sha, keys, *keys_and_args)
 
     # -- anchor (store-loss detection) ---------------------------------------------------------------
 
@@ -410,7 +303,7 @@ class RedisStore:
         key = self._base(experiment) + b"counts"
         client = self._sync()
         raw = cast("dict[Any, Any]", self._call(lambda: client.hgetall(key)))
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {_text(k): int(v) for k, v in raw.items() if _text(k) != "@anchored"}
 
     # -- experiment state --------------------------------------------------------------------------------
 
@@ -470,44 +363,6 @@ class RedisStore:
             version, _, data = _text(entry).partition("\n")
             states.append(decode_state(int(version), data))
         return states
-
-    # -- lifecycle ---------------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the clients this store built (injected clients stay open: their owner closes them).
-
-        Later calls raise ``StoreUnavailable``.
-        """
-        self._closed = True
-        if not self._owns_clients:
-            return
-        if self._client is not None:
-            self._client.close()
-        for loop, client in list(self._loop_clients.items()):
-            if loop.is_closed():
-                continue
-            if loop.is_running():
-                loop.call_soon_threadsafe(_schedule_close, client)
-            else:
-                loop.run_until_complete(client.aclose())
-        self._loop_clients.clear()
-
-    async def arelease(self) -> None:
-        """Close the async client bound to the running event loop; the store stays usable.
-
-        For code that runs a short-lived loop per job (``asyncio.run``) and uses the async twins in it.
-        """
-        client = self._loop_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
-
-    async def aclose(self) -> None:
-        """Close the async client of the running loop, then the rest (``close``)."""
-        if self._owns_clients and not self._closed:
-            client = self._loop_clients.pop(asyncio.get_running_loop(), None)
-            if client is not None:
-                await client.aclose()
-        self.close()
 
 
 def from_url(url: StoreURL) -> RedisStore:
