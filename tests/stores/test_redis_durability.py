@@ -189,3 +189,26 @@ def test_a_write_costs_the_same_whatever_the_units_history(redis_url: str, redis
     finally:
         store.close()
         admin.close()
+
+
+def test_data_written_before_anchors_is_adopted_not_lost(redis_url: str, redis_prefix: str) -> None:
+    """Upgrading a running deployment: counts and a state written by the previous version are not a loss."""
+    admin = redis.Redis.from_url(redis_url)
+    base = f"{redis_prefix}:{{exp:"
+    admin.hset(base + "old}:counts", mapping={"a": 3, "b": 2})  # assignments only, no state
+    admin.set(base + "old}:a:u:u1", "b")
+    old_state = '{"experiment":"ruled","status":"rolled_back","winner":null,"changed_at":1,"actor":"x"}'
+    admin.hset(base + "ruled}:state", mapping={"version": 1, "data": old_state})
+    store = open_store(f"{redis_url}?prefix={redis_prefix}")
+    try:
+        assert store.read_state("old") == (None, None)
+        assert store.get_or_set("old", "u1", "a") == ("b", False)
+        state, loss = store.read_state("ruled")
+        assert loss is None and state is not None and state.status.value == "rolled_back"
+        # from now on the counts carry the mark: losing the anchor later is seen
+        store.get_or_set("old", "u2", "a")
+        admin.delete(base + "old}:state")
+        assert open_store(f"{redis_url}?prefix={redis_prefix}").read_state("old")[1] is not None
+    finally:
+        store.close()
+        admin.close()
