@@ -4,7 +4,8 @@
 RoutingAgentError
  ├── ConfigError          a YAML file or spec is wrong (names file:line, experiment, field, and the fix)
  ├── StoreError           an assignment/observation store failed (the routing node catches it and degrades)
- │    └── StoreUnavailable  the store cannot be reached or timed out
+ │    ├── StoreUnavailable  the store cannot be reached or timed out
+ │    └── StoreMisconfigured a Redis server can lose data (eviction, no persistence) and the store refuses it
  ├── ModelResolutionError a model id cannot be turned into a chat model (unknown provider or profile)
  ├── ExperimentNotFound   a CLI or API call names an experiment that no config or store knows
  ├── ReviewNotFound       a CLI or API call names a review item the review queue does not hold
@@ -28,6 +29,7 @@ __all__ = [
     "RoutingAgentError",
     "StateTransitionError",
     "StoreError",
+    "StoreMisconfigured",
     "StoreUnavailable",
     "printable",
 ]
@@ -90,6 +92,11 @@ class StoreError(RoutingAgentError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached, refused the operation, or did not answer within its timeout."""
+
+
+class StoreMisconfigured(StoreError):
+    """A Redis server can lose data silently (eviction, no persistence) and the store was told to refuse it
+    (``?durability=refuse``); the message names each problem and the setting that fixes it."""
 
 
 class ModelResolutionError(RoutingAgentError, ValueError):

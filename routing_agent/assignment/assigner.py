@@ -11,6 +11,9 @@ The order of the rules (first match wins):
 7. inside: sticky get-or-set in the store → ``hashed`` (first time) or ``sticky`` (stored earlier, which
    wins even when weights changed since); store unavailable → the hashed variant, ``store_unavailable``.
 
+Before rule 2: a store that lost the experiment's data (``GuardedStore.lost``) → control, ``store_lost``,
+whatever the state or the unit (the lost state may have been a rollback; a lost unit key may hide a variant).
+
 Request-unit experiments never touch the store: every request is a new unit.
 """
 
@@ -29,6 +32,7 @@ from routing_agent.assignment.hashing import bucket_ranges, choose_variation, ha
 from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.loss import StoreLoss
 from routing_agent.stores.assignments.state import ExperimentState
 
 
@@ -146,9 +150,17 @@ class Assigner:
 
     # -- sync / async resolution ---------------------------------------------------------------------
 
+    def _lost(self, spec: ExperimentSpec, unit_id: str | None) -> RoutingDecision | None:
+        if self.guard is None or not unit_id or self.guard.lost(spec.id) is None:
+            return None
+        return RoutingDecision(spec.control.name, Reason.STORE_LOST)
+
     def decide(self, spec: ExperimentSpec, unit_id: str | None) -> RoutingDecision:
         """The decision for one unit (sync)."""
         live = self._live_status(spec, self.guard.get_state(spec.id) if self.guard and unit_id else None)
+        lost = self._lost(spec, unit_id)
+        if lost is not None:
+            return self._count(spec, lost)
         plan = self._plan(spec, unit_id, live)
         if plan.decision is not None:
             return self._count(spec, plan.decision)
@@ -168,6 +180,9 @@ class Assigner:
         """The decision for one unit (async twin of ``decide``)."""
         state = await self.guard.aget_state(spec.id) if self.guard and unit_id else None
         live = self._live_status(spec, state)
+        lost = self._lost(spec, unit_id)
+        if lost is not None:
+            return self._count(spec, lost)
         plan = self._plan(spec, unit_id, live)
         if plan.decision is not None:
             return self._count(spec, plan.decision)
@@ -189,8 +204,10 @@ class Assigner:
         return RoutingDecision(None, Reason.STORE_UNAVAILABLE)
 
     def _from_store(
-        self, spec: ExperimentSpec, hashed: str, result: tuple[str, bool] | None
+        self, spec: ExperimentSpec, hashed: str, result: tuple[str, bool] | StoreLoss | None
     ) -> RoutingDecision:
+        if isinstance(result, StoreLoss):
+            return RoutingDecision(spec.control.name, Reason.STORE_LOST)
         if result is None:
             self.counters.event("fallback")
             return RoutingDecision(hashed, Reason.STORE_UNAVAILABLE)
@@ -217,6 +234,8 @@ class Assigner:
         if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
             return None  # a shadow/replay run stays pinned to its arm
         imposed, redecide = self._imposed(spec, record, self.guard.get_state(spec.id))
+        if self.guard.lost(spec.id) is not None or record.get("reason") == Reason.STORE_LOST:
+            return self._relost(spec, record)
         return self.decide(spec, unit_id) if redecide else imposed
 
     async def alive_decision(self, spec: ExperimentSpec, record: Assignment) -> RoutingDecision | None:
@@ -225,7 +244,22 @@ class Assigner:
         if self.guard is None or not unit_id or record.get("reason") == Reason.SHADOW:
             return None
         imposed, redecide = self._imposed(spec, record, await self.guard.aget_state(spec.id))
+        if self.guard.lost(spec.id) is not None or record.get("reason") == Reason.STORE_LOST:
+            return await self._arelost(spec, record)
         return await self.adecide(spec, unit_id) if redecide else imposed
+
+    def _relost(self, spec: ExperimentSpec, record: Assignment) -> RoutingDecision | None:
+        """In loss mode a recorded unit goes to control; once the loss is acknowledged, decided afresh."""
+        if self._lost(spec, record.get("unit_id")) is None:
+            return self.decide(spec, record.get("unit_id"))
+        if record.get("reason") == Reason.STORE_LOST and record.get("variant") == spec.control.name:
+            return None
+        return self._count(spec, RoutingDecision(spec.control.name, Reason.STORE_LOST))
+
+    async def _arelost(self, spec: ExperimentSpec, record: Assignment) -> RoutingDecision | None:
+        if self._lost(spec, record.get("unit_id")) is None:
+            return await self.adecide(spec, record.get("unit_id"))
+        return self._relost(spec, record)
 
     def _imposed(
         self, spec: ExperimentSpec, record: Assignment, state: ExperimentState | None

@@ -15,23 +15,33 @@ When a store call fails (down, slow past its client timeout, read-only, any exce
 Units the store has answered for are remembered (``RecentAssignments``) and answered from memory: a returning
 unit costs no round trip and keeps its variant through an outage. Experiment state is cached for
 ``state_refresh_s``; when the store cannot be read the last known state stays.
+
+A store *loss* is not an outage: the store answers but has lost the experiment's data (eviction, FLUSHDB, a
+restart without persistence; see ``routing_agent.stores.assignments.loss``). A store that can tell
+(``read_state`` returning the recorded loss, or ``StoreLost`` from ``get_or_set``) puts the experiment in loss
+mode: ``lost(experiment)`` returns the loss, the assigner sends every unit to control (reason
+``store_lost``), the event ``store_lost`` is counted and one error is logged; the mode ends when a state read
+finds the loss acknowledged (``routing-agent recover``).
 """
 
 from __future__ import annotations
 
 __all__ = ["GuardedStore", "OutagePolicy"]
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.recent import RecentAssignments
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.loss import StoreLoss, StoreLost
 from routing_agent.stores.assignments.state import ExperimentState
 
 logger = logging.getLogger("routing_agent.assignment")
@@ -54,6 +64,17 @@ class OutagePolicy:
             raise ValueError(
                 f"OutagePolicy needs 0 < backoff_s <= max_backoff_s and max_pending >= 0: {self}"
             )
+
+
+_live: weakref.WeakSet[GuardedStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _abandon_at_exit() -> None:  # pragma: no cover - exercised at interpreter exit
+    for guard in list(_live):
+        if guard.pending:
+            guard.flush()
+            guard.abandon("process exit")
 
 
 class GuardedStore:
@@ -81,6 +102,10 @@ class GuardedStore:
         self._pending: OrderedDict[tuple[str, str], tuple[str, float | None]] = OrderedDict()
         self._flusher: threading.Thread | None = None
         self._states: dict[str, tuple[ExperimentState | None, float]] = {}
+        self._losses: dict[str, StoreLoss] = {}
+        _live.add(self)
+        self._read = getattr(store, "read_state", None)  # loss-aware stores (Redis)
+        self._aread = getattr(store, "aread_state", None)
 
     # -- outage bookkeeping -------------------------------------------------------------------------
 
@@ -137,6 +162,10 @@ class GuardedStore:
             return _MISSING
         try:
             result = call()
+        except StoreLost as lost:  # the store answered: not an outage
+            self._succeeded(mode)
+            self._lose(lost.loss)
+            return lost.loss
         except Exception as exc:
             self._failed(exc, probe=mode is _PROBE)
             return _MISSING
@@ -152,6 +181,10 @@ class GuardedStore:
             return _MISSING
         try:
             result = await call()
+        except StoreLost as lost:
+            self._succeeded(mode)
+            self._lose(lost.loss)
+            return lost.loss
         except Exception as exc:
             self._failed(exc, probe=mode is _PROBE)
             return _MISSING
@@ -160,6 +193,37 @@ class GuardedStore:
             raise
         self._succeeded(mode)
         return result
+
+    # -- store loss ---------------------------------------------------------------------------------
+
+    def lost(self, experiment: str) -> StoreLoss | None:
+        """The loss the store recorded for the experiment while this process routes it, or None."""
+        return self._losses.get(experiment)
+
+    def _lose(self, loss: StoreLoss) -> None:
+        with self._lock:
+            known = loss.experiment in self._losses
+            self._losses[loss.experiment] = loss
+        if not known:
+            self.recent.forget(loss.experiment)
+            self.counters.event("store_lost")
+            logger.error(
+                "experiment '%s': the assignment store LOST DATA (%s; noticed by %s). Every unit goes to "
+                "control until a person runs `routing-agent recover -e %s` after checking the store.",
+                loss.experiment,
+                loss.description,
+                loss.detected_by or "?",
+                loss.experiment,
+            )
+
+    def _found(self, experiment: str, loss: StoreLoss | None) -> None:
+        if loss is not None:
+            self._lose(loss)
+        elif experiment in self._losses:
+            with self._lock:
+                self._losses.pop(experiment, None)
+            self.counters.event("store_loss_cleared")
+            logger.warning("experiment '%s': store loss acknowledged; routing resumes", experiment)
 
     def _abandon(self, mode: str) -> None:
         if mode is _PROBE:
@@ -170,8 +234,9 @@ class GuardedStore:
 
     def get_or_set(
         self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
-    ) -> tuple[str, bool] | None:
-        """The store's ``get_or_set``, or None (and the unit queued for write-back) when unavailable.
+    ) -> tuple[str, bool] | StoreLoss | None:
+        """The store's ``get_or_set``, or None (and the unit queued for write-back) when unavailable, or the
+        ``StoreLoss`` when the store lost the experiment's data.
 
         A unit the store already answered for recently is answered from memory (no round trip).
         """
@@ -179,6 +244,8 @@ class GuardedStore:
         if known is not None:
             return known, False
         result = self._guard(lambda: self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
+        if isinstance(result, StoreLoss):
+            return result
         if result is _MISSING:
             self._queue(experiment, unit_id, variant, ttl_s)
             return None
@@ -187,12 +254,14 @@ class GuardedStore:
 
     async def aget_or_set(
         self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
-    ) -> tuple[str, bool] | None:
+    ) -> tuple[str, bool] | StoreLoss | None:
         """Async twin of ``get_or_set``."""
         known = self.recent.get(experiment, unit_id)
         if known is not None:
             return known, False
         result = await self._aguard(lambda: self.store.aget_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
+        if isinstance(result, StoreLoss):
+            return result
         if result is _MISSING:
             self._queue(experiment, unit_id, variant, ttl_s)
             return None
@@ -231,13 +300,19 @@ class GuardedStore:
         now = self._clock()
         if cached is not None and now - cached[1] < self.state_refresh_s:
             return cached[0]
-        result = self._guard(lambda: self.store.get_state(experiment))
-        if result is _MISSING:
+        read = self._read
+        if read is not None:
+            result = self._guard(lambda: read(experiment))
+        else:
+            result = self._guard(lambda: (self.store.get_state(experiment), None))
+        if result is _MISSING or isinstance(result, StoreLoss):
             if cached is not None:
                 self._states[experiment] = (cached[0], now)  # retry after the refresh period
             return cached[0] if cached is not None else None
-        self._states[experiment] = (result, now)  # type: ignore[assignment]
-        return result  # type: ignore[return-value]
+        state, loss = cast("tuple[ExperimentState | None, StoreLoss | None]", result)
+        self._found(experiment, loss)
+        self._states[experiment] = (state, now)
+        return state
 
     async def aget_state(self, experiment: str) -> ExperimentState | None:
         """Async twin of ``get_state``."""
@@ -245,13 +320,19 @@ class GuardedStore:
         now = self._clock()
         if cached is not None and now - cached[1] < self.state_refresh_s:
             return cached[0]
-        result = await self._aguard(lambda: self.store.aget_state(experiment))
-        if result is _MISSING:
+        aread = self._aread
+        if aread is not None:
+            result = await self._aguard(lambda: aread(experiment))
+        else:
+            result = await self._aguard(lambda: _paired(self.store.aget_state(experiment)))
+        if result is _MISSING or isinstance(result, StoreLoss):
             if cached is not None:
                 self._states[experiment] = (cached[0], now)
             return cached[0] if cached is not None else None
-        self._states[experiment] = (result, now)  # type: ignore[assignment]
-        return result  # type: ignore[return-value]
+        state, loss = cast("tuple[ExperimentState | None, StoreLoss | None]", result)
+        self._found(experiment, loss)
+        self._states[experiment] = (state, now)
+        return state
 
     def invalidate_state(self, experiment: str | None = None) -> None:
         """Forget cached state so the next read goes to the store."""
@@ -294,6 +375,13 @@ class GuardedStore:
                 (experiment, unit_id), (variant, ttl_s) = next(iter(self._pending.items()))
             try:
                 held, _created = self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s)
+            except StoreLost as lost:  # nothing to write back into a store that lost the experiment
+                self._lose(lost.loss)
+                with self._lock:
+                    for key in [k for k in self._pending if k[0] == experiment]:
+                        del self._pending[key]
+                self.counters.event("writeback_lost")
+                continue
             except Exception as exc:
                 self._failed(exc)
                 break
@@ -306,9 +394,28 @@ class GuardedStore:
                 self.counters.event("writeback_conflict")
         return written
 
+    def abandon(self, cause: str) -> int:
+        """Give up on the units still queued (shutdown): counted as ``writeback_dropped`` and logged."""
+        with self._lock:
+            left = len(self._pending)
+            self._pending.clear()
+        if left:
+            self.counters.event("writeback_dropped", left)
+            logger.warning(
+                "%d unit(s) assigned during a store outage were never written back (%s): they may be "
+                "re-assigned by the hash when the store answers again; counted as writeback_dropped",
+                left,
+                cause,
+            )
+        return left
+
     def wait_flushed(self, timeout_s: float = 10.0) -> bool:
         """Block until the background write-back finished (tests and shutdown)."""
         flusher = self._flusher
         if flusher is not None:
             flusher.join(timeout_s)
         return not self._pending
+
+
+async def _paired(state: Awaitable[ExperimentState | None]) -> tuple[ExperimentState | None, None]:
+    return await state, None

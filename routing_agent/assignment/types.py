@@ -24,12 +24,13 @@ class Reason(StrEnum):
     ROLLED_BACK = "rolled_back"  # rolled back: everyone on control
     SHIPPED = "shipped"  # shipped: everyone on the winner
     STORE_UNAVAILABLE = "store_unavailable"  # store down or slow: deterministic hash, written back later
+    STORE_LOST = "store_lost"  # the store lost the experiment's data: control until a person acknowledges
     NO_UNIT_ID = "no_unit_id"  # the state had no unit id: default model
     ERROR = "error"  # an unexpected error inside routing (counted, logged once): default model
     SHADOW = "shadow"  # pinned by the shadow/replay runner (routing_agent.scoring.shadow), off the books
 
 
-NOT_RANDOMIZED = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value})
+NOT_RANDOMIZED = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Reason.STORE_LOST.value})
 """Reasons that put a unit in a variant without randomization: its calls are traced but never observed,
 so an evaluation after a rollback or a ship cannot mix non-randomized units into an arm."""
 

@@ -169,6 +169,11 @@ from routing_agent.cli.evaluation_commands import register as _register_evaluati
 
 _register_evaluation(app)
 
+# Store maintenance (purge, recover): store_commands.py
+from routing_agent.cli.store_commands import register as _register_store  # noqa: E402
+
+_register_store(app)
+
 
 # The live dashboard (dashboard): dashboard_command.py (starlette/uvicorn imported when it runs)
 from routing_agent.cli.dashboard_command import dashboard as _dashboard  # noqa: E402

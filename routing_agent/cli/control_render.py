@@ -12,6 +12,7 @@ from rich.text import Text
 
 from routing_agent.control.rollout import StateChange
 from routing_agent.control.status import ExperimentSnapshot
+from routing_agent.errors import printable
 from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus
 
@@ -48,6 +49,16 @@ def _state_line(state: ExperimentState) -> Text:
 def print_status(snap: ExperimentSnapshot, console: Console, *, history: int = 20) -> None:
     """The operator's view of one experiment."""
     console.print(Text.assemble((snap.experiment, "bold"), "  ", _state_line(snap.state)))
+    if snap.loss is not None:
+        loss = snap.loss
+        console.print(
+            Text.assemble(
+                ("  STORE LOST DATA: ", "bold red"),
+                printable(f"{loss.description} (noticed {when(loss.detected_at)} by {loss.detected_by}); "),
+                ("every unit goes to control", "bold"),
+                f" until `routing-agent recover -e {printable(snap.experiment)}`",
+            )
+        )
     if snap.state.reason:
         console.print(f"  reason: {snap.state.reason}")
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")

@@ -10,9 +10,9 @@ by a namespace at all: their scopes or windows must not overlap.
 
 from __future__ import annotations
 
-__all__ = ["Collision", "find_collisions"]
+__all__ = ["MAX_COLLISIONS", "Collision", "find_collisions"]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,23 +48,72 @@ class Collision:
         )
 
 
-def find_collisions(experiments: Sequence[ExperimentSpec]) -> list[Collision]:
-    """Every pair of experiments that are not mutually exclusive but must be."""
+MAX_COLLISIONS = 200
+"""Collisions reported at most (each is a pair: a config of n unrelated experiments has n²/2)."""
+
+
+def find_collisions(experiments: Sequence[ExperimentSpec], limit: int | None = None) -> list[Collision]:
+    """Every pair of experiments that are not mutually exclusive but must be (the first ``limit``).
+
+    Linear in the experiments plus the pairs that share an agent: pairs are drawn per agent (an empty scope
+    shares every agent), and within one namespace only the ranges that overlap in a sweep are pairs.
+    """
     live = [e for e in experiments if e.status is not ExperimentStatus.STOPPED]
     found: list[Collision] = []
-    for i, first in enumerate(live):
-        for second in live[i + 1 :]:
-            shared = _shared_agents(first, second)
-            if shared is None or not _windows_overlap(first, second):
-                continue
-            problem = _why_not_exclusive(first, second)
-            if problem is not None:
-                why, fix = problem
-                same_unit = (first.unit, first.state_key) == (second.unit, second.state_key)
-                unit = first.unit.value if same_unit else None
-                field = "namespace" if same_unit else "unit"
-                found.append(Collision(first.id, second.id, shared, unit, why, fix, field))
+    for first, second in _candidate_pairs(live):
+        if limit is not None and len(found) >= limit:
+            break
+        shared = _shared_agents(first, second)
+        if shared is None or not _windows_overlap(first, second):
+            continue
+        problem = _why_not_exclusive(first, second)
+        if problem is not None:
+            why, fix = problem
+            same_unit = (first.unit, first.state_key) == (second.unit, second.state_key)
+            unit = first.unit.value if same_unit else None
+            field = "namespace" if same_unit else "unit"
+            found.append(Collision(first.id, second.id, shared, unit, why, fix, field))
     return found
+
+
+def _candidate_pairs(live: Sequence[ExperimentSpec]) -> Iterator[tuple[ExperimentSpec, ExperimentSpec]]:
+    """Pairs (in config order) that share an agent, without pairs a namespace range sweep rules out."""
+    order = {id(e): i for i, e in enumerate(live)}
+    everyone = [e for e in live if not e.scope]
+    by_agent: dict[str, list[ExperimentSpec]] = {}
+    for e in live:
+        for agent in dict.fromkeys(e.scope):
+            by_agent.setdefault(agent, []).append(e)
+    groups = [everyone] + [everyone + scoped for scoped in by_agent.values() if scoped]
+    seen: set[tuple[int, int]] = set()
+    for group in groups:
+        for a, b in _overlapping(group):
+            key = (min(order[id(a)], order[id(b)]), max(order[id(a)], order[id(b)]))
+            if key[0] != key[1] and key not in seen:
+                seen.add(key)
+                yield (a, b) if order[id(a)] < order[id(b)] else (b, a)
+
+
+def _overlapping(group: Sequence[ExperimentSpec]) -> Iterator[tuple[ExperimentSpec, ExperimentSpec]]:
+    """Pairs of ``group`` not kept apart by one namespace's disjoint ranges (a sweep over range starts)."""
+    by_space: dict[tuple[object, ...], list[ExperimentSpec]] = {}
+    for e in group:
+        key = (e.unit, e.state_key, e.namespace.name) if e.namespace is not None else ("-", id(e))
+        by_space.setdefault(key, []).append(e)
+    spaces = list(by_space.values())
+    for i, space in enumerate(spaces):  # different spaces: nothing keeps them apart
+        for other in spaces[i + 1 :]:
+            for a in space:
+                for b in other:
+                    yield a, b
+        ranged = sorted(space, key=lambda e: e.namespace.range[0] if e.namespace else 0.0)
+        active: list[ExperimentSpec] = []
+        for e in ranged:
+            start = e.namespace.range[0] if e.namespace else 0.0
+            active = [a for a in active if a.namespace is not None and a.namespace.range[1] > start]
+            for a in active:
+                yield a, e
+            active.append(e)
 
 
 def _shared_agents(a: ExperimentSpec, b: ExperimentSpec) -> tuple[str, ...] | None:

@@ -24,7 +24,9 @@ from routing_agent.config.rules import Loc, SpecProblem
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
 MODEL_ID_PATTERN = r"^[A-Za-z0-9_.-]+:[^\s]+$"
-AGENT_PATTERN = r"^[^\s]+$"
+AGENT_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$"
+"""ASCII letters, digits and ``_ . : / -``: a right-to-left override or a look-alike Cyrillic letter would
+name an agent that never exists, and the experiment would silently route nothing."""
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 """Lower-case letters, digits, '-' and '_'; starts and ends with a letter or digit; at most 64 characters."""

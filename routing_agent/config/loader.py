@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from routing_agent.config.conflicts import find_collisions
+from routing_agent.config.conflicts import MAX_COLLISIONS, find_collisions
 from routing_agent.config.merge import Sections
 from routing_agent.config.messages import explain, format_path, suggest
 from routing_agent.config.references import unknown_agents
@@ -144,7 +144,8 @@ class _Builder:
         self.issues = issues
         self.placed: list[_Placed] = []
         self.sections = Sections()
-        self._bases: dict[int, list[tuple[Path, str]]] = {}
+        self._bases: dict[int, dict[Path, str]] = {}
+        self._seen: set[ConfigIssue] = set(issues)
 
     def add(self, source: str, data: str | bytes, max_bytes: int) -> None:
         documents, problems = read_yaml(data, source, max_bytes=max_bytes)
@@ -166,7 +167,7 @@ class _Builder:
             if data is not None:
                 self._report(doc, (), _SHAPE, "start the file with experiments: followed by a list")
             entries = []
-        self._bases[id(doc)] = [(base, _label(base, item)) for base, item in entries]
+        self._bases[id(doc)] = {base: _label(base, item) for base, item in entries}
         for problem in doc.issues:
             self._report(doc, problem.path or (), problem.message, problem.fix, problem.line)
         for base, item in entries:
@@ -216,13 +217,16 @@ class _Builder:
         if line is None and doc.is_broken(path):
             return  # already reported as a refused value; validation noise below it says nothing new
         experiment, rel = None, path
-        for base, label in self._bases.get(id(doc), []):
-            if path[: len(base)] == base:
-                experiment, rel = label, path[len(base) :]
+        bases = self._bases.get(id(doc), {})
+        for cut in range(len(path) + 1):  # the shortest base first, as entries never nest
+            label = bases.get(path[:cut])
+            if label is not None:
+                experiment, rel = label, path[cut:]
                 break
         line = line if line is not None else doc.line_of(path)
         issue = ConfigIssue(doc.source, line, experiment, format_path(rel) or None, message, fix)
-        if issue not in self.issues:
+        if issue not in self._seen:  # a set: a config with 20,000 problems is checked in linear time
+            self._seen.add(issue)
             self.issues.append(issue)
 
     def finish(self, files: list[str]) -> ConfigCheck:
@@ -233,10 +237,20 @@ class _Builder:
             for loc, message, maybe_fix in scorer_option_problems(placed.spec, placed.doc.source):
                 self._report(placed.doc, (*placed.base, *loc), message, maybe_fix)
         places = {p.spec.id: p.place for p in unique}
-        for collision in find_collisions([p.spec for p in unique]):
-            second = next(p for p in unique if p.spec.id == collision.second)
+        by_id = {p.spec.id: p for p in unique}
+        collisions = find_collisions([p.spec for p in unique], limit=MAX_COLLISIONS + 1)
+        for collision in collisions[:MAX_COLLISIONS]:
+            second = by_id[collision.second]
             path = (*second.base, collision.field)
             self._report(second.doc, path, collision.message(places), collision.fix)
+        if len(collisions) > MAX_COLLISIONS:
+            last = by_id[collisions[-1].second]
+            self._report(
+                last.doc,
+                (*last.base, "namespace"),
+                f"more than {MAX_COLLISIONS} pairs of experiments collide; only the first are listed",
+                "fix those, then validate again",
+            )
         order = {name: i for i, name in enumerate(files)}
         issues = sorted(self.issues, key=lambda i: (order.get(i.file, -1), i.line or 0))
         if issues:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["GuardrailSpec", "MetricSpec", "ScorerSpec"]
+__all__ = ["GuardrailSpec", "MetricSpec", "ScorerLimits", "ScorerSpec"]
 
 from typing import Any, Literal
 
@@ -160,6 +160,15 @@ class GuardrailSpec(StrictModel):
         return self
 
 
+class ScorerLimits(StrictModel):
+    """Per-call bounds of an inline scorer: the graph never waits longer, and oversized input is refused."""
+
+    timeout_s: float = Field(default=2.0, gt=0, le=600, allow_inf_nan=False)
+    """Wall-clock budget of one score: past it the graph goes on and the score counts as ``timeout``."""
+    max_chars: int = Field(default=100_000, ge=1, le=100_000_000)
+    """Largest output, reference or input (characters) scored; larger ones count as ``oversize``."""
+
+
 class ScorerSpec(StrictModel):
     """A scorer attached to an experiment: which agent's output, scored how, against which reference."""
 
@@ -173,3 +182,5 @@ class ScorerSpec(StrictModel):
     reference_field: str | None = None
     mode: Literal["inline", "offline"] = "inline"
     options: dict[str, Any] = Field(default_factory=dict)
+    limits: ScorerLimits = Field(default_factory=ScorerLimits)
+    """Time and size bounds of one score (inline and offline)."""

@@ -285,7 +285,8 @@ def _pattern(value: str, pattern: str, field: str, at_key: bool) -> tuple[str, s
         )
     if pattern == AGENT_PATTERN:
         return (
-            f"{what} is not an agent name (it contains spaces)",
-            "use the node name of the agent in your graph",
+            f"{what} is not an agent name: only ASCII letters, digits and _ . : / - are allowed (no spaces, "
+            "no look-alike letters, no invisible or direction-changing characters)",
+            "use the node name of the agent in your graph, typed in plain ASCII",
         )
     return f"{what} has the wrong form", "see the YAML reference in the README"

@@ -154,7 +154,9 @@ class ExperimentSpec(StrictModel):
     scorers: tuple[ScorerSpec, ...] = ()
     prices: dict[ModelId, PriceSpec] = Field(default_factory=dict)
     review: Literal["required", "none"] = "none"
-    sticky_ttl_days: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    sticky_ttl_days: float | None = Field(default=None, ge=1 / 24, le=3650, allow_inf_nan=False)
+    """How long a unit keeps its variant: from one hour (shorter re-randomizes units mid-experiment and
+    inflates assignment counts) to ten years (longer overflows store TTLs)."""
 
     @field_validator("variants")
     @classmethod

@@ -16,7 +16,16 @@ Dates stay strings (pydantic parses them); mapping keys are always their text (`
 
 from __future__ import annotations
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "Path", "PathIssue", "read_yaml"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_NUMBER_CHARS",
+    "Document",
+    "Path",
+    "PathIssue",
+    "read_yaml",
+]
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +42,8 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 """Largest document, counting every alias at every place it is used."""
 MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 4000
+"""Longest number literal read (a 5,000-digit integer cannot even be converted to text by Python)."""
 """Deepest nesting of mappings and lists (after alias expansion: twice this)."""
 
 Path = tuple[str | int, ...]
@@ -207,6 +218,17 @@ class _Walker:
             return None
         if tag == _YAML + "bool":
             return _CONSTRUCT.construct_yaml_bool(node)
+        if len(node.value) > MAX_NUMBER_CHARS:  # int("1" * 5000) raises; no config number is that long
+            self.doc.issues.append(
+                PathIssue(
+                    path,
+                    node.start_mark.line + 1,
+                    f"a number written with {len(node.value):,} characters (at most {MAX_NUMBER_CHARS})",
+                    "write the number plainly (a weight is a share like 0.5 or a percentage like 50)",
+                )
+            )
+            self.doc.broken.add(path)
+            return None
         if tag == _YAML + "int":
             return _CONSTRUCT.construct_yaml_int(node)
         return _CONSTRUCT.construct_yaml_float(node)

@@ -85,8 +85,8 @@ class ReviewQueue:
         if isinstance(experiment, str) and self.config is not None:
             spec = next((s for s in self.config.experiments if s.id == experiment), None)
             if spec is not None:
-                return Rollout(self.store, spec)
-        return Rollout(self.store, experiment, known=known)
+                return Rollout(self.store, spec, reviews=self.reviews)
+        return Rollout(self.store, experiment, known=known, reviews=self.reviews)
 
     # -- queueing ------------------------------------------------------------------------------------
 
@@ -201,6 +201,7 @@ class ReviewQueue:
                 reason=reason,
                 evidence=evidence,
                 expected_version=current.version,
+                review=review_id,
             )
         except StateTransitionError as exc:
             if claimed is not item:

@@ -21,23 +21,41 @@ Idempotent: an action whose target is the current status (same winner for ``ship
 ``applied=False`` and writes nothing. Concurrent: every write is a compare-and-set on the state version, so
 when several ``watch`` processes on several machines roll back at once exactly one history entry is written;
 the others re-read, find the experiment rolled back, and report a no-op.
+
+Enforced review: when the experiment says ``review: required``, ``ship`` (and ``apply("ship")``) refuses
+unless it names an *approved* review item of that experiment and winner (``ReviewQueue.approve`` does). Who:
+every change records ``evidence["identity"]``, taken from the environment (``ROUTING_AGENT_IDENTITY`` when
+set, else the OS account running the process) beside the ``actor`` the caller claims.
 """
 
 from __future__ import annotations
 
-__all__ = ["TERMINAL", "Action", "Rollout", "StateChange", "cli_actor", "watch_actor"]
+__all__ = [
+    "IDENTITY_ENV",
+    "TERMINAL",
+    "Action",
+    "Rollout",
+    "StateChange",
+    "cli_actor",
+    "environment_identity",
+    "watch_actor",
+]
 
 import getpass
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from routing_agent.config.spec import ExperimentSpec, ExperimentStatus
 from routing_agent.errors import ExperimentNotFound, StateTransitionError
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.state import ExperimentState
+from routing_agent.stores.reviews.base import ReviewStatus, ReviewStore
+from routing_agent.stores.reviews.memory import MemoryReviewStore
+from routing_agent.stores.reviews.open import review_store_for
 
 _S = ExperimentStatus
 
@@ -45,6 +63,7 @@ TERMINAL: frozenset[ExperimentStatus] = frozenset({_S.ROLLED_BACK, _S.SHIPPED, _
 """States ``watch`` stops on: only a person moves an experiment out of them."""
 
 _MAX_ATTEMPTS = 16
+_T = TypeVar("_T")
 
 
 class Action(StrEnum):
@@ -92,6 +111,26 @@ def watch_actor() -> str:
     return f"watch@{socket.gethostname()}:{os.getpid()}"
 
 
+IDENTITY_ENV = "ROUTING_AGENT_IDENTITY"
+"""Environment variable naming the identity recorded with every state change (a service account, say)."""
+
+
+def environment_identity() -> str:
+    """Who runs this process: ``$ROUTING_AGENT_IDENTITY``, else the OS account of the effective uid."""
+    configured = os.environ.get(IDENTITY_ENV, "").strip()
+    if configured:
+        return configured
+    try:
+        import pwd
+
+        return f"os:{pwd.getpwuid(os.geteuid()).pw_name}"
+    except (ImportError, KeyError, AttributeError):
+        try:
+            return f"os:{getpass.getuser()}"
+        except Exception:  # no passwd entry, no login name
+            return f"os:uid-{os.geteuid()}" if hasattr(os, "geteuid") else "os:unknown"
+
+
 def cli_actor(explicit: str | None = None) -> str:
     """The actor recorded for a person's change: ``--actor``, else ``$USER``, else the login name."""
     if explicit and explicit.strip():
@@ -135,14 +174,25 @@ class Rollout:
             With an id only, an experiment the store has never seen (no state, history or assignments)
             raises ``ExperimentNotFound`` — unless ``known`` says it exists (e.g. it has review items).
         known: with an id only, treat an experiment the store has never seen as ``running``.
+        review_required: shipping needs an approved review (default: the spec's ``review: required``;
+            with an id only, required when the review store holds any item of the experiment).
+        reviews: the review store approvals are read from (default: the one beside ``store``).
     """
 
     def __init__(
-        self, store: AssignmentStore, experiment: ExperimentSpec | str, *, known: bool = False
+        self,
+        store: AssignmentStore,
+        experiment: ExperimentSpec | str,
+        *,
+        known: bool = False,
+        review_required: bool | None = None,
+        reviews: ReviewStore | None = None,
     ) -> None:
         self.store = store
         self.known = known
         self.spec = experiment if isinstance(experiment, ExperimentSpec) else None
+        self.review_required = review_required
+        self.reviews = reviews
         self.experiment = experiment.id if isinstance(experiment, ExperimentSpec) else experiment
         if not self.experiment:
             raise ValueError("experiment id must be a non-empty string")
@@ -197,8 +247,9 @@ class Rollout:
         reason: str,
         evidence: dict[str, Any] | None = None,
         expected_version: int | None = None,
+        review: str | None = None,
     ) -> StateChange:
-        """Send every unit to ``winner``."""
+        """Send every unit to ``winner``; with ``review: required``, ``review`` names the approved item."""
         return self.apply(
             Action.SHIP,
             actor=actor,
@@ -206,6 +257,7 @@ class Rollout:
             winner=winner,
             evidence=evidence,
             expected_version=expected_version,
+            review=review,
         )
 
     def apply(
@@ -217,6 +269,7 @@ class Rollout:
         winner: str | None = None,
         evidence: dict[str, Any] | None = None,
         expected_version: int | None = None,
+        review: str | None = None,
     ) -> StateChange:
         """Apply ``action`` exactly once across every process sharing the store.
 
@@ -227,6 +280,11 @@ class Rollout:
         """
         action = Action(action)
         self._check_arguments(action, actor, reason, winner)
+        if action is Action.SHIP:
+            self._check_review(winner, review)
+        evidence = {**(evidence or {}), "identity": environment_identity()}
+        if review is not None:
+            evidence["review"] = review
         for _ in range(_MAX_ATTEMPTS):
             current = self.current()
             if self._is_noop(action, current, winner):
@@ -282,6 +340,48 @@ class Rollout:
                 )
         elif winner is not None:
             raise ValueError(f"winner is only meaningful when shipping, not for {action.value}")
+
+    def _requires_review(self) -> bool:
+        if self.review_required is not None:
+            return self.review_required
+        if self.spec is not None:
+            return self.spec.review == "required"
+        try:
+            return bool(self._read_reviews(lambda r: r.items(self.experiment)))
+        except TypeError:  # a store without a review store beside it: nothing can have been reviewed
+            return False
+
+    def _read_reviews(self, read: Callable[[ReviewStore], _T]) -> _T:
+        if self.reviews is not None:
+            return read(self.reviews)
+        reviews = review_store_for(self.store)
+        try:
+            return read(reviews)
+        finally:
+            if not isinstance(reviews, MemoryReviewStore):  # the memory queue is shared: closing empties it
+                reviews.close()
+
+    def _check_review(self, winner: str | None, review: str | None) -> None:
+        """Refuse a ship of a ``review: required`` experiment without an approved review of that winner."""
+        if not self._requires_review():
+            return
+        how = "queue it for review and approve it (routing-agent review approve <id>, or ReviewQueue.approve)"
+        if review is None:
+            raise StateTransitionError(
+                f"experiment '{self.experiment}' has review: required: shipping '{winner}' needs an approved "
+                f"review; {how}"
+            )
+        item = self._read_reviews(lambda r: r.get(review))
+        if item is None or item.experiment != self.experiment or item.winner != winner:
+            raise StateTransitionError(
+                f"experiment '{self.experiment}': review '{review}' is not a review of shipping '{winner}' "
+                f"in this experiment; {how}"
+            )
+        if item.status is not ReviewStatus.APPROVED:
+            raise StateTransitionError(
+                f"experiment '{self.experiment}': review '{review}' is {item.status.value}, "
+                f"not approved; {how}"
+            )
 
     @staticmethod
     def _is_noop(action: Action, current: ExperimentState, winner: str | None) -> bool:

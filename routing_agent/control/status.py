@@ -1,8 +1,9 @@
 """``experiment_status``: what an operator needs to see about one experiment, read from the shared stores.
 
 The live state (or the YAML's, when the store never recorded one), the full audit trail, units assigned per
-variant (with each variant's share against its configured weight when the spec is known), and the review
-items still waiting.
+variant (with each variant's share against its configured weight when the spec is known), the review
+items still waiting, and a store loss when one is recorded (every unit goes to control until a person
+acknowledges it with ``routing-agent recover``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.control.rollout import Rollout
 from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.stores.assignments.loss import StoreLoss
 from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.reviews.base import ReviewItem, ReviewStatus, ReviewStore
 
@@ -31,6 +33,7 @@ class ExperimentSnapshot:
     weights: dict[str, float] = field(default_factory=dict)  # configured shares, when the spec is known
     control: str | None = None
     pending_reviews: tuple[ReviewItem, ...] = ()
+    loss: StoreLoss | None = None  # recorded by a worker that found the experiment's data lost
 
     @property
     def total(self) -> int:
@@ -61,6 +64,7 @@ class ExperimentSnapshot:
             "units": self.total,
             "history": [s.to_json() for s in self.history],
             "pending_reviews": [r.to_json() for r in self.pending_reviews],
+            "store_loss": self.loss.to_json() if self.loss is not None else None,
         }
 
 
@@ -77,7 +81,10 @@ def experiment_status(
     """
     spec = experiment if isinstance(experiment, ExperimentSpec) else None
     items = reviews.items(spec.id if spec is not None else str(experiment)) if reviews is not None else []
-    rollout = Rollout(store, experiment, known=bool(items))  # review items prove the experiment exists
+    read_loss = getattr(store, "loss", None)
+    loss = read_loss(spec.id if spec is not None else str(experiment)) if read_loss is not None else None
+    # review items or a recorded loss prove the experiment exists (a loss may have taken everything else)
+    rollout = Rollout(store, experiment, known=bool(items) or loss is not None)
     state = rollout.current()
     pending = tuple(i for i in items if i.status is ReviewStatus.PENDING)
     return ExperimentSnapshot(
@@ -89,4 +96,5 @@ def experiment_status(
         weights={v.name: v.weight or 0.0 for v in spec.variants} if spec is not None else {},
         control=spec.control.name if spec is not None else None,
         pending_reviews=pending,
+        loss=loss,
     )

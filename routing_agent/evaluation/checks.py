@@ -21,7 +21,7 @@ The two rates are checked once an arm has ``min_observations_for_rates`` observa
 
 from __future__ import annotations
 
-__all__ = ["ValidityCheck", "run_checks"]
+__all__ = ["ValidityCheck", "run_checks", "store_loss_check"]
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +38,7 @@ from routing_agent.stores.observations.observation import Metric, rejected_count
 class ValidityCheck:
     """One check: passed or not, the worst value seen and the threshold, in one sentence."""
 
-    name: str  # srm | attrition | invalid_judge:<scorer> | unpriced | ingestion
+    name: str  # srm | attrition | invalid_judge:<scorer> | unpriced | ingestion | store_loss
     passed: bool
     value: float | None
     threshold: float
@@ -124,6 +124,22 @@ def ingestion_check(experiment: str) -> ValidityCheck | None:
     reasons = ", ".join(f"{n:,} {reason.replace('_', '-')}" for reason, n in sorted(refused.items()))
     message = f"{total:,} observations refused at ingestion in this process ({reasons}): not in any figure"
     return ValidityCheck("ingestion", True, float(total), 0.0, message, {"refused": refused})
+
+
+def store_loss_check(store: Any, experiment: str) -> ValidityCheck | None:
+    """Failed when the assignment store recorded a loss of the experiment's data (eviction, FLUSHDB, a
+    restart without persistence): units may have been re-randomized and observations lost, so no move is
+    made on these figures (a guardrail rollback still is). None when no loss is recorded or the store cannot
+    tell (no ``loss`` method)."""
+    read = getattr(store, "loss", None)
+    loss = read(experiment) if read is not None else None
+    if loss is None:
+        return None
+    message = (
+        f"the assignment store lost data ({loss.description}; noticed by {loss.detected_by}): every unit "
+        "goes to control until `routing-agent recover`"
+    )
+    return ValidityCheck("store_loss", False, 1.0, 0.0, message, loss.to_json())
 
 
 def run_checks(

@@ -24,7 +24,7 @@ from typing import Any
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.evaluation.analysis import ArmInfo, Distribution, Evaluation, Look
 from routing_agent.evaluation.attrition import Attrition, attrition_check, intention_to_treat
-from routing_agent.evaluation.checks import run_checks
+from routing_agent.evaluation.checks import run_checks, store_loss_check
 from routing_agent.evaluation.cost import compare_costs
 from routing_agent.evaluation.guardrails import check_guardrails
 from routing_agent.evaluation.metrics import MetricData, load_covariate, load_metric
@@ -156,6 +156,9 @@ def _evaluate(  # noqa: PLR0917 (the public function's arguments, resolved)
     counts = assigned if assigned is not None else observed
     traffic = traffic_per_day or _traffic(obs, spec.id, sum(counts.values()))
     checks = run_checks(spec, obs, counts, settings, obs.metrics(spec.id))
+    lost = store_loss_check(store, spec.id) if store is not None else None
+    if lost is not None:
+        checks.append(lost)
 
     data, plan, primary, attrition = _primary(
         spec, obs, control=control, arms=arms, traffic=traffic, settings=settings, previous=previous,

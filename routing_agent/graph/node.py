@@ -34,7 +34,7 @@ from routing_agent.assignment.guard import OutagePolicy
 from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
 from routing_agent.graph.resolution import register_router, remember_thread
-from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults
+from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults, clean_routing
 from routing_agent.graph.units import unit_source_value
 from routing_agent.stores.assignments.base import AssignmentStore
 
@@ -75,6 +75,8 @@ def unit_text(value: Any, limit: int = MAX_UNIT_ID_CHARS) -> tuple[str | None, s
             return None, "is bytes that are not UTF-8"
     if isinstance(value, bool) or not isinstance(value, str | int | uuid.UUID):
         return None, f"is a {type(value).__name__}, not a string or an integer"
+    if isinstance(value, int) and value.bit_length() > limit * 4:  # str() of 10**5000 raises
+        return None, f"is an integer of more than {limit} digits"
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
         return None, f"is {len(text)} characters long (at most {limit})"
@@ -163,7 +165,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
         """Resolve every experiment not yet resolved for this unit (sync)."""
-        existing = _read(input, ROUTING_KEY) or {}
+        existing = clean_routing(_read(input, ROUTING_KEY))
         updates: dict[str, Assignment] = {}
         for spec in self.config.experiments:
             unit_id = self._unit_id(spec, input, config)
@@ -180,7 +182,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Async twin of ``invoke`` (uses the store's async client)."""
-        existing = _read(input, ROUTING_KEY) or {}
+        existing = clean_routing(_read(input, ROUTING_KEY))
         updates: dict[str, Assignment] = {}
         for spec in self.config.experiments:
             unit_id = self._unit_id(spec, input, config)
@@ -276,7 +278,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
     def _output(
         self, state: Any, updates: dict[str, Assignment], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
-        remember_thread(config, {**(_read(state, ROUTING_KEY) or {}), **updates})
+        remember_thread(config, {**clean_routing(_read(state, ROUTING_KEY)), **updates})
         out: dict[str, Any] = {ROUTING_KEY: updates} if updates else {}
         if _read(state, DEFAULTS_KEY) != self._defaults:
             out[DEFAULTS_KEY] = self._defaults
@@ -287,14 +289,17 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
     ) -> str | None:
         key = spec.unit_key or self.unit_key or spec.state_key
         value = unit_source_value(spec, state, config, key)
-        if value is None or value == "":
+        if value is None or (type(value) is str and value == ""):
             if spec.unit is Unit.REQUEST:
                 return uuid.uuid4().hex  # every request is its own unit
             if not quiet:
                 why = self._missing(spec, state, key)
                 self._warn_once(spec.id, "no_unit_id", f"{why}; routing to the default model")
             return None
-        text, problem = unit_text(value)
+        try:
+            text, problem = unit_text(value)
+        except Exception:  # a hostile object (raising __str__, __eq__ …): never into the graph
+            text, problem = None, f"is a {type(value).__name__} that cannot be read as text"
         if problem is not None:
             self._warn_once(
                 spec.id, "bad_unit_id", f"the unit id in '{key}' {problem}; routing to the default model"
@@ -381,7 +386,9 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         return snap
 
     def close(self) -> None:
-        """Flush pending write-backs if the store answers, then close the store."""
+        """Flush pending write-backs if the store answers (the rest is logged and counted as
+        ``writeback_dropped``), then close the store."""
         if self.assigner.guard is not None:
             self.assigner.guard.flush()
+            self.assigner.guard.abandon("the routing node was closed")
         self.store.close()

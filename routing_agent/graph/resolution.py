@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import RunnableConfig
 
 from routing_agent.assignment.types import Assignment
-from routing_agent.graph.state import ROUTING_KEY
+from routing_agent.graph.state import ROUTING_KEY, clean_routing
 from routing_agent.graph.units import current_config, read_field
 
 if TYPE_CHECKING:
@@ -93,8 +93,8 @@ def inherited_routing(source: Any) -> Iterator[None]:
 
     ``source`` is a state holding the ``routing`` channel, or the routing mapping itself.
     """
-    routing = read_field(source, ROUTING_KEY) if not _is_routing(source) else source
-    token = _inherited.set(dict(routing) if routing else _inherited.get())
+    routing = clean_routing(read_field(source, ROUTING_KEY) if not _is_routing(source) else source)
+    token = _inherited.set(routing if routing else _inherited.get())
     try:
         yield
     finally:
@@ -138,12 +138,12 @@ def _graph_channel(config: RunnableConfig | None) -> Any:
 
 def _recorded(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
     """Rules 1–4 of the module docstring (no I/O)."""
-    routing = read_field(state, ROUTING_KEY)
+    routing = clean_routing(read_field(state, ROUTING_KEY))
     if routing:
-        return dict(routing)
-    routing = _graph_channel(config)
-    if isinstance(routing, Mapping) and routing:
-        return dict(routing)
+        return routing
+    routing = clean_routing(_graph_channel(config))
+    if routing:
+        return routing
     inherited = _inherited.get()
     if inherited:
         return dict(inherited)
@@ -156,9 +156,9 @@ def _recorded(state: Any, config: RunnableConfig | None) -> dict[str, Assignment
 
 def found_routing(state: Any, config: RunnableConfig | None) -> dict[str, Assignment]:
     """The unit's recorded assignments (rules 1–5 of the module docstring), before the live state."""
-    routing = read_field(state, ROUTING_KEY)
+    routing = clean_routing(read_field(state, ROUTING_KEY))
     if routing:  # the common case: no config needed
-        return dict(routing)
+        return routing
     config = current_config(config)
     found = _recorded(state, config)
     if not found:

@@ -11,6 +11,10 @@ re-entering the routing node, a ``Send`` fan-out branch or a resume from a check
 unit's variant (the experiment's *live* state still wins at each model call: see ``graph.resolution``). A new
 unit id (e.g. a thread reused for another session) replaces the old record. ``state["routing_defaults"]`` (in
 ``RoutingState``, optional elsewhere) holds the YAML's per-agent default models.
+
+Whatever the caller put in ``state["routing"]`` is read through ``clean_routing``: a value that is not a
+mapping, or a record of the wrong shape (not a mapping, a variant or model that is not text, a scope that is
+not a list of names), is ignored — that experiment is decided afresh — instead of raising into the graph.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ __all__ = [
     "Routing",
     "RoutingState",
     "agent_defaults",
+    "clean_routing",
     "keep_first_assignment",
 ]
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
@@ -45,12 +51,50 @@ def agent_defaults(config: ExperimentsConfig) -> dict[str, ModelChoice]:
     return defaults
 
 
+def _text_or_none(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _is_record(value: Any) -> bool:
+    """Whether ``value`` has the shape of an ``Assignment`` (the fields routing reads)."""
+    if not isinstance(value, Mapping):
+        return False
+    try:
+        scope = value.get("scope") or []
+        overrides = value.get("agent_models") or {}
+        params = value.get("params") or {}
+        return (
+            _text_or_none(value.get("variant"))
+            and _text_or_none(value.get("model"))
+            and _text_or_none(value.get("unit_id"))
+            and isinstance(scope, list | tuple)
+            and all(type(agent) is str for agent in scope)
+            and isinstance(overrides, Mapping)
+            and all(type(k) is str and type(v) is str for k, v in overrides.items())
+            and isinstance(params, Mapping)
+        )
+    except Exception:  # a hostile mapping (raising __eq__, __getitem__ …)
+        return False
+
+
+def clean_routing(value: Any) -> dict[str, Assignment]:
+    """The well-formed records of a ``routing`` value; ``{}`` for anything that is not a mapping."""
+    if not isinstance(value, Mapping):
+        return {}
+    try:
+        items = list(value.items())
+    except Exception:
+        return {}
+    return {key: record for key, record in items if type(key) is str and _is_record(record)}
+
+
 def keep_first_assignment(
     current: dict[str, Assignment] | None, update: dict[str, Assignment] | None
 ) -> dict[str, Assignment]:
     """Merge ``update`` into ``current`` per experiment, keeping the existing record for the same unit."""
+    current, update = clean_routing(current), clean_routing(update)
     if not current:
-        return dict(update or {})
+        return update
     if not update:
         return current
     merged = dict(current)

@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -38,6 +37,7 @@ from pydantic import Field, field_validator
 
 from routing_agent.config.fields import StrictModel
 from routing_agent.scoring.base import BaseScorer, Pair, Sample, Score, Status
+from routing_agent.scoring.regex import RegexError, compile_user_regex
 
 _ID_FIELDS = ("id", "source_id", "source", "url", "uri", "document_title", "title")
 
@@ -138,7 +138,10 @@ MARKS = r"\[([^\[\]\s]{1,100})\]"
 
 
 def _marks(text: str, pattern: str | None) -> list[str]:
-    return re.findall(pattern, text) if pattern else []
+    if not pattern:
+        return []
+    found = compile_user_regex(pattern).findall(text)  # RE2: linear in the text, whatever the pattern
+    return [m[0] if isinstance(m, tuple) else m for m in found]
 
 
 def citation_list(
@@ -197,9 +200,9 @@ class CitationOptions(StrictModel):
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                groups = re.compile(value).groups
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
+                groups = compile_user_regex(value).groups
+            except RegexError as exc:
+                raise ValueError(str(exc)) from exc
             if groups < 1:
                 raise ValueError("the pattern needs a group around the source id, e.g. \\[([^\\]]+)\\]")
         return value

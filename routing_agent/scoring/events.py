@@ -46,6 +46,7 @@ from opentelemetry.util.types import AttributeValue
 
 from routing_agent.scoring.base import Score, Status
 from routing_agent.telemetry import semconv as sc
+from routing_agent.telemetry.content import capture_enabled
 
 logger = logging.getLogger("routing_agent.scoring")
 
@@ -72,15 +73,18 @@ FAILURES: dict[str, int] = {}
 """Evaluation events that could not be written, per scorer name (the first is logged)."""
 
 
-def evaluation_attributes(score: Score, *, max_explanation: int = 1000) -> dict[str, AttributeValue]:
-    """The event attributes of one score."""
+def evaluation_attributes(
+    score: Score, *, max_explanation: int = 1000, capture_content: bool = False
+) -> dict[str, AttributeValue]:
+    """The event attributes of one score; the explanation only with ``capture_content`` (it may quote the
+    model's output: a schema error names the offending value, a judge explains in its own words)."""
     attrs: dict[str, AttributeValue] = {GEN_AI_EVALUATION_NAME: score.name}
     if score.valid:
         assert score.value is not None
         attrs[GEN_AI_EVALUATION_SCORE_VALUE] = float(score.value)
     if score.label is not None:
         attrs[GEN_AI_EVALUATION_SCORE_LABEL] = score.label
-    if score.explanation:
+    if score.explanation and capture_content:
         attrs[GEN_AI_EVALUATION_EXPLANATION] = score.explanation[:max_explanation]
     if score.status is Status.INVALID:
         attrs[ERROR_TYPE] = "invalid"
@@ -100,16 +104,19 @@ def record_evaluation(
     trace_id: str | int | None = None,
     span_id: str | int | None = None,
     logger_provider: LoggerProvider | None = None,
+    capture_content: bool | None = None,
 ) -> Literal["span_event", "log_event", "none"]:
     """Attach ``score`` to the evaluated span as a ``gen_ai.evaluation.result`` event (see module docs).
 
     Give the span itself (``span``) or its ids (hex strings as stored on observations, or ints). Returns
-    which form was written. Never raises: a telemetry failure is logged and reported as ``"none"``.
+    which form was written. The explanation is attached only when content capture is on
+    (``capture_content``, else ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``; off by default).
+    Never raises: a telemetry failure is logged and reported as ``"none"``.
     """
     if score.status is Status.SKIPPED:
         return "none"
     try:
-        attrs = evaluation_attributes(score)
+        attrs = evaluation_attributes(score, capture_content=capture_enabled(capture_content))
         if span is not None and span.is_recording():
             span.add_event(EVALUATION_EVENT, attributes=attrs)
             return "span_event"

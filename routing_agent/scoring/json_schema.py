@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __all__ = ["JsonSchemaOptions", "JsonSchemaScorer", "load_schema"]
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ from jsonschema import exceptions as js_exceptions
 from jsonschema import validators
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from routing_agent.config.safe_read import load_data_file
 from routing_agent.scoring.base import BaseScorer, Sample, Score
 from routing_agent.scoring.jsonparse import parse_json
+from routing_agent.scoring.regex import RegexError, compile_user_regex, schema_patterns
 
 
 class JsonSchemaOptions(BaseModel):
@@ -52,7 +54,11 @@ class JsonSchemaOptions(BaseModel):
 
 
 def load_schema(options: JsonSchemaOptions, base_dir: Path | None = None) -> dict[str, Any]:
-    """The schema dict from the options (reading ``schema_file``); raises ``ValueError`` if it is invalid."""
+    """The schema dict from the options (reading ``schema_file``); raises ``ValueError`` if it is invalid.
+
+    ``schema_file`` is read like a config file (regular files only, size cap, alias bombs refused), and
+    every ``pattern`` / ``patternProperties`` must compile on RE2 (the error names where it sits).
+    """
     if options.json_schema is not None:
         schema = options.json_schema
     elif options.schema_file is None:
@@ -62,26 +68,45 @@ def load_schema(options: JsonSchemaOptions, base_dir: Path | None = None) -> dic
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"cannot read schema file '{path}': {exc.strerror or exc}") from exc
-        if path.suffix in {".yaml", ".yml"}:
-            import yaml
-
-            schema = yaml.safe_load(text)
-        else:
-            try:
-                schema = json.loads(text)
-            except ValueError as exc:
-                raise ValueError(f"schema file '{path}' is not JSON: {exc}") from exc
+            schema = load_data_file(path)
+        except ValueError as exc:
+            raise ValueError(f"cannot read schema file: {exc}") from exc
         if not isinstance(schema, dict):
             raise ValueError(f"schema file '{path}' does not hold a JSON object")
+    for where, pattern in schema_patterns(schema):
+        try:
+            compile_user_regex(pattern)
+        except RegexError as exc:
+            raise ValueError(f"{where or '/'}: {exc}") from exc
     cls = validators.validator_for(schema, default=validators.Draft202012Validator)
     try:
         cls.check_schema(schema)
     except js_exceptions.SchemaError as exc:
         raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
     return schema
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if validator.is_type(instance, "string") and not compile_user_regex(pattern).search(instance):
+        yield js_exceptions.ValidationError("the string does not match the schema's pattern")
+
+
+def _pattern_properties(validator: Any, props: dict[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in props.items():
+        compiled = compile_user_regex(pattern)
+        for key, value in instance.items():
+            if compiled.search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _linear_validator(schema: dict[str, Any]) -> Any:
+    """A validator of the schema's draft whose regex keywords run on RE2."""
+    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+    keywords = {"pattern": _pattern, "patternProperties": _pattern_properties}
+    linear = validators.extend(cls, keywords)  # type: ignore[no-untyped-call]
+    return linear(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def _where(error: js_exceptions.ValidationError) -> str:
@@ -99,8 +124,7 @@ class JsonSchemaScorer(BaseScorer[Sample]):
             options = JsonSchemaOptions(json_schema=schema)
         self.options = options
         resolved = schema if schema is not None else load_schema(options)
-        cls = validators.validator_for(resolved, default=validators.Draft202012Validator)
-        self._validator = cls(resolved, format_checker=cls.FORMAT_CHECKER)
+        self._validator = _linear_validator(resolved)
 
     def score(self, item: Sample) -> Score:
         """Valid (1.0), unparseable or schema-breaking (0.0), with the failure kind as details."""
@@ -120,7 +144,7 @@ class JsonSchemaScorer(BaseScorer[Sample]):
                 self.name,
                 0.0,
                 label="schema_error",
-                explanation=f"{_where(error)}: {error.message}",
+                explanation=f"{_where(error)}: fails '{error.validator}'",  # never the output's value
                 details={"parse_error": 0.0, "schema_error": 1.0},
             )
         return Score(self.name, 1.0, label="valid", details={"parse_error": 0.0, "schema_error": 0.0})

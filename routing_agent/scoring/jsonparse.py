@@ -6,7 +6,7 @@ Already-structured outputs (a dict or list from structured output) are taken as 
 
 from __future__ import annotations
 
-__all__ = ["Parsed", "find_json_object", "parse_json"]
+__all__ = ["MAX_EXTRACT_ATTEMPTS", "Parsed", "find_json_object", "parse_json"]
 
 import json
 import re
@@ -70,11 +70,17 @@ def parse_json(value: Any, *, allow_fences: bool = True, extract: bool = False) 
         return Parsed(False, error=f"invalid JSON: {exc}")
 
 
-def find_json_object(text: str) -> dict[str, Any] | None:
-    """The first decodable JSON object in ``text`` (scanning each ``{``), or None."""
+MAX_EXTRACT_ATTEMPTS = 32
+"""``{`` positions tried by ``find_json_object``: each attempt may read to the end of the text, so an
+unbounded scan of ``{{{{…`` is quadratic; 32 attempts keep it linear."""
+
+
+def find_json_object(text: str, *, attempts: int = MAX_EXTRACT_ATTEMPTS) -> dict[str, Any] | None:
+    """The first decodable JSON object in ``text`` (trying the first ``attempts`` ``{``), or None."""
     decoder = json.JSONDecoder()
     start = text.find("{")
-    while start != -1:
+    while start != -1 and attempts > 0:
+        attempts -= 1
         try:
             data, _ = decoder.raw_decode(text, start)
         except ValueError:

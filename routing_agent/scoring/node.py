@@ -7,8 +7,11 @@ The node reads the unit's assignment from ``state["routing"]``, the agent's outp
 (default: the state key named like the agent, else the last message), the reference from
 ``reference_field``, and scores with every ``mode: inline`` scorer of that agent. Observations go to the
 sink; each score is attached to the current span as a ``gen_ai.evaluation.result`` event. It never raises
-into the graph: a failing scorer or sink is logged once and counted (``stats()``). Units not enrolled in the
-experiment are not scored. Pairwise scorers need both variants' outputs for one input: see ``shadow``.
+into the graph: a failing scorer or sink is logged once and counted (``stats()``). Each score is bounded by
+the scorer's ``limits`` (``timeout_s``, ``max_chars``; see ``routing_agent.scoring.bounds``): the graph
+never waits past the budget, and a limited score is counted as ``invalid`` with its kind as a detail.
+Units not enrolled in the experiment are not scored. Pairwise scorers need both variants' outputs for one
+input: see ``shadow``.
 """
 
 from __future__ import annotations
@@ -27,13 +30,20 @@ from routing_agent.assignment.types import NOT_RANDOMIZED
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.graph.resolution import live
 from routing_agent.graph.state import ROUTING_KEY
-from routing_agent.scoring.base import Sample, Score, observations
+from routing_agent.scoring.base import BaseScorer, Sample, Score, observations
+from routing_agent.scoring.bounds import abounded_score, bounded_score
 from routing_agent.scoring.events import record_evaluation
 from routing_agent.scoring.factory import build_scorers, select
 from routing_agent.scoring.outputs import lookup
 from routing_agent.scoring.runner import ScorerEntry, output_of, question_of
 from routing_agent.scoring.sinks import ScoringStats, emit
 from routing_agent.stores.observations.observation import Observation
+
+
+def _bounded(entry: ScorerEntry, sample: Sample) -> Score:
+    """Deterministic scorers run under a deadline; judges (bounded by their request timeout) size-capped."""
+    spec, scorer = entry
+    return bounded_score(scorer, sample, spec.limits, deadline=isinstance(scorer, BaseScorer))
 
 
 class ScoringNode(Runnable[Any, dict[str, Any]]):
@@ -46,6 +56,8 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
         state_key: if set, the node also returns ``{state_key: {scorer name: value}}`` into the state.
         events: attach each score to the current OTel span (``gen_ai.evaluation.result``).
         scorers: prebuilt ``(spec, scorer)`` entries (default: built from ``experiment``).
+        capture_content: put score explanations (which may quote the output) on spans (default: the
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` env var; off).
     """
 
     def __init__(
@@ -59,6 +71,7 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
         scorers: Sequence[ScorerEntry] | None = None,
         logger_provider: LoggerProvider | None = None,
         name: str | None = None,
+        capture_content: bool | None = None,
     ) -> None:
         self.experiment = experiment
         self.agent = agent
@@ -66,6 +79,7 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
         self.state_key = state_key
         self.events = events
         self.logger_provider = logger_provider
+        self.capture_content = capture_content
         entries = scorers if scorers is not None else build_scorers(experiment)
         self.entries = [e for e in select(entries, agent=agent, mode="inline") if not e[1].pairwise]
         self.name = name or (f"score_{agent}" if agent else "score")
@@ -131,7 +145,12 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
             batch.extend(observations(outcome, sample))
             values[spec.name] = outcome.value if outcome.valid else None
             if self.events:
-                record_evaluation(outcome, span=span, logger_provider=self.logger_provider)
+                record_evaluation(
+                    outcome,
+                    span=span,
+                    logger_provider=self.logger_provider,
+                    capture_content=self.capture_content,
+                )
         emit(self.sink, batch, self.counters)
         return {self.state_key: values} if self.state_key else {}
 
@@ -147,7 +166,7 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
         done: list[tuple[ScorerEntry, Sample, Score | BaseException]] = []
         for entry, sample in samples:
             try:
-                done.append((entry, sample, entry[1].score(sample)))
+                done.append((entry, sample, _bounded(entry, sample)))
             except Exception as exc:
                 done.append((entry, sample, exc))
         return self._finish(done)
@@ -163,5 +182,11 @@ class ScoringNode(Runnable[Any, dict[str, Any]]):
             return {}
         if not samples:
             return {}
-        outcomes = await asyncio.gather(*(e[1].ascore(s) for e, s in samples), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(
+                abounded_score(e[1], s, e[0].limits, deadline=isinstance(e[1], BaseScorer))
+                for e, s in samples
+            ),
+            return_exceptions=True,
+        )
         return self._finish([(e, s, o) for (e, s), o in zip(samples, outcomes, strict=True)])

@@ -16,6 +16,9 @@ from routing_agent.stores.observations.observation import Observation
 logger = logging.getLogger("routing_agent.scoring")
 
 
+_LIMITS = frozenset({"oversize", "timeout", "busy"})  # see routing_agent.scoring.bounds
+
+
 class ScoringStats:
     """Per-scorer counts: ``scored``, ``invalid``, ``skipped``, ``errors``; plus ``not_enrolled`` units."""
 
@@ -29,6 +32,8 @@ class ScoringStats:
         kind = {Status.OK: "scored", Status.INVALID: "invalid", Status.SKIPPED: "skipped"}[score.status]
         with self._lock:
             self._counts[name][kind] += 1
+            if score.status is Status.INVALID and score.label in _LIMITS:  # timeout / oversize / busy
+                self._counts[name][score.label] += 1
 
     def error(self, name: str, exc: BaseException) -> None:
         """Count a scorer failure (logged once per scorer)."""

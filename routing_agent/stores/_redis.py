@@ -4,6 +4,9 @@
 * ``redis_errors()``: the exceptions that mean "Redis is unavailable" (raised as ``StoreUnavailable``).
 * ``experiment_tag`` / ``check_prefix``: keys of one experiment share the hash tag ``{exp:<tag>}``, in every
   family, so an experiment lives in one Redis Cluster slot.
+* ``check_durability``: a server that can lose data silently (``maxmemory-policy`` other than
+  ``noeviction``; neither AOF nor RDB snapshots) is warned about once, or refused (``?durability=refuse``).
+* ``retention_of`` (``?retention_days=``, default 30) and ``purge_experiment`` (every key of one experiment).
 """
 
 from __future__ import annotations
@@ -11,21 +14,27 @@ from __future__ import annotations
 __all__ = [
     "DEFAULT_ASYNC_TIMEOUT_S",
     "DEFAULT_PREFIX",
+    "DEFAULT_RETENTION_S",
     "DEFAULT_TIMEOUT_S",
+    "check_durability",
+    "check_on_open",
     "check_prefix",
     "client_factories",
     "experiment_tag",
     "factories_for",
+    "purge_experiment",
     "redis_errors",
+    "retention_of",
 ]
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from routing_agent.errors import MissingDependency
+from routing_agent.errors import MissingDependency, StoreMisconfigured
 
 if TYPE_CHECKING:
     import redis
@@ -36,6 +45,13 @@ if TYPE_CHECKING:
 DEFAULT_PREFIX = "routing_agent"
 """Key prefix of every Redis store unless ``?prefix=`` says otherwise."""
 _SAFE_EXPERIMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+logger = logging.getLogger("routing_agent.stores")
+
+DEFAULT_RETENTION_S = 30 * 86400.0
+"""Unit-scaled keys (assignments, per-unit observations, idempotency ids) expire this long after their last
+write, so an experiment's data is gone at most this long after it ended (``?retention_days=``)."""
+DURABILITY_MODES = ("warn", "refuse", "ignore")
 
 DEFAULT_TIMEOUT_S = 0.05
 """Sync clients: a routing decision waits at most this long for Redis before it falls back to the hash."""
@@ -150,3 +166,119 @@ def experiment_tag(experiment: str) -> str:
     if len(raw) <= 64:
         return "~" + raw.hex()
     return "#" + hashlib.sha256(raw).hexdigest()
+
+
+def retention_of(url: StoreURL) -> float | None:
+    """The URL's ``?retention_days=`` in seconds (``0``: never expire), else ``DEFAULT_RETENTION_S``."""
+    days = url.get("retention_days")
+    if days is None:
+        return DEFAULT_RETENTION_S
+    return None if days == 0 else float(days) * 86400.0
+
+
+def _config(client: Any, name: str) -> str | None:
+    """``CONFIG GET name``, or None when CONFIG is disabled or renamed (managed Redis)."""
+    try:
+        value = client.config_get(name)
+    except Exception:
+        return None
+    if isinstance(value, dict):
+        found = value.get(name)
+        return None if found is None else str(found)
+    return None
+
+
+def _first_node(info: Any, field: str) -> Any:
+    return next(iter(info.values())) if info and field not in info else info
+
+
+def durability_problems(client: Any) -> list[str]:
+    """What can make this server lose data silently: eviction policy and persistence (INFO, then CONFIG)."""
+    import redis as _redis
+
+    problems: list[str] = []
+    try:
+        memory = client.info("memory")
+        persistence = client.info("persistence")
+    except _redis.ResponseError:  # INFO renamed away: say we could not check
+        return ["INFO is disabled: cannot check maxmemory-policy and persistence; make sure they are set"]
+    if isinstance(client, _redis.RedisCluster):  # {node: info}: one answer per node
+        memory = _first_node(memory, "maxmemory_policy")
+        persistence = _first_node(persistence, "aof_enabled")
+    policy = str(memory.get("maxmemory_policy", "unknown"))
+    if policy != "noeviction":
+        problems.append(
+            f"maxmemory-policy is {policy}: Redis may evict assignments and experiment state; set "
+            "maxmemory-policy noeviction (evictions are detected and send every unit to control)"
+        )
+    if not int(persistence.get("aof_enabled", 0)):
+        save = _config(client, "save")
+        if save is None:
+            problems.append(
+                "appendonly is off and CONFIG GET is disabled, so RDB snapshots cannot be checked: a restart "
+                "may lose data; enable appendonly yes (appendfsync everysec)"
+            )
+        elif not save.strip():
+            problems.append(
+                "no persistence (appendonly no, save ''): a restart loses every assignment, rollback and "
+                "observation; enable appendonly yes (appendfsync everysec)"
+            )
+    return problems
+
+
+_warned: set[str] = set()
+
+
+def check_durability(client: Any, mode: str, who: str) -> list[str]:
+    """Check the server once: ``warn`` logs each problem once per process, ``refuse`` raises
+    ``StoreMisconfigured``, ``ignore`` only returns them. Raises redis errors when the server is down."""
+    if mode not in DURABILITY_MODES:
+        raise ValueError(f"durability must be one of {', '.join(DURABILITY_MODES)}, not {mode!r}")
+    problems = durability_problems(client)
+    if problems and mode == "refuse":
+        raise StoreMisconfigured(
+            f"{who}: this Redis can lose data silently: " + "; ".join(problems) + " (or open the store with "
+            "?durability=warn to accept the risk)"
+        )
+    if mode == "warn":
+        for problem in problems:
+            if problem not in _warned:
+                _warned.add(problem)
+                logger.warning("%s: %s", who, problem)
+    return problems
+
+
+def check_on_open(client_of: Callable[[], Any], url: StoreURL, who: str) -> None:
+    """``check_durability`` when a store is opened from a URL (``?durability=``, default ``warn``).
+
+    A server that cannot be reached now is not checked (the store degrades as usual); ``refuse`` raises."""
+    mode = str(url.get("durability", "warn"))
+    if mode == "ignore":
+        return
+    try:
+        check_durability(client_of(), mode, who)
+    except StoreMisconfigured:
+        raise
+    except Exception as exc:  # unreachable or a cluster still forming: the calls will say so, counted
+        logger.debug("%s: durability not checked: %s", who, exc)
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def purge_experiment(client: Any, prefix: str, experiment: str) -> int:
+    """Delete every key of ``experiment`` under ``prefix`` (assignments, state, history, observations,
+    reviews: they share the hash tag); returns how many were deleted."""
+    pattern = _glob_escape(f"{check_prefix(prefix)}:{{exp:{experiment_tag(experiment)}}}:") + "*"
+    deleted = 0
+    batch: list[Any] = []
+    for key in client.scan_iter(match=pattern, count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            deleted += int(client.delete(*batch))
+            batch.clear()
+    if batch:
+        deleted += int(client.delete(*batch))
+    client.srem(f"{prefix}:reviews:experiments", experiment)
+    return deleted

@@ -41,6 +41,19 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _days(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be a number of days >= 0 (0: never expire)")
+    return value
+
+
+def _durability(text: str) -> str:
+    if text not in ("warn", "refuse", "ignore"):
+        raise ValueError("must be warn, refuse or ignore")
+    return text
+
+
 def _flag(text: str) -> bool:
     lowered = text.lower()
     if lowered not in _TRUE | _FALSE:
@@ -124,6 +137,8 @@ BACKENDS: tuple[Backend, ...] = (
             "cluster": _flag,
             "timeout": _seconds,
             "async_timeout": _seconds,
+            "retention_days": _days,
+            "durability": _durability,
         },
         REDIS_CLIENT_OPTIONS,
     ),

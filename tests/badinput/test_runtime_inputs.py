@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,20 @@ DEFAULTS = {
     "reviewer": "echo:reviewer-default",
 }
 FIXED_UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+
+class RaisingEq:
+    """An object whose comparisons and text conversion raise (issue 15, point 10)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparing me")
+
+    def __hash__(self) -> int:
+        return 1
+
+    def __str__(self) -> str:
+        raise RuntimeError("no printing me")
+
 
 # label → (session_id value, the unit id it routes as, or None when refused)
 UNIT_IDS: dict[str, tuple[Any, str | None]] = {
@@ -63,6 +78,9 @@ UNIT_IDS: dict[str, tuple[Any, str | None]] = {
     "set": ({"a"}, None),
     "object": (object(), None),
     "exception": (ValueError("boom"), None),
+    "int-10^5000": (10**5000, None),  # str() of it raises ValueError
+    "numpy-array": (np.array([1, 2, 3]), None),  # == "" is an array, truth value ambiguous
+    "raising-eq": (RaisingEq(), None),
     "empty": ("", None),
     "none": (None, None),
 }
@@ -193,3 +211,24 @@ def test_any_unit_value_is_decided_the_same_way_twice(value: Any) -> None:
     assert again["variant"] == first["variant"]
     if first["reason"] == "hashed":
         assert isinstance(first["unit_id"], str) and again["reason"] == "sticky"
+
+
+GARBAGE_ROUTING: dict[str, Any] = {
+    "str": "garbage",
+    "list": [1, 2],
+    "record-str": {"exp": "x"},
+    "record-list": {"exp": [1]},
+    "record-bad-types": {"exp": {"variant": 3, "model": ["m"], "scope": "drafter", "unit_id": "s1"}},
+    "raising-key": {RaisingEq(): {"variant": "candidate"}},
+    "raising-value": {"exp": {"variant": RaisingEq(), "unit_id": "s1"}},
+}
+
+
+@pytest.mark.parametrize("label", sorted(GARBAGE_ROUTING))
+def test_garbage_routing_in_the_input_is_ignored_and_decided_afresh(label: str) -> None:
+    graph, _ = build_graph(make_config(), open_store("memory://"))
+    out = graph.invoke({"session_id": "s-1", "seen": [], "routing": GARBAGE_ROUTING[label]})
+    clean = graph.invoke({"session_id": "s-1", "seen": []})
+    record = out["routing"]["exp"]
+    assert record["unit_id"] == "s-1" and record["variant"] == clean["routing"]["exp"]["variant"]
+    assert {s["model_id"] for s in out["seen"]} == {f"echo:{record['variant']}-model"}

@@ -279,7 +279,7 @@ experiments:
 """,
         "exp-a",
         "sticky_ttl_days",
-        "must be > 0",
+        "must be >= 0.0416667",
         "sticky_ttl_days",
     ),
     (

@@ -13,7 +13,7 @@ from routing_agent.cli import app
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.control.review import ReviewQueue
-from routing_agent.control.rollout import Rollout
+from routing_agent.control.rollout import Rollout, environment_identity
 from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.open import open_observation_store
 from tests.control.conftest import Backend
@@ -68,7 +68,8 @@ def test_rollback_then_status_shows_state_counts_and_history(shared_backend: Bac
     code, out, _ = run("rollback", "--store", url, "-e", "exp", "--reason", "again", "--actor", "bob")
     assert code == 0 and "no change: exp already is rolled_back" in out
     (entry,) = shared_backend.store.history("exp")
-    assert (entry.actor, entry.reason, entry.evidence) == ("alice", "p95 2x control", {"source": "cli"})
+    assert (entry.actor, entry.reason, entry.evidence["source"]) == ("alice", "p95 2x control", "cli")
+    assert entry.evidence["identity"] == environment_identity()  # who really ran it, beside the claim
 
     code, out, _ = run("status", "--store", url, "-e", "exp")
     assert code == 0

@@ -1,5 +1,6 @@
-"""A real Redis server killed mid-run: the graph never sees an exception, fallbacks are counted, and the
-units assigned during the outage are written back without a flip when the server returns."""
+"""A real Redis server (AOF on, as the README requires) killed mid-run: the graph never sees an exception,
+fallbacks are counted, and the units assigned during the outage are written back without a flip when the
+server returns. A restart that loses the data is a store loss: ``tests/faults/test_redis_store_loss.py``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def hashed_variant(unit_id: str) -> str:
 
 
 def test_killing_redis_mid_run_raises_nothing_and_writes_back_without_flip() -> None:
-    server = RedisServer().start()
+    server = RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "everysec")).start()
     try:
         # a killed server refuses at once
         store = CountingStore(open_store(server.url, prefix="outage", timeout_s=0.5))
@@ -50,7 +51,7 @@ def test_killing_redis_mid_run_raises_nothing_and_writes_back_without_flip() -> 
         # when the back-off expires (at most a few times however slowly the 100 sessions run)
         assert calls_during <= 10, calls_during
 
-        server.start()  # same port, empty data (no persistence): the outage units must be written back
+        server.start()  # same port, data back from the AOF: the outage units must be written back
         time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)  # let the back-off expire
         probe = graph.invoke({"session_id": "after", "seen": []})["routing"]["exp"]
         assert probe["reason"] == "hashed"

@@ -53,7 +53,7 @@ def test_names_follow_the_genai_conventions() -> None:
 def test_open_span_gets_a_span_event(tracing) -> None:
     tracer, exporter = tracing
     with tracer.start_as_current_span("chat sim-strong-1") as span:
-        assert record_evaluation(GOOD, span=span) == "span_event"
+        assert record_evaluation(GOOD, span=span, capture_content=True) == "span_event"
     (finished,) = exporter.get_finished_spans()
     (event,) = finished.events
     assert event.name == EVALUATION_EVENT
@@ -63,6 +63,23 @@ def test_open_span_gets_a_span_event(tracing) -> None:
         GEN_AI_EVALUATION_SCORE_LABEL: "4",
         GEN_AI_EVALUATION_EXPLANATION: "covers most of the reference",
     }
+
+
+def test_explanation_stays_off_spans_unless_content_capture_is_on(tracing, monkeypatch) -> None:
+    tracer, exporter = tracing
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    card = Score(
+        "json_valid", 0.0, label="schema_error", explanation="'4111 1111 1111 1111' is not an integer"
+    )
+    with tracer.start_as_current_span("chat") as span:
+        record_evaluation(card, span=span)
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    with tracer.start_as_current_span("chat") as span:
+        record_evaluation(card, span=span)
+    off, on = exporter.get_finished_spans()
+    assert GEN_AI_EVALUATION_EXPLANATION not in dict(off.events[0].attributes or {})
+    assert "4111" not in repr(dict(off.events[0].attributes or {}))
+    assert dict(on.events[0].attributes or {})[GEN_AI_EVALUATION_EXPLANATION] == card.explanation
 
 
 def test_ended_span_gets_a_log_event_in_its_trace(tracing, logs) -> None:

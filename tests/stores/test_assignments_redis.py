@@ -19,6 +19,7 @@ from routing_agent.config.spec import ExperimentStatus
 from routing_agent.errors import StoreUnavailable
 from routing_agent.stores._redis import DEFAULT_ASYNC_TIMEOUT_S, DEFAULT_TIMEOUT_S, experiment_tag
 from routing_agent.stores.assignments import RedisStore, open_store
+from routing_agent.stores.assignments.loss import StoreLost
 from tests.stores.test_assignments import TRICKY_IDS
 from tests.support.redis_cluster import RedisCluster3
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
@@ -74,9 +75,22 @@ def test_get_or_set_is_one_round_trip(private_redis: RedisServer) -> None:
             store.get_or_set("exp", f"u{i}", "b")  # 40 sticky
         calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in admin.info("commandstats").items()}
         calls.pop("config|resetstat", None)
-        calls.pop("info", None)
-        # 80 client commands, all EVALSHA; inside the script: 80 GET, 40 SET + 40 HINCRBY (creations only)
-        assert calls == {"evalsha": 80, "get": 80, "set": 40, "hincrby": 40}
+        info = calls.pop("info", 0)  # the test's own INFO is counted after it answers
+        # 80 client commands, all EVALSHA. Inside the script: 80 GET and 80 HMGET (the experiment's anchor);
+        # creations only: INFO (has Redis evicted keys?), SET, HINCRBY, HSETNX (the counts' ``@anchored``
+        # mark) and PEXPIRE (counts retention); sticky
+        # hits only: PTTL (renew the unit's retention when half gone).
+        assert info == 40
+        assert calls == {
+            "evalsha": 80,
+            "get": 80,
+            "hmget": 80,
+            "set": 40,
+            "hincrby": 40,
+            "hsetnx": 40,
+            "pexpire": 40,
+            "pttl": 40,
+        }
     finally:
         store.close()
         admin.close()
@@ -162,10 +176,15 @@ def test_killed_server_is_unavailable_and_a_restart_is_picked_up(private_redis: 
             store.get_or_set("exp", "u2", "a")
         with pytest.raises(StoreUnavailable):
             store.get("exp", "u")
-        private_redis.start()  # same port, empty (no persistence)
-        # the pooled connection is dead; one immediate retry reconnects without surfacing an error
-        assert store.get_or_set("exp", "u", "b") == ("b", True)
-        assert store.get("exp", "u") == "b"
+        private_redis.start()  # same port, empty (no persistence): the data is gone
+        # the pooled connection is dead; one immediate retry reconnects without surfacing an error, and the
+        # missing anchor says the store lost the experiment: no unit is silently assigned afresh
+        with pytest.raises(StoreLost) as lost:
+            store.get_or_set("exp", "u", "b")
+        assert lost.value.loss.reason == "anchor_missing"
+        assert store.get("exp", "u") is None
+        loss = store.loss("exp")  # recorded in the store, for every worker
+        assert loss is not None and loss.reason == "anchor_missing"
     finally:
         store.close()
 
@@ -178,6 +197,9 @@ async def test_killed_server_async(private_redis: RedisServer) -> None:
         with pytest.raises(StoreUnavailable):
             await store.aget_or_set("exp", "u2", "a")
         private_redis.start()
+        with pytest.raises(StoreLost):
+            await store.aget_or_set("exp", "u", "b")
+        assert store.acknowledge_loss("exp", actor="test", reason="empty on purpose")
         assert await store.aget_or_set("exp", "u", "b") == ("b", True)
     finally:
         await store.aclose()

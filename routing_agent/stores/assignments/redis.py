@@ -16,14 +16,24 @@ from __future__ import annotations
 __all__ = ["DEFAULT_PREFIX", "RedisStore", "from_url"]
 
 import asyncio
-import threading
-import weakref
+import os
+import secrets
+import socket
+import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from routing_agent.config.spec import ExperimentStatus
-from routing_agent.errors import MissingDependency, StoreUnavailable
-from routing_agent.stores._redis import DEFAULT_PREFIX, client_factories, factories_for
+from routing_agent.stores._redis import (
+    DEFAULT_PREFIX,
+    DEFAULT_RETENTION_S,
+    check_durability,
+    check_on_open,
+    client_factories,
+    factories_for,
+    purge_experiment,
+    retention_of,
+)
 from routing_agent.stores.assignments._common import (
     cas_conflict,
     check_assignment,
@@ -31,13 +41,22 @@ from routing_agent.stores.assignments._common import (
     encode_state,
     new_state,
 )
+from routing_agent.stores.assignments._redis_clients import ERRORS as _ERRORS
+from routing_agent.stores.assignments._redis_clients import RedisClients
+from routing_agent.stores.assignments._redis_clients import require_redis as _require_redis
+from routing_agent.stores.assignments._redis_clients import text as _text
 from routing_agent.stores.assignments._redis_layout import (
+    ACKNOWLEDGE,
+    ACKNOWLEDGE_SHA,
     GET_OR_SET,
     GET_OR_SET_SHA,
+    READ_STATE,
+    READ_STATE_SHA,
     SET_STATE,
     SET_STATE_SHA,
     KeyLayout,
 )
+from routing_agent.stores.assignments.loss import StoreLoss, StoreLost
 from routing_agent.stores.assignments.state import ExperimentState
 from routing_agent.stores.capabilities import Capability
 
@@ -47,41 +66,8 @@ if TYPE_CHECKING:
 
     from routing_agent.stores._url import StoreURL
 
-try:
-    import redis as _redis
-    import redis.asyncio as _aredis
-    from redis.exceptions import RedisClusterException as _ClusterException
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _redis = None  # type: ignore[assignment]
-    _aredis = None  # type: ignore[assignment]
-    _ClusterException = Exception  # type: ignore[assignment,misc]
 
-T = TypeVar("T")
-
-_ERRORS: tuple[type[BaseException], ...] = (
-    (_redis.RedisError, _ClusterException, OSError) if _redis is not None else (OSError,)
-)
-
-
-def _require_redis() -> None:
-    if _redis is None:
-        raise MissingDependency("redis", "redis")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-_closing: set[asyncio.Future[Any]] = set()
-
-
-def _schedule_close(client: Any) -> None:
-    task = asyncio.ensure_future(client.aclose())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-class RedisStore:
+class RedisStore(RedisClients):
     """Sticky assignments, experiment state and counts in Redis; sync and async clients, injected or built."""
 
     capabilities: frozenset[Capability] = frozenset(
@@ -96,6 +82,7 @@ class RedisStore:
         prefix: str = DEFAULT_PREFIX,
         async_factory: Callable[[], redis.asyncio.Redis | redis.asyncio.RedisCluster] | None = None,
         client_factory: Callable[[], redis.Redis | redis.RedisCluster] | None = None,
+        retention_s: float | None = DEFAULT_RETENTION_S,
     ) -> None:
         """Use the given clients (as LangGraph's Redis checkpointers do); see ``from_url`` to build them.
 
@@ -103,22 +90,19 @@ class RedisStore:
         Without any async client, the async twins run the sync client in a worker thread.
         ``client_factory`` builds the sync client on first use (a ``RedisCluster`` connects when built, and
         an unreachable cluster must degrade the first calls, not crash the constructor).
+        ``retention_s``: a unit key without a sticky TTL expires this long after the unit was last routed
+        (None: never); the experiment's state and anchor never expire (``purge`` removes them).
         """
-        _require_redis()
-        if client is None and client_factory is None and async_client is None and async_factory is None:
-            raise ValueError("RedisStore needs a client (or use RedisStore.from_url / open_store)")
+        super().__init__(
+            client,
+            async_client=async_client,
+            async_factory=async_factory,
+            client_factory=client_factory,
+            prefix=prefix,
+        )
         self._keys = KeyLayout(prefix)
-        self.prefix = prefix
-        self._client = client
-        self._client_factory = client_factory
-        self._build_lock = threading.Lock()
-        self._async_client = async_client
-        self._async_factory = async_factory
-        self._loop_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, redis.asyncio.Redis | redis.asyncio.RedisCluster
-        ] = weakref.WeakKeyDictionary()
-        self._owns_clients = False
-        self._closed = False
+        self.retention_s = retention_s
+        self._epochs: dict[str, str] = {}  # experiment -> the anchor epoch this process knows
 
     @classmethod
     def from_url(
@@ -130,6 +114,7 @@ class RedisStore:
         async_timeout_s: float | None = None,
         password: str | None = None,
         cluster: bool = False,
+        retention_s: float | None = DEFAULT_RETENTION_S,
         **client_kwargs: Any,
     ) -> RedisStore:
         """Build sync and (per event loop) async clients from a ``redis://`` / ``rediss://`` URL.
@@ -148,7 +133,13 @@ class RedisStore:
             client_kwargs=client_kwargs,
         )
         client = None if cluster else build_sync()  # a plain client connects lazily by itself
-        store = cls(client, prefix=prefix, async_factory=build_async, client_factory=build_sync)
+        store = cls(
+            client,
+            prefix=prefix,
+            async_factory=build_async,
+            client_factory=build_sync,
+            retention_s=retention_s,
+        )
         store._owns_clients = True
         return store
 
@@ -168,80 +159,102 @@ class RedisStore:
         """The fixed keys of an experiment: ``counts``, ``state``, ``history``."""
         return {name: self._keys.fixed(experiment, name) for name in ("counts", "state", "history")}
 
-    # -- clients and errors ------------------------------------------------------------------------------
+    # -- anchor (store-loss detection) ---------------------------------------------------------------
 
-    def client(self) -> redis.Redis | redis.RedisCluster:
-        """The sync client (built on first use), for the stores that live beside this one (reviews).
+    @staticmethod
+    def _detector() -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
 
-        ``StoreUnavailable`` when closed or when a cluster client cannot be built."""
-        return self._sync()
+    def _anchor_args(self, experiment: str) -> list[str]:
+        return [self._epochs.get(experiment, ""), secrets.token_hex(4), self._detector()]
 
-    def _sync(self) -> redis.Redis | redis.RedisCluster:
-        if self._closed:
-            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
-        if self._client is None:
-            if self._client_factory is None:
-                raise RuntimeError("this RedisStore has only an async client; use the a* methods")
-            with self._build_lock:
-                if self._client is None:
-                    try:
-                        self._client = self._client_factory()
-                    except _ERRORS as exc:
-                        raise self._unavailable(exc) from exc
-        return self._client
+    def _anchored(self, experiment: str, epoch: Any, loss: Any) -> StoreLoss | None:
+        """Remember the epoch the store answered with; the loss it recorded, if any."""
+        self._epochs[experiment] = _text(epoch)
+        return StoreLoss.decode(experiment, loss) if loss else None
 
-    def _aclient(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster | None:
-        if self._closed:
-            raise StoreUnavailable(f"RedisStore ({self.prefix}) is closed")
-        if self._async_client is not None:
-            return self._async_client
-        if self._async_factory is None:
-            return None
-        loop = asyncio.get_running_loop()
-        client = self._loop_clients.get(loop)
+    def read_state(self, experiment: str) -> tuple[ExperimentState | None, StoreLoss | None]:
+        """The live state and the loss recorded for the experiment (one round trip).
+
+        Checks the experiment's anchor on the way: makes it on first contact, and records a loss (for every
+        worker) when it is gone or replaced since this process last saw it, or the server evicted keys."""
+        keys = (self._base(experiment) + b"state", self._base(experiment) + b"counts")
+        args = self._anchor_args(experiment)
+        client = self._sync()
+        version, data, epoch, loss = self._call(
+            lambda: self._evalsha(client, READ_STATE_SHA, READ_STATE, *keys, *args)
+        )
+        state = decode_state(int(version), data) if version and data else None
+        return state, self._anchored(experiment, epoch, loss)
+
+    async def aread_state(self, experiment: str) -> tuple[ExperimentState | None, StoreLoss | None]:
+        """Async twin of ``read_state``."""
+        client = self._aclient()
         if client is None:
-            client = self._async_factory()
-            self._loop_clients[loop] = client
-        return client
+            return await asyncio.to_thread(self.read_state, experiment)
+        keys = (self._base(experiment) + b"state", self._base(experiment) + b"counts")
+        args = self._anchor_args(experiment)
+        version, data, epoch, loss = await self._acall(
+            lambda: self._aevalsha(client, READ_STATE_SHA, READ_STATE, *keys, *args)
+        )
+        state = decode_state(int(version), data) if version and data else None
+        return state, self._anchored(experiment, epoch, loss)
 
-    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        return StoreUnavailable(f"Redis store ({self.prefix}): {type(exc).__name__}: {exc}")
+    def loss(self, experiment: str) -> StoreLoss | None:
+        """The loss recorded for the experiment, if any (a plain read: checks nothing, records nothing)."""
+        key = self._base(experiment) + b"state"
+        client = self._sync()
+        raw = self._call(lambda: client.hget(key, "lost"))
+        return None if raw is None else StoreLoss.decode(experiment, raw)
 
-    def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
+    def acknowledge_loss(self, experiment: str, *, actor: str, reason: str = "") -> bool:
+        """Clear a recorded loss (a person says the state is known again); False when none was recorded.
 
-    async def _acall(self, fn: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await fn()
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        Workers leave control-for-everyone on their next state read; units whose assignment was lost are
+        randomized again (their earlier variant is unknown)."""
+        key = self._base(experiment) + b"state"
+        note = f"{actor}|{int(time.time())}|{reason}"
+        fresh = secrets.token_hex(4)
+        client = self._sync()
+        cleared = self._call(
+            lambda: self._evalsha(client, ACKNOWLEDGE_SHA, ACKNOWLEDGE, key, note, fresh, keys=1)
+        )
+        self._epochs.pop(experiment, None)
+        return bool(cleared)
 
-    @staticmethod
-    def _evalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
-        # EVALSHA straight away (one round trip); NOSCRIPT only after a server restart or SCRIPT FLUSH.
-        try:
-            return client.evalsha(sha, 2, *keys_and_args)
-        except _redis.exceptions.NoScriptError:
-            client.script_load(script)
-            return client.evalsha(sha, 2, *keys_and_args)
+    def purge(self, experiment: str) -> int:
+        """Delete every key of the experiment under this prefix (every store family); returns how many."""
+        self._epochs.pop(experiment, None)
+        return self._call(lambda: purge_experiment(self._sync(), self.prefix, experiment))
 
-    @staticmethod
-    async def _aevalsha(client: Any, sha: str, script: str, *keys_and_args: Any) -> Any:
-        try:
-            return await client.evalsha(sha, 2, *keys_and_args)
-        except _redis.exceptions.NoScriptError:
-            await client.script_load(script)
-            return await client.evalsha(sha, 2, *keys_and_args)
+    def check_server(self, mode: str = "warn") -> list[str]:
+        """Warn about (``warn``) or refuse (``refuse``: ``StoreMisconfigured``) a server that can lose data
+        (``maxmemory-policy`` other than ``noeviction``, no persistence); returns the problems found."""
+        return check_durability(self._sync(), mode, f"Redis store ({self.prefix})")
 
     # -- assignments -------------------------------------------------------------------------------------
 
     def _gos_args(self, experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> tuple[Any, ...]:
         check_assignment(experiment, unit_id, variant, ttl_s)
         ttl_ms = 0 if ttl_s is None else max(1, round(ttl_s * 1000))
-        return (self.unit_key(experiment, unit_id), self._base(experiment) + b"counts", variant, ttl_ms)
+        keep_ms = 0 if self.retention_s is None else max(1, round(self.retention_s * 1000))
+        base = self._base(experiment)
+        return (
+            self.unit_key(experiment, unit_id),
+            base + b"counts",
+            base + b"state",
+            variant,
+            ttl_ms,
+            *self._anchor_args(experiment),
+            keep_ms,
+        )
+
+    def _claimed(self, experiment: str, reply: list[Any]) -> tuple[str, bool]:
+        held, created, epoch, loss = reply
+        found = self._anchored(experiment, epoch, loss)
+        if found is not None:
+            raise StoreLost(found)
+        return _text(held), bool(created)
 
     def get_or_set(
         self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
@@ -250,10 +263,10 @@ class RedisStore:
         args = self._gos_args(experiment, unit_id, variant, ttl_s)
         client = self._sync()
         try:
-            held, created = self._evalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
+            reply = self._evalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args, keys=3)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
-        return _text(held), bool(created)
+        return self._claimed(experiment, reply)
 
     async def aget_or_set(
         self, experiment: str, unit_id: str, variant: str, *, ttl_s: float | None = None
@@ -264,10 +277,10 @@ class RedisStore:
         if client is None:
             return await asyncio.to_thread(self.get_or_set, experiment, unit_id, variant, ttl_s=ttl_s)
         try:
-            held, created = await self._aevalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args)
+            reply = await self._aevalsha(client, GET_OR_SET_SHA, GET_OR_SET, *args, keys=3)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
-        return _text(held), bool(created)
+        return self._claimed(experiment, reply)
 
     def get(self, experiment: str, unit_id: str) -> str | None:
         """The unit's variant, or None (expired keys are gone)."""
@@ -290,7 +303,7 @@ class RedisStore:
         key = self._base(experiment) + b"counts"
         client = self._sync()
         raw = cast("dict[Any, Any]", self._call(lambda: client.hgetall(key)))
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {_text(k): int(v) for k, v in raw.items() if _text(k) != "@anchored"}
 
     # -- experiment state --------------------------------------------------------------------------------
 
@@ -330,7 +343,8 @@ class RedisStore:
         """Record a state change and its history entry atomically (compare-and-set when asked)."""
         draft = new_state(experiment, status, actor=actor, reason=reason, winner=winner, evidence=evidence)
         base = self._base(experiment)
-        args = [encode_state(draft), "" if expected_version is None else str(int(expected_version))]
+        expected = "" if expected_version is None else str(int(expected_version))
+        args = [encode_state(draft), expected, secrets.token_hex(4)]
         client = self._sync()
         ok, version = self._call(
             lambda: self._evalsha(client, SET_STATE_SHA, SET_STATE, base + b"state", base + b"history", *args)
@@ -350,44 +364,6 @@ class RedisStore:
             states.append(decode_state(int(version), data))
         return states
 
-    # -- lifecycle ---------------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the clients this store built (injected clients stay open: their owner closes them).
-
-        Later calls raise ``StoreUnavailable``.
-        """
-        self._closed = True
-        if not self._owns_clients:
-            return
-        if self._client is not None:
-            self._client.close()
-        for loop, client in list(self._loop_clients.items()):
-            if loop.is_closed():
-                continue
-            if loop.is_running():
-                loop.call_soon_threadsafe(_schedule_close, client)
-            else:
-                loop.run_until_complete(client.aclose())
-        self._loop_clients.clear()
-
-    async def arelease(self) -> None:
-        """Close the async client bound to the running event loop; the store stays usable.
-
-        For code that runs a short-lived loop per job (``asyncio.run``) and uses the async twins in it.
-        """
-        client = self._loop_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
-
-    async def aclose(self) -> None:
-        """Close the async client of the running loop, then the rest (``close``)."""
-        if self._owns_clients and not self._closed:
-            client = self._loop_clients.pop(asyncio.get_running_loop(), None)
-            if client is not None:
-                await client.aclose()
-        self.close()
-
 
 def from_url(url: StoreURL) -> RedisStore:
     """The registry's opener (``routing_agent.stores._url``): 50 ms sync / 250 ms asyncio timeouts unless
@@ -396,7 +372,12 @@ def from_url(url: StoreURL) -> RedisStore:
     cluster = bool(url.get("cluster", False))
     client = None if cluster else build_sync()  # a plain client connects lazily by itself
     store = RedisStore(
-        client, prefix=url.get("prefix", DEFAULT_PREFIX), async_factory=build_async, client_factory=build_sync
+        client,
+        prefix=url.get("prefix", DEFAULT_PREFIX),
+        async_factory=build_async,
+        client_factory=build_sync,
+        retention_s=retention_of(url),
     )
     store._owns_clients = True
+    check_on_open(store.client, url, f"Redis store ({store.prefix})")
     return store

@@ -3,14 +3,15 @@
 Keys (``P`` = prefix, ``E`` = escaped experiment id; every key of one experiment shares the hash tag
 ``{exp:E}``, so one Lua call touches one shard of a Redis Cluster)::
 
-    P:{exp:E}:o:ids                 set of observation ids (idempotent retries)
+    P:{exp:E}:o:ids:<w>:<k>         sets of observation-id hashes (idempotent retries), by time window of
+                                    the observation and 1 of 1,024 slices (small integer sets); TTL 2 windows
     P:{exp:E}:o:variants / metrics  sets of what was observed; o:segs: set of JSON [key, value]
     P:{exp:E}:o:u:<agent>:<variant> set of unit ids seen (agent ``-`` = any agent)
     P:{exp:E}:o:s:<scope><variant>  hash unit id -> Σ value        scope = metric × agent|any × segment|any
     P:{exp:E}:o:c:<scope><variant>  hash unit id -> count
     P:{exp:E}:o:t:<scope><variant>  hash n_units, n_obs, sx, sx2, sy, sy2, sxy (running, y = count)
     P:{exp:E}:o:h:<scope><variant>  hash log-bucket -> count, plus n, sum, min, max (segment always any)
-    P:{exp:E}:o:ub:<scope><variant> hash unit id -> its values' log buckets, space-separated (tail counts)
+    P:{exp:E}:o:ub:<scope><variant> hash "<log bucket> <unit id>" -> count (tail counts)
     P:{exp:E}:o:span                hash min, max: first and last observation time
 
 Name parts are length-prefixed (``5.calls``), so no id can collide with another or break the tag. A batch is
@@ -19,6 +20,11 @@ one Lua call: for each new observation it updates the unit's sum and count and t
 denominator reads one hash per variant; with a denominator a Lua script joins the two metrics' per-unit hashes
 on the server and returns seven numbers per variant; ``tail_aggregates`` counts each unit's buckets at or
 below the threshold's bucket in Lua, also seven numbers per variant. No raw rows are kept (no ``RAW_ROWS``).
+
+Writes are O(1) per observation whatever a unit's history. Retention: every key a batch writes expires
+``retention_s`` after its last write (``?retention_days=``, default 30), so an experiment's observations
+are gone at most that long after it ended; ids are kept for ``dedup_window_s`` (default 1 h) past their
+window.
 """
 
 from __future__ import annotations
@@ -33,15 +39,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from routing_agent.errors import StoreUnavailable
 from routing_agent.stores._redis import (
     DEFAULT_PREFIX,
+    DEFAULT_RETENTION_S,
+    check_on_open,
     check_prefix,
     client_factories,
     experiment_tag,
     factories_for,
     redis_errors,
     require_redis,
+    retention_of,
 )
 from routing_agent.stores.capabilities import Capability
-from routing_agent.stores.observations._redis_scripts import ADD, PAIRED, TAIL
+from routing_agent.stores.observations._redis_scripts import ADD, PAIRED, TAIL, observation_args
+from routing_agent.stores.observations._redis_scripts import enc as _enc
+from routing_agent.stores.observations._redis_scripts import scope as _scope
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
 from routing_agent.stores.observations.base import Segment
 from routing_agent.stores.observations.observation import Observation, check_observations
@@ -52,16 +63,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 2.0
 """Observation writes run off the graph's thread (``BufferedObservationWriter``), so they may wait longer."""
-
-
-def _enc(text: str) -> str:
-    return f"{len(text.encode('utf-8', 'surrogatepass'))}.{text}"
-
-
-def _scope(metric: str, agent: str | None, segment: Segment | None) -> str:
-    agent_part = _enc(agent) if agent is not None else "-"
-    seg_part = _enc(segment[0]) + _enc(segment[1]) if segment is not None else "-"
-    return _enc(metric) + agent_part + seg_part
+DEFAULT_DEDUP_WINDOW_S = 3600.0
+"""An observation id is remembered (a retry of it ignored) for at least this long after its time window."""
+CHUNK = 16
+"""Observations per Lua call: ~40 commands each, so one call holds Redis for well under 5 ms."""
 
 
 class RedisObservationStore:
@@ -81,10 +86,19 @@ class RedisObservationStore:
         *,
         prefix: str = DEFAULT_PREFIX,
         client_factory: Callable[[], Any] | None = None,
+        retention_s: float | None = DEFAULT_RETENTION_S,
+        dedup_window_s: float = DEFAULT_DEDUP_WINDOW_S,
     ) -> None:
         """Use ``client``, or build one with ``client_factory`` on first use (a ``RedisCluster`` connects when
-        built, and an unreachable cluster must fail the first writes, counted, not the constructor)."""
+        built, and an unreachable cluster must fail the first writes, counted, not the constructor).
+
+        ``retention_s``: every key expires this long after its last write (None: never); ``dedup_window_s``:
+        how long an observation id is remembered at least (retries later than that would count twice)."""
         check_prefix(prefix)
+        if not dedup_window_s > 0:
+            raise ValueError(f"dedup_window_s must be positive, not {dedup_window_s!r}")
+        self.retention_s = retention_s
+        self.dedup_window_s = float(dedup_window_s)
         if client is None and client_factory is None:
             raise ValueError(
                 "RedisObservationStore needs a client (or use from_url / open_observation_store)"
@@ -145,6 +159,7 @@ class RedisObservationStore:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         password: str | None = None,
         cluster: bool = False,
+        retention_s: float | None = DEFAULT_RETENTION_S,
     ) -> RedisObservationStore:
         """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL under the one client policy of
         every Redis store (``routing_agent.stores._redis``: timeouts, one retry on a broken connection).
@@ -154,13 +169,19 @@ class RedisObservationStore:
         """
         require_redis()
         build_sync, _ = client_factories(url, timeout_s=timeout_s, password=password, cluster=cluster)
-        return cls._owning(build_sync, prefix=prefix, cluster=cluster)
+        return cls._owning(build_sync, prefix=prefix, cluster=cluster, retention_s=retention_s)
 
     @classmethod
-    def _owning(cls, build: Callable[[], Any], *, prefix: str, cluster: bool) -> RedisObservationStore:
+    def _owning(
+        cls, build: Callable[[], Any], *, prefix: str, cluster: bool, retention_s: float | None
+    ) -> RedisObservationStore:
         # A cluster client connects when built: build it on first use, so an unreachable cluster fails the
         # first writes (counted by the writer), not the constructor.
-        store = cls(prefix=prefix, client_factory=build) if cluster else cls(build(), prefix=prefix)
+        store = (
+            cls(prefix=prefix, client_factory=build, retention_s=retention_s)
+            if cluster
+            else cls(build(), prefix=prefix, retention_s=retention_s)
+        )
         store._owns_client = True
         return store
 
@@ -180,46 +201,41 @@ class RedisObservationStore:
 
     # -- write -----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _args(obs: Observation) -> list[str]:
-        variant = _enc(obs.variant)
-        agents: list[str | None] = [None] if obs.agent is None else [None, obs.agent]
-        segments: list[Segment | None] = [None, *sorted(obs.segments.items())]
-        scopes = [_scope(obs.metric, a, s) + variant for a in agents for s in segments]
-        hists = [_scope(obs.metric, a, None) + variant for a in agents]
-        units = [("-" if a is None else _enc(a)) + ":" + variant for a in agents]
-        segs = [json.dumps([k, v]) for k, v in sorted(obs.segments.items())]
-        index = bucket_index(float(obs.value))
-        head = [
-            obs.id or "",
-            obs.variant,
-            obs.unit_id,
-            repr(float(obs.value)),
-            obs.metric,
-            str(len(scopes)),
-            str(len(hists)),
-            str(len(units)),
-            str(len(segs)),
-            "z" if index is None else str(index),
-            repr(float(obs.ts)),
-        ]
-        return head + scopes + hists + units + segs
+    def _args(self, obs: Observation) -> list[str]:
+        return observation_args(obs, self.dedup_window_s)
 
     def add(self, observations: Sequence[Observation]) -> int:
-        """Store a batch: one Lua call per experiment in the batch.
+        """Store a batch: Lua calls of at most ``CHUNK`` observations each, pipelined (one round trip).
 
-        The whole batch is checked first (``ValueError``, nothing stored, for an invalid observation): a Lua
-        error half-way would keep the writes made before it, and a retry would count them twice."""
+        A script blocks Redis while it runs, so a chunk bounds how long a write can make any other command
+        (a routing decision, a PING) wait, whatever the batch size. The whole batch is checked first
+        (``ValueError``, nothing stored, for an invalid observation): a Lua error half-way would keep the
+        writes made before it, and a retry would count them twice (ids make retried chunks idempotent)."""
         observations = list(observations)
         check_observations(observations)
-        by_experiment: dict[str, list[str]] = {}
+        by_experiment: dict[str, list[list[str]]] = {}
         for obs in observations:
-            by_experiment.setdefault(obs.experiment, []).extend(self._args(obs))
-        added = 0
-        for experiment, args in by_experiment.items():
-            base = self._base(experiment)
-            added += int(self._call(self._add, keys=[base], args=args))
-        return added
+            by_experiment.setdefault(obs.experiment, []).append(self._args(obs))
+        keep_ms = 0 if self.retention_s is None else max(1, round(self.retention_s * 1000))
+        ttls = [str(keep_ms), str(round(self.dedup_window_s * 2000))]
+        calls: list[tuple[list[str], list[str]]] = []
+        for experiment, rows in by_experiment.items():
+            keys = [self._base(experiment)]
+            for start in range(0, len(rows), CHUNK):
+                calls.append((keys, ttls + [a for row in rows[start : start + CHUNK] for a in row]))
+        if len(calls) == 1 or self._cluster:
+            return sum(int(self._call(self._add, keys=k, args=a)) for k, a in calls)
+        add = self._add
+        pipe = self._client.pipeline(transaction=False)
+        for keys, args in calls:
+            add(keys=keys, args=args, client=pipe)
+        return sum(int(n) for n in self._call(pipe.execute))
+
+    @property
+    def _cluster(self) -> bool:
+        import redis as _redis
+
+        return isinstance(self._client, _redis.RedisCluster)
 
     # -- read ------------------------------------------------------------------------------------------
 
@@ -375,6 +391,11 @@ def _text(value: bytes | str) -> str:
 def from_url(url: StoreURL) -> RedisObservationStore:
     """The registry's opener (``routing_agent.stores._url``); ``?timeout=`` defaults to 2 s."""
     build_sync, _ = factories_for(url, default_timeout_s=DEFAULT_TIMEOUT_S)
-    return RedisObservationStore._owning(
-        build_sync, prefix=url.get("prefix", DEFAULT_PREFIX), cluster=bool(url.get("cluster", False))
+    store = RedisObservationStore._owning(
+        build_sync,
+        prefix=url.get("prefix", DEFAULT_PREFIX),
+        cluster=bool(url.get("cluster", False)),
+        retention_s=retention_of(url),
     )
+    check_on_open(lambda: store._client, url, f"Redis observation store ({store.prefix})")
+    return store

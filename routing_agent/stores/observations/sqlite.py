@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from routing_agent.errors import StoreUnavailable
 from routing_agent.stores._sqlite import ThreadConnections, check_path
 from routing_agent.stores.capabilities import Capability
 from routing_agent.stores.observations.aggregates import (
@@ -123,6 +124,28 @@ class SQLiteObservationStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+        self._identity = self._file_identity()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def check_file(self) -> None:
+        """Raise ``StoreUnavailable`` when the file was deleted or replaced since this store opened it.
+
+        An open SQLite connection keeps writing into a deleted (or renamed-over) file's inode, which no
+        reader will ever see: every write checks the file's identity first, so such a loss is reported and
+        the writer keeps the observations (spooled or buffered, retried) instead of writing into the void."""
+        now = self._file_identity()
+        if now != self._identity:
+            what = "deleted" if now is None else "replaced by another file"
+            raise StoreUnavailable(
+                f"the observation store file {self.path} was {what} since it was opened; nothing is written "
+                "into the old file. Restore it, or restart the workers so they open the new one"
+            )
 
     def __repr__(self) -> str:
         return f"SQLiteObservationStore({str(self.path)!r})"
@@ -137,6 +160,7 @@ class SQLiteObservationStore:
         ``ValueError`` (nothing stored) when an observation is invalid (``observation_problem``)."""
         observations = list(observations)
         check_observations(observations)
+        self.check_file()
         rows = [
             (
                 o.id,

@@ -12,6 +12,13 @@ counter ``routing_agent.observations.dropped``, one warning per cause; invalid o
 accepted observation is written, dropped-and-counted, or still buffered: never silently lost. Nothing raises
 into the caller.
 ``flush()`` waits until everything buffered was written; ``close()`` flushes and stops the thread.
+
+Crash loss: without a spool, a SIGKILL loses everything buffered (up to ``max_buffer``, more while the store
+is slow). With ``spool_dir`` (or ``ROUTING_AGENT_SPOOL_DIR``) the buffer is committed to a local SQLite WAL
+file every ``flush_interval_s`` and a second thread forwards that file to the store, so a SIGKILL loses at
+most the last ``flush_interval_s`` of observations and the next writer on the folder replays the rest (see
+``routing_agent.stores.observations.spool``). Observations still spooled at ``close()`` (store down) stay on
+disk for that replay, logged with their count.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ __all__ = ["BufferedObservationWriter"]
 
 import atexit
 import logging
+import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -32,6 +41,7 @@ from opentelemetry.metrics import MeterProvider
 from routing_agent._meters import ActiveCounter
 from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stores.observations.observation import Observation, count_rejected, observation_problem
+from routing_agent.stores.observations.spool import SPOOL_DIR_ENV, Spool
 
 logger = logging.getLogger("routing_agent.observations")
 
@@ -71,6 +81,7 @@ class BufferedObservationWriter:
         retry_backoff_s: float = 0.1,
         meter_provider: MeterProvider | None = None,
         close_store: bool = False,
+        spool_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.store = store
         self.max_buffer = max_buffer
@@ -93,7 +104,32 @@ class BufferedObservationWriter:
         self.invalid = 0
         self.retries = 0
         self._dropped_counter = _DROPPED.counter(meter_provider) if meter_provider is not None else _DROPPED
+        folder = spool_dir if spool_dir is not None else (os.environ.get(SPOOL_DIR_ENV) or None)
+        self.spool_dir = folder
+        self._spools: list[Spool] = []  # adopted orphans first, then our own (last)
+        self._spooled = 0
+        self._forward_wake = threading.Event()
+        self._forwarder: threading.Thread | None = None
+        self._stop_forwarding = threading.Event()
+        self.replayed = 0
+        if folder is not None:
+            self._open_spool(folder)
         _live.add(self)
+
+    def _open_spool(self, folder: str | os.PathLike[str]) -> None:
+        try:
+            orphans = Spool.orphans(folder)
+            own = Spool.create(folder)
+        except (OSError, sqlite3.Error) as exc:
+            logger.warning("observation spool disabled: cannot use '%s': %s", folder, exc)
+            return
+        self._spools = [*orphans, own]
+        self._spooled = sum(s.count() for s in self._spools)
+        waiting = self._spooled
+        if waiting:
+            logger.warning("replaying %d observation(s) spooled by a writer that died", waiting)
+            self.replayed = waiting
+            self._start()
 
     # -- write side (the graph's threads) -----------------------------------------------------------
 
@@ -132,8 +168,14 @@ class BufferedObservationWriter:
             self._wake.set()
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="routing-agent-observations", daemon=True)
-        self._thread.start()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="routing-agent-observations", daemon=True)
+            self._thread.start()
+        if self._spools and self._forwarder is None:
+            self._forwarder = threading.Thread(
+                target=self._forward_run, name="routing-agent-spool", daemon=True
+            )
+            self._forwarder.start()
 
     # -- background thread ----------------------------------------------------------------------------
 
@@ -162,10 +204,78 @@ class BufferedObservationWriter:
                 self._buffered -= taken
                 self._in_flight = taken
             batch = self._valid(groups)
-            if batch:
+            if batch and not self._spool(batch):
                 self._write(batch)
             with self._lock:
                 self._in_flight = 0
+
+    def _spool(self, batch: list[Observation]) -> bool:
+        """Commit ``batch`` to our spool file; False (write directly) without a usable spool."""
+        if not self._spools:
+            return False
+        try:
+            self._spools[-1].append(batch)
+        except Exception as exc:
+            self._warn_once("spool_failed", f"the observation spool failed ({exc}); writing directly")
+            return False
+        with self._lock:
+            self._spooled += len(batch)
+        self._forward_wake.set()
+        return True
+
+    def _forward_run(self) -> None:
+        """Second thread: send spooled observations to the store, oldest first; keep them on failure."""
+        delay = self.retry_backoff_s
+        while not self._stop_forwarding.is_set():
+            sent = self._forward_once()
+            if sent is None:  # the store failed: the rows stay spooled, try again later
+                self._stop_forwarding.wait(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            delay = self.retry_backoff_s
+            if sent:
+                continue
+            with self._lock:
+                if self._closed and not self._buffered and not self._in_flight:
+                    self._idle.notify_all()
+                    return
+                self._idle.notify_all()
+            self._forward_wake.wait(self.flush_interval_s)
+            self._forward_wake.clear()
+
+    def _forward_once(self) -> int | None:
+        """Forward one batch: the count sent, 0 when every spool is empty, None when the store failed."""
+        for spool in list(self._spools):
+            try:
+                last, batch = spool.peek(self.batch_size)
+            except Exception as exc:
+                self._warn_once("spool_failed", f"cannot read the observation spool: {exc}")
+                return None
+            if not batch:
+                if spool is not self._spools[-1]:  # an adopted orphan, fully replayed
+                    self._spools.remove(spool)
+                    spool.close(delete=True)
+                continue
+            try:
+                self.store.add(batch)
+            except Exception as exc:
+                self.retries += 1
+                self._warn_once(
+                    f"spool_store:{type(exc).__name__}",
+                    f"the store refused spooled observations ({exc}); they stay spooled and are retried",
+                )
+                return None
+            spool.remove_through(last)
+            with self._lock:
+                self.written += len(batch)
+                self._spooled -= len(batch)
+            return len(batch)
+        return 0
+
+    def _warn_once(self, cause: str, message: str) -> None:
+        if cause not in self._warned:
+            self._warned.add(cause)
+            logger.warning("routing-agent: %s", message)
 
     def _valid(self, groups: list[Sequence[Observation]]) -> list[Observation]:
         # An observation no store can keep (NaN value, lone surrogate in an id) is dropped and counted on
@@ -241,7 +351,7 @@ class BufferedObservationWriter:
                 return not self._buffered
         self._wake.set()
         with self._idle:
-            while self._buffered or self._in_flight:
+            while self._buffered or self._in_flight or self._spooled:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -256,12 +366,34 @@ class BufferedObservationWriter:
             self._closed = True
             thread = self._thread
         self._wake.set()
+        self._forward_wake.set()
         if thread is not None:
             thread.join(timeout_s)
+        if self._forwarder is not None:
+            self._stop_forwarding.set()  # the store is still refusing: leave the rest on disk
+            self._forwarder.join(timeout_s)
         self._abandon("closed")
+        self._close_spools()
         if self.close_store:
             self.store.close()
         _live.discard(self)
+
+    def _close_spools(self) -> None:
+        forwarder = self._forwarder
+        if forwarder is not None and forwarder.is_alive():
+            return  # stuck inside a store call: the daemon thread dies with the process, the file stays
+        with self._lock:
+            left = self._spooled
+        for spool in self._spools:
+            spool.close(delete=True)
+        self._spools = []
+        if left:
+            logger.warning(
+                "routing-agent: %d observation(s) stay in the spool folder %s; the next writer on it replays "
+                "them",
+                left,
+                self.spool_dir,
+            )
 
     def _abandon(self, cause: str) -> None:
         """Count what is still buffered (not in flight) as dropped: it will not be written any more."""
@@ -274,13 +406,16 @@ class BufferedObservationWriter:
 
     def stats(self) -> dict[str, Any]:
         """``written``, ``dropped`` (``invalid`` of them refused by ``observation_problem``), ``retries`` and
-        ``buffered`` counts."""
+        ``buffered`` (in memory) counts; with a spool also ``spooled`` (on disk, not yet in the store) and
+        ``replayed`` (found spooled by a writer that died)."""
         with self._lock:
-            buffered = self._buffered + self._in_flight
-        return {
-            "written": self.written,
-            "dropped": self.dropped,
-            "invalid": self.invalid,
-            "retries": self.retries,
-            "buffered": buffered,
-        }
+            out: dict[str, Any] = {
+                "written": self.written,
+                "dropped": self.dropped,
+                "invalid": self.invalid,
+                "retries": self.retries,
+                "buffered": self._buffered + self._in_flight,
+            }
+            if self.spool_dir is not None:
+                out.update(spooled=self._spooled, replayed=self.replayed)
+        return out
