@@ -138,16 +138,33 @@ def simulate(  # noqa: PLR0917 (one parameter per CLI option)
     time_scale: Annotated[
         float, typer.Option(min=0, help="Seconds slept per simulated second of model latency.")
     ] = 0.001,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the default store file first.")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the default store and observation files first.")
+    ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="Part of every session id (default: a fresh one, so runs never reuse ids)."),
+    ] = None,
+    decide: Annotated[
+        bool, typer.Option("--decide", help="Also evaluate and write report.{html,md,json}.")
+    ] = False,
+    mirror_rate: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share of sessions re-run on control for citation stability."),
+    ] = 1.0,
 ) -> None:
-    """Run any reference workflow under a config, concurrently, against any store."""
+    """Run any reference workflow under a config, concurrently, against any store.
+
+    Records what `demo` records (per-call telemetry, session outcomes, every declared scorer) in
+    WORKDIR/observations.sqlite3; `routing-agent evaluate --observations sqlite:///…` reads it.
+    """
     from routing_agent.cli._common import cli_errors
     from routing_agent.simulation.demo import RunSettings
     from routing_agent.simulation.demo import simulate as run_simulate
 
     settings = RunSettings(
         sessions=sessions, workers=workers, seed=seed, time_scale=time_scale, workdir=workdir, store=store,
-        fresh=fresh,
+        fresh=fresh, run_id=run_id, decide=decide, mirror_rate=mirror_rate,
     )  # fmt: skip
     with cli_errors(store):  # a bad config or store: one clear line, no traceback
         run_simulate(config, settings, workflow=workflow)

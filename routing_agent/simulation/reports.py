@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from routing_agent.config.spec import ExperimentsConfig
     from routing_agent.evaluation.analysis import Evaluation
     from routing_agent.simulation.runner import SessionResult
+    from routing_agent.stores.observations import BufferedObservationWriter
 
 REPORT_FORMATS = ("html", "md", "json")
 _LABEL = {"html": "HTML", "md": "Markdown", "json": "JSON"}
@@ -40,7 +41,8 @@ class OutcomeRecorder:
         for spec in config.experiments:
             names = {m.name for m in (spec.primary_metric, *spec.secondary_metrics) if m is not None}
             names |= {g.metric for g in spec.guardrails}
-            self._wanted[spec.id] = names - _TELEMETRY
+            scored = {s.name for s in spec.scorers}  # a declared scorer is the metric's one source
+            self._wanted[spec.id] = names - _TELEMETRY - scored
         store = open_observation_store(observations_url)
         self._writer = BufferedObservationWriter(store, close_store=True)
 
@@ -63,6 +65,11 @@ class OutcomeRecorder:
                         experiment, name, float(value), session,
                         observations=self._writer, id=f"{result.session_id}:outcome:{name}",
                     )  # fmt: skip
+
+    @property
+    def writer(self) -> BufferedObservationWriter:
+        """The buffered writer outcomes go through (live scorers share it)."""
+        return self._writer
 
     def close(self) -> None:
         """Write what is buffered and close the store."""
