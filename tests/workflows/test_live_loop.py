@@ -47,6 +47,11 @@ def test_simulate_then_evaluate_has_data_for_every_decision_metric_in_both_arms(
         (primary,) = ev.primary
         assert primary.metric == spec.primary_metric.name  # type: ignore[union-attr]
         assert primary.result.control_n > 0 and primary.result.treatment_n > 0, primary.metric
+        store = open_observation_store(_observations(tmp_path))
+        try:  # one agent per workflow streams by default: TTFT is measured offline
+            assert "ttft_s" in store.metrics(spec.id)
+        finally:
+            store.close()
         assert {c.result.metric for c in ev.guardrails} == {g.metric for g in spec.guardrails}
         for check in ev.guardrails:
             result = check.result
@@ -105,3 +110,21 @@ def test_repeated_simulate_runs_never_reuse_session_ids(tmp_path: Path) -> None:
     )
     observed = sum(arm.units_observed or 0 for arm in ev.arms)
     assert observed == 80  # both runs' sessions, each once
+
+
+def test_a_ttft_guardrail_has_data_in_both_arms(tmp_path: Path) -> None:
+    shipped = get_workflow("support").default_config.read_text()
+    marker = "    guardrails:                   # any breach stops the test and rolls back to control\n"
+    assert marker in shipped
+    ttft = "      - {metric: ttft_s, statistic: p95, max_ratio_to_control: 1.3}\n"
+    config_path = tmp_path / "support-ttft.yaml"
+    config_path.write_text(shipped.replace(marker, marker + ttft))
+    settings = RunSettings(sessions=80, workers=4, workdir=tmp_path, progress=False, run_id="ttft")
+    simulate(config_path, settings, workflow="support")
+    spec = load_experiments(config_path).experiments[0]
+    ev = evaluate(
+        spec, observations=_observations(tmp_path), assignments=str(tmp_path / "assignments.sqlite3")
+    )
+    (check,) = [c for c in ev.guardrails if c.result.metric == "ttft_s"]
+    assert check.result.n_control > 0 and check.result.n_test > 0
+    assert check.result.control_value is not None and check.result.control_value > 0

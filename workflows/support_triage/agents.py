@@ -62,7 +62,7 @@ def drafter(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         "Policies": prompts.policy_block(state.get("policies") or [], policies()) or "(none found)",
     }
     messages = [SystemMessage(prompts.DRAFTER_SYSTEM), HumanMessage(render_sections(sections))]
-    reply = ask(state, config, "drafter", messages)
+    reply = ask(state, config, "drafter", messages, stream=True)  # streamed: its TTFT is measured
     if not reply.ok:
         return {"draft": None, "citations": [], **failure_update(reply, "drafter")}
     return {"draft": reply.text, "citations": prompts.parse_citations(reply.text)}
