@@ -244,7 +244,8 @@ def _no_move_why(c: MetricComparison) -> str:
 
 
 def decide(x: DecisionInputs) -> Decision:
-    """Apply the decision policy (see the module docstring)."""
+    """Apply the decision policy (see the module docstring): one of rollback, invalid, keep_running, ship,
+    no_difference or segmentation, with the rule that led there and the error rate it is calibrated to."""
     reasons = ["guardrails: " + ("; ".join(_guardrail_line(g) for g in x.guardrails) or "none declared")]
     held = _held(x.guardrails)
     stops = [g for g in x.guardrails if g.stops]
