@@ -1,6 +1,6 @@
 """Every YAML example in README.md validates as what it claims to be.
 
-Whole configs load; a fragment (``scorers:``, ``primary_metric:``, ``guardrails:`` …) is placed inside a minimal
+Whole configs load; a fragment (``scorers:``, ``primary_metric:`` …) is placed inside a minimal
 experiment and loaded, and its scorers are built — the judge rubric example included — so a README example can
 never drift from what ``routing-agent validate`` accepts.
 """

@@ -1,4 +1,4 @@
-"""`routing-agent validate` warns (exit 0, not an error) on an experiment without a primary metric/guardrails."""
+"""`routing-agent validate` warns (exit 0, no error) on an experiment without primary metric or guardrails."""
 
 from __future__ import annotations
 
