@@ -8,10 +8,10 @@ The order of the rules (first match wins):
    ``routed_model`` time: the record carries the rule in ``targeted``, so a segment the graph learns after
    routing — a classifier's category — still moves the unit's later model calls);
 3. before ``start`` / after ``end`` → not enrolled (``not_started`` / ``ended``);
-3b. the first YAML ``targeting`` rule whose conditions all hold (state, then run context) → its variant
-   (``targeted``, never observed) or not enrolled (``excluded``); a rule whose attribute is not known at
-   routing time does not match (a randomized unit never changes arm mid-session);
-4. outside the namespace range → not enrolled (``not_enrolled``);
+4. outside the namespace range → not enrolled (``not_enrolled``); then the first YAML ``targeting`` rule
+   whose conditions all hold (state, then run context) → its variant (``targeted``, never observed) or not
+   enrolled (``excluded``); a rule whose attribute is not known at routing time does not match (a
+   randomized unit never changes arm mid-session);
 5. ``paused`` → the stored variant if the unit has one (``sticky``), else not enrolled (``paused``);
 6. the GrowthBook v2 hash picks a range; outside coverage → the stored variant if any, else not enrolled
    (a ``ramp`` sets the coverage of its live step: ranges only grow, so no enrolled unit changes variant);
@@ -183,14 +183,14 @@ class Assigner:
             return _Plan(RoutingDecision(None, Reason.NOT_STARTED))
         if spec.end is not None and now >= _aware(spec.end):
             return _Plan(RoutingDecision(None, Reason.ENDED))
-        for rule in spec.targeting:
+        ns = spec.namespace
+        if ns is not None and not in_namespace(unit_id, ns.name, ns.range[0], ns.range[1]):
+            return _Plan(RoutingDecision(None, Reason.NOT_ENROLLED))
+        for rule in spec.targeting:  # inside the namespace: mutual exclusion holds for targeted units too
             if matches(rule.when, attributes):
                 if rule.variant is None:
                     return _Plan(RoutingDecision(None, Reason.EXCLUDED))
                 return _Plan(RoutingDecision(rule.variant, Reason.TARGETED))
-        ns = spec.namespace
-        if ns is not None and not in_namespace(unit_id, ns.name, ns.range[0], ns.range[1]):
-            return _Plan(RoutingDecision(None, Reason.NOT_ENROLLED))
         if live.status is ExperimentStatus.PAUSED:
             return _Plan(None, read_only=True)
         coverage = enrolment(spec, live) if spec.ramp is not None else None
