@@ -152,6 +152,9 @@ class LiveScorer:
             return []
         unit_id = str(record.get("unit_id") or "")
         segments = {str(k): str(v) for k, v in (record.get("segments") or {}).items()}
+        for name in spec.segments:  # a segment learnt mid-session (an agent's output) is in the final state
+            if final.get(name) is not None:
+                segments[name] = str(final[name])
         if self.segments is not None:
             segments.update(self.segments(spec, final))
         variant = str(record["variant"])

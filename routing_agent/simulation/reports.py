@@ -38,6 +38,7 @@ class OutcomeRecorder:
         from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 
         self._wanted: dict[str, set[str]] = {}
+        self._segments = {spec.id: spec.segments for spec in config.experiments}
         for spec in config.experiments:
             names = {m.name for m in (spec.primary_metric, *spec.secondary_metrics) if m is not None}
             names |= {g.metric for g in spec.guardrails}
@@ -58,12 +59,17 @@ class OutcomeRecorder:
         for experiment, assignment in result.assignments.items():
             if assignment.get("variant") is None or assignment.get("reason") not in _ENROLLED:
                 continue
+            segments = {  # declared segment keys the session's outcome carries (e.g. the classifier's)
+                key: str(result.outcome[key])
+                for key in self._segments.get(experiment, ())
+                if result.outcome.get(key) is not None
+            }
             for name in self._wanted.get(experiment, ()):
                 value = result.outcome.get(name)
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     record_outcome(
-                        experiment, name, float(value), session,
-                        observations=self._writer, id=f"{result.session_id}:outcome:{name}",
+                        experiment, name, float(value), session, observations=self._writer,
+                        id=f"{result.session_id}:outcome:{name}", segments=segments or None,
                     )  # fmt: skip
 
     @property

@@ -7,7 +7,7 @@ session continues where it can (no category: keyword retrieval; no draft: escala
 
 from __future__ import annotations
 
-__all__ = ["candidate_policies", "classifier", "drafter", "resolver", "retriever"]
+__all__ = ["candidate_policies", "classifier", "drafter", "resolver", "retriever", "triage"]
 
 from typing import Any
 
@@ -39,6 +39,21 @@ def classifier(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     if not reply.ok:
         return {"category": None, **failure_update(reply, "classifier")}
     return {"category": reply.parsed.category}
+
+
+def triage(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    """Category and complexity (easy | complex): the classifier asked twice; a segment for experiments."""
+    update = classifier(state, config)
+    if update.get("category") is None:
+        return {**update, "complexity": None}
+    messages = [
+        SystemMessage(prompts.COMPLEXITY_SYSTEM),
+        HumanMessage(render_sections({"Ticket": prompts.ticket_block(state)})),
+    ]
+    reply = ask(state, config, "classifier", messages, schema=prompts.TicketComplexity)
+    if not reply.ok:
+        return {**update, "complexity": None, **failure_update(reply, "classifier")}
+    return {**update, "complexity": reply.parsed.complexity}
 
 
 def retriever(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
