@@ -2,7 +2,7 @@
 
 "Support team runs Claude Sonnet. Considers Haiku to cut costs." The scenario runs, on simulated models:
 
-1. **The experiment** (``configs/worked-example.yaml``): per-session split, primary = ticket resolution,
+1. **The experiment** (``configs/scenarios/worked-example.yaml``): per-session split, primary = resolution,
    guardrails p95 latency ≤ 1.3×, refusal ≤ 2×, cost not up; the classifier rates each ticket easy or
    complex and that output is the segment. Observations recorded, evaluated: the decision.
 2. **The review**: a segmentation decision ("cheaper, not shown worse overall — but worse on complex") is
@@ -32,7 +32,8 @@ from routing_agent.simulation.demo import RunSettings, SimulationRun, simulate
 if TYPE_CHECKING:
     from routing_agent.evaluation.analysis import Evaluation
 
-SCENARIO_CONFIG = "worked-example.yaml"
+SCENARIO_CONFIG = "scenarios/worked-example.yaml"
+"""In its own folder: validating ``configs/`` as one deployment must not see two experiments on one agent."""
 SEGMENT = "complexity"
 DEFAULT_SESSIONS = 12_000
 """~6,000 per arm: the sample at which the article's 95% CI has the half-width it quotes (±0.012)."""

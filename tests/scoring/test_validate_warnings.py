@@ -37,7 +37,7 @@ def test_no_primary_metric_and_no_guardrails_warn_but_validate(tmp_path: Path) -
 
 
 def test_the_shipped_configs_have_no_warnings() -> None:
-    for name in ("support", "invoice", "rag", "worked-example"):
+    for name in ("support", "invoice", "rag", "scenarios/worked-example"):
         result = runner.invoke(app, ["validate", "--json", f"configs/{name}.yaml"])
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["warnings"] == []
