@@ -31,6 +31,7 @@ from routing_agent.simulation.demo import RunSettings, SimulationRun, simulate
 
 if TYPE_CHECKING:
     from routing_agent.evaluation.analysis import Evaluation
+    from routing_agent.evaluation.decision import Decision
 
 SCENARIO_CONFIG = "scenarios/worked-example.yaml"
 """In its own folder: validating ``configs/`` as one deployment must not see two experiments on one agent."""
@@ -97,9 +98,7 @@ def run_worked_example(
 ) -> WorkedExample:
     """Run the scenario (see the module docstring) in ``settings.workdir``; print and write the report."""
     from routing_agent.config.loader import load_experiments
-    from routing_agent.control.review import ReviewQueue
     from routing_agent.evaluation.decision import DecisionKind
-    from routing_agent.stores.assignments import open_store
     from routing_agent.workflows.base import shipped_config
 
     console = console or Console()
@@ -138,32 +137,51 @@ def run_worked_example(
     control_costs = [per_arm[s] for s in control_ids if s in per_arm]
     result.cost_before = sum(control_costs) / len(control_costs) if control_costs else None
     if decision.kind is DecisionKind.SEGMENTATION and decision.evidence.get("ship_segment"):
-        store = open_store(store_path)
-        try:
-            queue = ReviewQueue(store, config=config)
-            item, _ = queue.request(spec, decision, actor="routing-agent evaluate")
-            outcome = queue.approve(
-                item.id, reviewer=reviewer, note="ship the cheap model to the segments where it is not worse"
-            )
-            result.review = {
-                "id": item.id, "reviewer": reviewer, "winner": decision.winner,
-                "segment": decision.evidence["ship_segment"], **outcome.to_json(),
-            }  # fmt: skip
-        finally:
-            store.close()
-        after_dir = workdir / "after-ship"
-        second = replace(
-            first, sessions=after_sessions, workdir=after_dir, store=store_path, decide=False, fresh=False,
-            run_id="shipped", seed=settings.seed + 1,
+        after = replace(
+            first, sessions=after_sessions, workdir=workdir / "after-ship", store=store_path, decide=False,
+            fresh=False, run_id="shipped", seed=settings.seed + 1,
         )  # fmt: skip
-        result.after = simulate(path, second, workflow="support", console=console)
-        _read_after(result, spec.id, after_dir)
+        ship_and_run_after(result, decision, path, after, reviewer=reviewer, console=console)
     result.report = workdir / "worked-example.md"
     text = render(result, evaluation)
     result.report.write_text(text, encoding="utf-8")
     console.print(text, markup=False, soft_wrap=True)
     console.print(f"worked example report: [cyan]{result.report}[/]")
     return result
+
+
+def ship_and_run_after(
+    result: WorkedExample,
+    decision: Decision,
+    path: Path,
+    after: RunSettings,
+    *,
+    reviewer: str,
+    console: Console,
+) -> None:
+    """Queue the segmentation decision for review, approve it, run ``after`` on the same store, read it."""
+    from routing_agent.config.loader import load_experiments
+    from routing_agent.control.review import ReviewQueue
+    from routing_agent.stores.assignments import open_store
+
+    config = load_experiments(path)
+    (spec,) = config.experiments
+    assert after.store is not None
+    store = open_store(after.store)
+    try:
+        queue = ReviewQueue(store, config=config)
+        item, _ = queue.request(spec, decision, actor="routing-agent evaluate")
+        outcome = queue.approve(
+            item.id, reviewer=reviewer, note="ship the cheap model to the segments where it is not worse"
+        )
+        result.review = {
+            "id": item.id, "reviewer": reviewer, "winner": decision.winner,
+            "segment": decision.evidence["ship_segment"], **outcome.to_json(),
+        }  # fmt: skip
+    finally:
+        store.close()
+    result.after = simulate(path, after, workflow="support", console=console)
+    _read_after(result, spec.id, after.workdir)
 
 
 def _read_after(result: WorkedExample, experiment: str, workdir: Path) -> None:
