@@ -53,7 +53,8 @@ class WorkedExample:
     """After the ship: segment value → agent → model id → calls."""
     resolution_after: dict[str, float] = field(default_factory=dict)
     cost_before: float | None = None
-    """Mean cost per session with everyone on control (the experiment's control arm)."""
+    """Mean cost per session of the routed agents' calls with everyone on control (the control arm); calls
+    of agents outside the experiment's scope carry no unit id in their spans and are not counted."""
     cost_after: float | None = None
     """Mean cost per session after the segment-level ship (every post-ship session)."""
     report: Path | None = None
@@ -240,7 +241,7 @@ def render(result: WorkedExample, evaluation: Evaluation) -> str:
         assert result.cost_before is not None and result.cost_after is not None
         lines += [
             "",
-            f"**Realised cost reduction**: {result.cost_reduction:.0%} per session "
+            f"**Realised cost reduction**: {result.cost_reduction:.0%} per session on the routed agents "
             f"(${result.cost_after:.5f} after the ship vs ${result.cost_before:.5f} with everyone on "
             "control).",
         ]
