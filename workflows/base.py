@@ -91,13 +91,22 @@ def ask(
     messages: Sequence[BaseMessage],
     *,
     schema: type | None = None,
+    stream: bool = False,
 ) -> Reply:
-    """Call ``agent``'s routed model; structured output when ``schema`` is given. Never raises."""
+    """Call ``agent``'s routed model; structured output when ``schema`` is given; with ``stream`` the reply
+    is streamed and the chunks joined (so telemetry measures its time to first token). Never raises."""
     try:
         llm = routed_model(state, config, agent=agent)
         if schema is not None:
             return Reply(parsed=llm.with_structured_output(schema).invoke(list(messages), config))
-        message = llm.invoke(list(messages), config)
+        if stream:
+            message: Any = None
+            for chunk in llm.stream(list(messages), config):
+                message = chunk if message is None else message + chunk
+            if message is None:
+                message = AIMessage(content="")
+        else:
+            message = llm.invoke(list(messages), config)
         assert isinstance(message, AIMessage)
         return Reply(message=message, refused=is_refusal(message))
     except ModelRefusalError as exc:

@@ -3,11 +3,18 @@
 The order of the rules (first match wins):
 
 1. no unit id in state → not enrolled, reason ``no_unit_id``;
-2. live state ``rolled_back`` → control; ``shipped`` → the winner; ``stopped`` → not enrolled;
+2. live state ``rolled_back`` → control; ``shipped`` → the winner; ``stopped`` → not enrolled; a ship limited
+   to a segment → the winner for matching units, control for the others (the match is re-evaluated at
+   ``routed_model`` time: the record carries the rule in ``targeted``, so a segment the graph learns after
+   routing — a classifier's category — still moves the unit's later model calls);
 3. before ``start`` / after ``end`` → not enrolled (``not_started`` / ``ended``);
-4. outside the namespace range → not enrolled (``not_enrolled``);
+4. outside the namespace range → not enrolled (``not_enrolled``); then the first YAML ``targeting`` rule
+   whose conditions all hold (state, then run context) → its variant (``targeted``, never observed) or not
+   enrolled (``excluded``); a rule whose attribute is not known at routing time does not match (a
+   randomized unit never changes arm mid-session);
 5. ``paused`` → the stored variant if the unit has one (``sticky``), else not enrolled (``paused``);
-6. the GrowthBook v2 hash picks a range; outside coverage → the stored variant if any, else not enrolled;
+6. the GrowthBook v2 hash picks a range; outside coverage → the stored variant if any, else not enrolled
+   (a ``ramp`` sets the coverage of its live step: ranges only grow, so no enrolled unit changes variant);
 7. inside: sticky get-or-set in the store → ``hashed`` (first time) or ``sticky`` (stored earlier, which
    wins even when weights changed since); store unavailable → the hashed variant, ``store_unavailable``.
 
@@ -22,15 +29,16 @@ from __future__ import annotations
 __all__ = ["Assigner", "RoutingDecision"]
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import GuardedStore, OutagePolicy
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
-from routing_agent.assignment.types import Assignment, Reason
+from routing_agent.assignment.types import Assignment, Reason, TargetedChoice
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
+from routing_agent.config.targeting import Conditions, matches
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.loss import StoreLoss
 from routing_agent.stores.assignments.state import ExperimentState
@@ -42,6 +50,8 @@ class RoutingDecision:
 
     variant: str | None
     reason: Reason
+    deferred: tuple[tuple[Conditions, str], ...] = field(default=())
+    """Rules ``routed_model`` evaluates at call time: (conditions, variant) — a segment-level ship."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,44 @@ class _Plan:
 
 _IMPOSED = frozenset({ExperimentStatus.ROLLED_BACK, ExperimentStatus.SHIPPED, ExperimentStatus.STOPPED})
 _IMPOSED_REASONS = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Reason.STOPPED.value})
+
+Attributes = Callable[[str], Any]
+"""``lookup(attribute) -> value or None``: a unit's attributes (state, then run context)."""
+
+RAMP_STEP = "ramp_step"
+"""The live state's ``evidence`` key holding a ramp's current step (0-based)."""
+SHIP_SEGMENT = "ship_segment"
+"""The live state's ``evidence`` key holding a segment-level ship's conditions (attribute → values)."""
+
+
+def _no_attributes(_: str) -> Any:
+    return None
+
+
+def ship_segment(state: ExperimentState | None) -> Conditions:
+    """The conditions of a segment-level ship (empty for a ship to everyone or any other state)."""
+    if state is None or state.status is not ExperimentStatus.SHIPPED:
+        return {}
+    raw = state.evidence.get(SHIP_SEGMENT) or {}
+    return {str(k): tuple(str(v) for v in (vs if isinstance(vs, list) else [vs])) for k, vs in raw.items()}
+
+
+def ramp_step(state: ExperimentState | None) -> int:
+    """The live ramp step (0 when never advanced)."""
+    if state is None:
+        return 0
+    try:
+        return max(0, int(state.evidence.get(RAMP_STEP, 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def enrolment(spec: ExperimentSpec, state: ExperimentState | None) -> float:
+    """The coverage in force: the ramp's live step, else the YAML's ``coverage``."""
+    if spec.ramp is None:
+        return spec.coverage
+    candidates = sum(v.weight or 0.0 for v in spec.variants if not v.control)
+    return min(spec.coverage, spec.ramp.coverage(ramp_step(state), candidates))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -98,7 +146,9 @@ class Assigner:
         self._ranges = self._build_ranges(config)
         self.config = config
 
-    def _ranges_for(self, spec: ExperimentSpec) -> list[tuple[float, float]]:
+    def _ranges_for(self, spec: ExperimentSpec, coverage: float | None = None) -> list[tuple[float, float]]:
+        if coverage is not None and coverage != spec.coverage:
+            return bucket_ranges(spec.weights, coverage)  # a ramp step
         found = self._ranges.get(spec.id)
         if found is not None and found[0] is spec:
             return found[1]
@@ -111,13 +161,24 @@ class Assigner:
             return state
         return ExperimentState(experiment=spec.id, status=spec.status, actor="config")
 
-    def _plan(self, spec: ExperimentSpec, unit_id: str | None, live: ExperimentState) -> _Plan:
+    def _plan(
+        self,
+        spec: ExperimentSpec,
+        unit_id: str | None,
+        live: ExperimentState,
+        attributes: Attributes = _no_attributes,
+    ) -> _Plan:
         if not unit_id:
             return _Plan(RoutingDecision(None, Reason.NO_UNIT_ID))
         if live.status is ExperimentStatus.ROLLED_BACK:
             return _Plan(RoutingDecision(spec.control.name, Reason.ROLLED_BACK))
         if live.status is ExperimentStatus.SHIPPED:
             winner = live.winner if live.winner in {v.name for v in spec.variants} else spec.control.name
+            segment = ship_segment(live)
+            if segment and winner != spec.control.name:
+                hit = matches(segment, attributes)
+                chosen = winner if hit else spec.control.name
+                return _Plan(RoutingDecision(chosen, Reason.SHIPPED, ((segment, winner),)))
             return _Plan(RoutingDecision(winner, Reason.SHIPPED))
         if live.status is ExperimentStatus.STOPPED:
             return _Plan(RoutingDecision(None, Reason.STOPPED))
@@ -129,9 +190,15 @@ class Assigner:
         ns = spec.namespace
         if ns is not None and not in_namespace(unit_id, ns.name, ns.range[0], ns.range[1]):
             return _Plan(RoutingDecision(None, Reason.NOT_ENROLLED))
+        for rule in spec.targeting:  # inside the namespace: mutual exclusion holds for targeted units too
+            if matches(rule.when, attributes):
+                if rule.variant is None:
+                    return _Plan(RoutingDecision(None, Reason.EXCLUDED))
+                return _Plan(RoutingDecision(rule.variant, Reason.TARGETED))
         if live.status is ExperimentStatus.PAUSED:
             return _Plan(None, read_only=True)
-        index = choose_variation(hash_v2(spec.seed, unit_id), self._ranges_for(spec))
+        coverage = enrolment(spec, live) if spec.ramp is not None else None
+        index = choose_variation(hash_v2(spec.seed, unit_id), self._ranges_for(spec, coverage))
         if index < 0:
             return _Plan(None, read_only=True)
         hashed = spec.variants[index].name
@@ -155,13 +222,15 @@ class Assigner:
             return None
         return RoutingDecision(spec.control.name, Reason.STORE_LOST)
 
-    def decide(self, spec: ExperimentSpec, unit_id: str | None) -> RoutingDecision:
-        """The decision for one unit (sync)."""
+    def decide(
+        self, spec: ExperimentSpec, unit_id: str | None, attributes: Attributes | None = None
+    ) -> RoutingDecision:
+        """The decision for one unit (sync); ``attributes`` feeds targeting rules and segment ships."""
         live = self._live_status(spec, self.guard.get_state(spec.id) if self.guard and unit_id else None)
         lost = self._lost(spec, unit_id)
         if lost is not None:
             return self._count(spec, lost)
-        plan = self._plan(spec, unit_id, live)
+        plan = self._plan(spec, unit_id, live, attributes or _no_attributes)
         if plan.decision is not None:
             return self._count(spec, plan.decision)
         assert self.guard is not None and unit_id
@@ -176,14 +245,16 @@ class Assigner:
         result = self.guard.get_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
         return self._count(spec, self._from_store(spec, plan.hashed, result))
 
-    async def adecide(self, spec: ExperimentSpec, unit_id: str | None) -> RoutingDecision:
+    async def adecide(
+        self, spec: ExperimentSpec, unit_id: str | None, attributes: Attributes | None = None
+    ) -> RoutingDecision:
         """The decision for one unit (async twin of ``decide``)."""
         state = await self.guard.aget_state(spec.id) if self.guard and unit_id else None
         live = self._live_status(spec, state)
         lost = self._lost(spec, unit_id)
         if lost is not None:
             return self._count(spec, lost)
-        plan = self._plan(spec, unit_id, live)
+        plan = self._plan(spec, unit_id, live, attributes or _no_attributes)
         if plan.decision is not None:
             return self._count(spec, plan.decision)
         assert self.guard is not None and unit_id
@@ -288,7 +359,7 @@ class Assigner:
         """The plain-data record written into graph state."""
         variant = spec.variant(decision.variant) if decision.variant is not None else None
         control = spec.control
-        return {
+        record: Assignment = {
             "experiment": spec.id,
             "variant": variant.name if variant is not None else None,
             "model": variant.model if variant is not None else None,
@@ -300,4 +371,18 @@ class Assigner:
             "reason": decision.reason.value,
             "segments": {k: str(v) for k, v in segments.items()},
             "fallback": {"model": control.model, "params": dict(control.params)},
+        }
+        if decision.deferred:
+            record["targeted"] = [self._targeted(spec, when, name) for when, name in decision.deferred]
+        return record
+
+    @staticmethod
+    def _targeted(spec: ExperimentSpec, when: Conditions, name: str) -> TargetedChoice:
+        variant = spec.variant(name)
+        return {
+            "when": {k: list(v) for k, v in when.items()},
+            "variant": variant.name,
+            "model": variant.model,
+            "params": dict(variant.params),
+            "agent_models": dict(variant.agent_models),
         }

@@ -3,10 +3,10 @@ state a store persists is ``routing_agent.stores.assignments.state.ExperimentSta
 
 from __future__ import annotations
 
-__all__ = ["NOT_RANDOMIZED", "Assignment", "ModelChoice", "Reason"]
+__all__ = ["NOT_RANDOMIZED", "Assignment", "ModelChoice", "Reason", "TargetedChoice"]
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, NotRequired
 
 from typing_extensions import TypedDict  # pydantic states need it on Python < 3.12
 
@@ -27,10 +27,14 @@ class Reason(StrEnum):
     STORE_LOST = "store_lost"  # the store lost the experiment's data: control until a person acknowledges
     NO_UNIT_ID = "no_unit_id"  # the state had no unit id: default model
     ERROR = "error"  # an unexpected error inside routing (counted, logged once): default model
+    TARGETED = "targeted"  # a YAML targeting rule forced the variant: not randomized, never observed
+    EXCLUDED = "excluded"  # a YAML targeting rule (enrol: false) left the unit out: default model
     SHADOW = "shadow"  # pinned by the shadow/replay runner (routing_agent.scoring.shadow), off the books
 
 
-NOT_RANDOMIZED = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Reason.STORE_LOST.value})
+NOT_RANDOMIZED = frozenset(
+    {Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Reason.STORE_LOST.value, Reason.TARGETED.value}
+)
 """Reasons that put a unit in a variant without randomization: its calls are traced but never observed,
 so an evaluation after a rollback or a ship cannot mix non-randomized units into an arm."""
 
@@ -56,3 +60,14 @@ class Assignment(TypedDict):
     reason: str  # a ``Reason`` value
     segments: dict[str, str]
     fallback: ModelChoice  # model for in-scope agents when not enrolled and the agent has no default
+    targeted: NotRequired[list[TargetedChoice]]  # rules routed_model evaluates at call time (segment ship)
+
+
+class TargetedChoice(TypedDict):
+    """A variant a unit gets once its attributes match ``when`` (read from the state at model-call time)."""
+
+    when: dict[str, list[str]]
+    variant: str
+    model: str
+    params: dict[str, Any]
+    agent_models: dict[str, str]

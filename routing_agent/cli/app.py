@@ -85,10 +85,14 @@ def sample_size(  # noqa: PLR0917 (one parameter per CLI option)
 
 @app.command()
 def demo(  # noqa: PLR0917 (one parameter per CLI option)
-    sessions: Annotated[int, typer.Option(min=1, help="Support sessions to run.")] = 3000,
-    workdir: Annotated[Path, typer.Option(help="Where the store file and results go.")] = Path(
-        "routing-agent-demo"
-    ),
+    sessions: Annotated[
+        int | None,
+        typer.Option(min=1, help="Support sessions to run (default 3000; worked-example: 12000)."),
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Where the store file and results go (default ./routing-agent-<scenario>)."),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Sessions run concurrently (threads).")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the session draw.")] = 0,
     time_scale: Annotated[
@@ -106,18 +110,39 @@ def demo(  # noqa: PLR0917 (one parameter per CLI option)
         ),
     ] = None,
     console_traces: Annotated[bool, typer.Option(help="Print spans to stderr.")] = False,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="support: the main job, decided. worked-example: the article's worked example end to end "
+            "(experiment, segmentation decision, reviewer approves the easy segment, sessions after the "
+            "ship, realised cost reduction)."
+        ),
+    ] = "support",
+    after_sessions: Annotated[
+        int, typer.Option(min=1, help="worked-example: sessions run after the segment-level ship.")
+    ] = 2000,
 ) -> None:
     """Run the main job offline: support triage, control vs candidate, SQLite store, simulated models."""
     from routing_agent.cli._common import cli_errors
-    from routing_agent.simulation.demo import RunSettings
+    from routing_agent.simulation.demo import DEFAULT_DEMO_SESSIONS, RunSettings
     from routing_agent.simulation.demo import demo as run_demo
 
+    if scenario not in {"support", "worked-example"}:
+        raise typer.BadParameter("support or worked-example", param_hint="--scenario")
+    worked = scenario == "worked-example"
+    if worked:
+        from routing_agent.simulation.worked_example import DEFAULT_SESSIONS, run_worked_example
+    default_dir = Path("routing-agent-worked-example" if worked else "routing-agent-demo")
     settings = RunSettings(
-        sessions=sessions, workers=workers, seed=seed, time_scale=time_scale, workdir=workdir, otlp=otlp,
+        sessions=sessions or (DEFAULT_SESSIONS if worked else DEFAULT_DEMO_SESSIONS), workers=workers,
+        seed=seed, time_scale=time_scale, workdir=workdir or default_dir, otlp=otlp,
         console_traces=console_traces,
     )  # fmt: skip
     with cli_errors():  # a bad config or store: one clear line, no traceback
-        run_demo(settings, config_path=config)
+        if worked:
+            run_worked_example(settings, after_sessions=after_sessions)
+        else:
+            run_demo(settings, config_path=config)
 
 
 @app.command()
@@ -138,16 +163,33 @@ def simulate(  # noqa: PLR0917 (one parameter per CLI option)
     time_scale: Annotated[
         float, typer.Option(min=0, help="Seconds slept per simulated second of model latency.")
     ] = 0.001,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the default store file first.")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the default store and observation files first.")
+    ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="Part of every session id (default: a fresh one, so runs never reuse ids)."),
+    ] = None,
+    decide: Annotated[
+        bool, typer.Option("--decide", help="Also evaluate and write report.{html,md,json}.")
+    ] = False,
+    mirror_rate: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share of sessions re-run on control for citation stability."),
+    ] = 1.0,
 ) -> None:
-    """Run any reference workflow under a config, concurrently, against any store."""
+    """Run any reference workflow under a config, concurrently, against any store.
+
+    Records what `demo` records (per-call telemetry, session outcomes, every declared scorer) in
+    WORKDIR/observations.sqlite3; `routing-agent evaluate --observations sqlite:///…` reads it.
+    """
     from routing_agent.cli._common import cli_errors
     from routing_agent.simulation.demo import RunSettings
     from routing_agent.simulation.demo import simulate as run_simulate
 
     settings = RunSettings(
         sessions=sessions, workers=workers, seed=seed, time_scale=time_scale, workdir=workdir, store=store,
-        fresh=fresh,
+        fresh=fresh, run_id=run_id, decide=decide, mirror_rate=mirror_rate,
     )  # fmt: skip
     with cli_errors(store):  # a bad config or store: one clear line, no traceback
         run_simulate(config, settings, workflow=workflow)

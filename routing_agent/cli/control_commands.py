@@ -1,4 +1,5 @@
-"""The operator's commands: ``status``, ``rollback``, ``pause``, ``resume``, ``stop``, ``review``, ``watch``.
+"""The operator's commands: ``status``, ``rollback``, ``pause``, ``resume``, ``stop``, ``ship``, ``review``,
+``watch``.
 
 Each is a thin shell over ``Rollout``, ``ReviewQueue``, ``experiment_status`` and ``Watcher``;
 ``register(app)`` adds them to the ``routing-agent`` typer app. Every command takes ``--store`` (any store
@@ -28,7 +29,7 @@ from routing_agent.cli._common import (
 )
 from routing_agent.cli.control_render import print_change, print_review, print_reviews, print_status
 from routing_agent.control.review import ReviewOutcome, ReviewQueue
-from routing_agent.control.rollout import Action, Rollout, cli_actor
+from routing_agent.control.rollout import Action, Rollout, cli_actor, describe_segment
 from routing_agent.control.status import experiment_status
 from routing_agent.stores.reviews import ReviewStatus, review_store_for
 
@@ -172,6 +173,48 @@ def review_show(review_id: ReviewId, store: Store, json_output: Json = False) ->
 Note = Annotated[str, typer.Option("--note", "-n", help="The reviewer's note (recorded).")]
 
 
+def _segment_options(values: list[str]) -> dict[str, list[str]]:
+    segment: dict[str, list[str]] = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise typer.BadParameter(f"'{text}' is not KEY=VALUE (e.g. --segment category=easy)")
+        segment.setdefault(key.strip(), []).extend(v.strip() for v in value.split(",") if v.strip())
+    return segment
+
+
+def ship(  # noqa: PLR0917 (one parameter per CLI option)
+    store: Store,
+    variant: Annotated[str, typer.Option("--variant", help="The variant to ship.")],
+    reason: Reason,
+    experiment: Experiment = None,
+    config: ConfigPath = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--segment",
+            help="Ship only to units with KEY=VALUE (repeat, or VALUE1,VALUE2); others stay on control.",
+        ),
+    ] = None,
+    actor: Actor = None,
+) -> None:
+    """Ship a variant: to everyone, or with --segment only to matching units (every worker follows)."""
+    console = _console()
+    with cli_errors(store):
+        (target,) = resolve_specs(load_config(config), experiment)
+        conditions = _segment_options(segment or [])
+        with closing(open_control_store(store)) as assignments:
+            change = Rollout(assignments, target).ship(
+                variant, actor=cli_actor(actor), reason=reason, evidence={"source": "cli"},
+                segment=conditions or None,
+            )  # fmt: skip
+    print_change(change, console)
+    if conditions:
+        console.print(
+            f"only units with {describe_segment(conditions)} get '{variant}'; others stay on control"
+        )
+
+
 def _print_verdict(verdict: str, review_id: str, outcome: ReviewOutcome, console: Console) -> None:
     console.print(f"{verdict} {review_id} by {outcome.item.reviewer}")
     if outcome.change is not None:
@@ -186,7 +229,8 @@ def review_approve(
     actor: Actor = None,
     config: ConfigPath = None,
 ) -> None:
-    """Approve: ship the proposed winner (everyone gets it). Refused when the item is stale."""
+    """Approve: ship the proposed winner (to everyone; a segmentation decision: to its segments only).
+    Refused when the item is stale."""
     with _queue(store, config) as queue:
         outcome = queue.approve(review_id, reviewer=cli_actor(actor), note=note)
     _print_verdict("approved", review_id, outcome, _console())
@@ -216,5 +260,6 @@ def register(app: typer.Typer) -> None:
     app.command("pause")(pause)
     app.command("resume")(resume)
     app.command("stop")(stop)
+    app.command("ship")(ship)
     app.command("watch")(watch)
     app.add_typer(review_app, name="review")

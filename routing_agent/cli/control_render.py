@@ -33,10 +33,23 @@ def when(ts: float | None) -> str:
     return "-" if not ts else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def _live_policy(state: ExperimentState) -> str:
+    """What routing follows beyond the status: a segment-level ship's segment, or the ramp step."""
+    from routing_agent.assignment.assigner import RAMP_STEP, SHIP_SEGMENT
+    from routing_agent.control.rollout import describe_segment
+
+    if state.evidence.get(SHIP_SEGMENT):
+        return f" for {describe_segment(state.evidence[SHIP_SEGMENT])} only"
+    if RAMP_STEP in state.evidence:
+        return f" at ramp step {int(state.evidence[RAMP_STEP]) + 1}"
+    return ""
+
+
 def _state_line(state: ExperimentState) -> Text:
     text = Text.assemble((state.status.value, _STYLE.get(state.status.value, "bold")))
     if state.winner:
         text.append(f" (winner {state.winner})")
+    text.append(_live_policy(state))
     if state.version:
         text.append(
             f"  since {when(state.changed_at)} by {state.actor or 'unknown'}, version {state.version}"
@@ -93,6 +106,7 @@ def print_status(snap: ExperimentSnapshot, console: Console, *, history: int = 2
             line.append(state.status.value, style=_STYLE.get(state.status.value, ""))
             if state.winner:
                 line.append(f" → {state.winner}")
+            line.append(_live_policy(state))
             line.append(f"  by {state.actor or 'unknown'}")
             if state.reason:
                 line.append(f": {state.reason}")

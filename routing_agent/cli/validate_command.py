@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from routing_agent.config.loader import ConfigCheck, check_experiments
+from routing_agent.config.validate_warnings import config_warnings
 from routing_agent.errors import ConfigIssue, printable
 
 
@@ -47,6 +48,14 @@ def print_check(check: ConfigCheck, console: Console) -> None:
     config = check.config
     assert config is not None
     console.print(Text(f"valid: {_n(len(config), 'experiment')} in {_n(files, 'file')}", style="bold green"))
+    for warning in config_warnings(config, check.places):
+        console.print(
+            Text.assemble(
+                ("warning", "bold yellow"), "  ", printable(warning.place or "-"), "  ",
+                (printable(warning.experiment), "cyan"), "  ", (warning.field, "yellow"), "  ",
+                printable(warning.message), "  ", ("fix: " + printable(warning.fix), "green"),
+            )
+        )  # fmt: skip
     for spec in config:
         scope = ", ".join(spec.scope) if spec.scope else "every agent"
         head = Text.assemble(
@@ -107,6 +116,16 @@ def check_to_json(check: ConfigCheck) -> dict[str, Any]:
             for i in check.issues
         ],
         "experiments": experiments,
+        "warnings": [
+            {
+                "place": w.place,
+                "experiment": w.experiment,
+                "field": w.field,
+                "message": w.message,
+                "fix": w.fix,
+            }
+            for w in config_warnings(check.config or (), check.places)
+        ],
     }
 
 

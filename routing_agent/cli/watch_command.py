@@ -14,6 +14,7 @@ __all__ = ["load_evaluator", "watch"]
 import importlib
 import inspect
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -146,11 +147,15 @@ def watch(  # noqa: PLR0917 (one parameter per CLI option)
         observation_count=lambda: sum(obs.counts_by_variant(spec.id).values()),
         on_tick=show,
     )
+    quiet = logging.NullHandler()  # each tick is printed by ``show``: never a second copy on stderr
+    control_log = logging.getLogger("routing_agent.control")
+    control_log.addHandler(quiet)
     try:
         last = watcher.run(once=once)
     except KeyboardInterrupt:
         raise fail("watch interrupted; nothing was left half-applied (every change is atomic)", 130) from None
     finally:
+        control_log.removeHandler(quiet)
         obs.close()
         assignments.close()
     if last.action is TickAction.ERROR:

@@ -46,6 +46,7 @@ from routing_agent.config.rules import (
     rescaled,
     variant_problems,
 )
+from routing_agent.config.targeting import RampSpec, TargetRule, targeting_problems
 
 
 class Unit(StrEnum):
@@ -157,6 +158,10 @@ class ExperimentSpec(StrictModel):
     sticky_ttl_days: float | None = Field(default=None, ge=1 / 24, le=3650, allow_inf_nan=False)
     """How long a unit keeps its variant: from one hour (shorter re-randomizes units mid-experiment and
     inflates assignment counts) to ten years (longer overflows store TTLs)."""
+    targeting: tuple[TargetRule, ...] = ()
+    """Conditions → a forced variant or no enrolment (first match wins; see ``config.targeting``)."""
+    ramp: RampSpec | None = None
+    """Progressive exposure of the candidate(s), advanced by ``watch`` while every guardrail holds."""
 
     @field_validator("variants")
     @classmethod
@@ -258,6 +263,9 @@ class ExperimentSpec(StrictModel):
                         )
                     )
         problems.extend(self._unit_source_problems())
+        weights = {v.name: v.weight or 0.0 for v in self.variants}
+        control = next((v.name for v in self.variants if v.control), "")
+        problems.extend(targeting_problems(self.targeting, self.ramp, weights, control))
         problems.extend(duplicate_names(self))
         SpecProblem.raise_all(problems)
         return self

@@ -3,9 +3,10 @@
 * ``request`` queues a proposal (one pending item per experiment; repeated requests — every ``watch`` tick, on
   every machine — return the pending item instead of piling up). A proposal rejected less than ``cooldown_s``
   ago for the same winner is not queued again.
-* ``approve`` is the only path from a review to ``shipped`` (everyone on the winner). The item is claimed
-  first (compare-and-set), then the experiment is shipped with a compare-and-set on the state version read
-  before the claim; if the state moved in between, the claim is undone and the approval refused.
+* ``approve`` is the only path from a review to ``shipped`` (everyone on the winner; for a ``segmentation``
+  decision, only the units of the segments where the winner is not worse — a segment-level ship). The item
+  is claimed first (compare-and-set), then the experiment is shipped with a compare-and-set on the state
+  version read before the claim; if the state moved in between, the claim is undone and the approval refused.
 * A *stale* item — the experiment was rolled back, stopped, or shipped another winner after the request —
   cannot be approved: the evidence it was queued on no longer describes what users get.
 * ``reject`` records the reviewer and note and leaves the experiment running (``stop=True`` also stops it).
@@ -15,7 +16,7 @@ A rollback never waits for review: ``watch`` applies it directly through ``Rollo
 
 from __future__ import annotations
 
-__all__ = ["ReviewOutcome", "ReviewQueue"]
+__all__ = ["ReviewOutcome", "ReviewQueue", "segment_of"]
 
 import secrets
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from routing_agent.assignment.assigner import SHIP_SEGMENT
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus
 from routing_agent.control.rollout import TERMINAL, Action, Rollout, StateChange
 from routing_agent.errors import ReviewNotFound, StateTransitionError
@@ -105,9 +107,11 @@ class ReviewQueue:
         queued. Raises ``StateTransitionError`` when the experiment can no longer ship (terminal state).
         """
         rollout = self.rollout(experiment)
-        if decision.kind not in _PROPOSALS or not decision.winner:
+        segmentation = decision.kind is DecisionKind.SEGMENTATION and decision.evidence.get("ship_segment")
+        if (decision.kind not in _PROPOSALS and not segmentation) or not decision.winner:
             raise ValueError(
-                f"only ship / no_difference decisions with a winner go to review, not {decision.kind.value}"
+                "only ship / no_difference decisions with a winner, or segmentation decisions with segments "
+                f"to ship, go to review, not {decision.kind.value}"
             )
         if decision.experiment != rollout.experiment:
             raise ValueError(f"decision is for '{decision.experiment}', not '{rollout.experiment}'")
@@ -182,6 +186,7 @@ class ReviewQueue:
             )
         current = rollout.current()
         shipped = current.status is ExperimentStatus.SHIPPED and current.winner == item.winner
+        shipped = shipped and (current.evidence.get(SHIP_SEGMENT) or {}) == (segment_of(item) or {})
         if item.status is ReviewStatus.APPROVED and shipped:
             return ReviewOutcome(item, StateChange(item.experiment, Action.SHIP, False, current, current))
         stale = self.stale_reason(item)
@@ -202,6 +207,7 @@ class ReviewQueue:
                 evidence=evidence,
                 expected_version=current.version,
                 review=review_id,
+                segment=segment_of(item),
             )
         except StateTransitionError as exc:
             if claimed is not item:
@@ -231,6 +237,15 @@ class ReviewQueue:
                 actor=reviewer, reason=reason, evidence={"review": review_id, "decision": item.decision}
             )
         return ReviewOutcome(decided, change)
+
+
+def segment_of(item: ReviewItem) -> dict[str, list[str]] | None:
+    """The segment a review ships to (a segmentation decision's ``ship_segment``), or None: everyone."""
+    decision = item.decision
+    if decision.get("kind") != DecisionKind.SEGMENTATION.value:
+        return None
+    segment = (decision.get("evidence") or {}).get("ship_segment") or None
+    return {str(k): [str(v) for v in vs] for k, vs in segment.items()} if segment else None
 
 
 def _describe(state: ExperimentState) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "Rollout",
     "StateChange",
     "cli_actor",
+    "describe_segment",
     "environment_identity",
     "watch_actor",
 ]
@@ -44,12 +45,14 @@ __all__ = [
 import getpass
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from routing_agent.assignment.assigner import RAMP_STEP, SHIP_SEGMENT
 from routing_agent.config.spec import ExperimentSpec, ExperimentStatus
+from routing_agent.config.targeting import normalise_conditions
 from routing_agent.errors import ExperimentNotFound, StateTransitionError
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.state import ExperimentState
@@ -104,6 +107,23 @@ _HOW_TO_LEAVE = {
     _S.RUNNING: "",
     _S.PAUSED: "",
 }
+
+
+def describe_segment(segment: Mapping[str, Any]) -> str:
+    """``category=easy`` / ``category=easy|billing, tier=pro`` for messages and the CLI."""
+    parts = []
+    for key, values in segment.items():
+        vals = values if isinstance(values, list | tuple) else [values]
+        parts.append(f"{key}={'|'.join(str(v) for v in vals)}")
+    return ", ".join(parts)
+
+
+def _carried(current: ExperimentState, action: Action, evidence: dict[str, Any] | None) -> dict[str, Any]:
+    """A pause/resume keeps the ramp step in force (the step lives in the state's evidence)."""
+    out = dict(evidence or {})
+    if action in {Action.PAUSE, Action.RESUME} and RAMP_STEP in current.evidence:
+        out.setdefault(RAMP_STEP, current.evidence[RAMP_STEP])
+    return out
 
 
 def watch_actor() -> str:
@@ -248,14 +268,24 @@ class Rollout:
         evidence: dict[str, Any] | None = None,
         expected_version: int | None = None,
         review: str | None = None,
+        segment: Mapping[str, Any] | None = None,
     ) -> StateChange:
-        """Send every unit to ``winner``; with ``review: required``, ``review`` names the approved item."""
+        """Send every unit to ``winner`` — or, with ``segment`` ({"category": "easy"} or lists of values),
+        only the units whose attributes match, the others to control (a segment-level ship). With ``review:
+        required``, ``review`` names the approved review item.
+
+        The segment lands in the live state (``evidence["ship_segment"]``), so every worker follows it and
+        the history records it; the match is evaluated at ``routed_model`` time (see ``assignment.assigner``).
+        """
+        merged = dict(evidence or {})
+        if segment:
+            merged[SHIP_SEGMENT] = {k: list(v) for k, v in normalise_conditions(segment).items()}
         return self.apply(
             Action.SHIP,
             actor=actor,
             reason=reason,
             winner=winner,
-            evidence=evidence,
+            evidence=merged,
             expected_version=expected_version,
             review=review,
         )
@@ -287,7 +317,7 @@ class Rollout:
             evidence["review"] = review
         for _ in range(_MAX_ATTEMPTS):
             current = self.current()
-            if self._is_noop(action, current, winner):
+            if self._is_noop(action, current, winner, evidence):
                 return StateChange(self.experiment, action, False, current, current)
             self._check_allowed(action, current, winner)
             if expected_version is not None and current.version != expected_version:
@@ -303,7 +333,7 @@ class Rollout:
                     actor=actor,
                     reason=reason,
                     winner=winner if action is Action.SHIP else None,
-                    evidence=evidence,
+                    evidence=_carried(current, action, evidence),
                     expected_version=current.version,
                 )
             except StateTransitionError:
@@ -384,10 +414,15 @@ class Rollout:
             )
 
     @staticmethod
-    def _is_noop(action: Action, current: ExperimentState, winner: str | None) -> bool:
+    def _is_noop(
+        action: Action, current: ExperimentState, winner: str | None, evidence: dict[str, Any] | None = None
+    ) -> bool:
         if current.status is not action.target:
             return False
-        return action is not Action.SHIP or current.winner == winner
+        if action is not Action.SHIP:
+            return True
+        wanted = (evidence or {}).get(SHIP_SEGMENT) or {}
+        return current.winner == winner and (current.evidence.get(SHIP_SEGMENT) or {}) == wanted
 
     def _check_allowed(self, action: Action, current: ExperimentState, winner: str | None) -> None:
         if action in ALLOWED[current.status]:
@@ -395,6 +430,8 @@ class Rollout:
         where = f"experiment '{self.experiment}' is {current.status.value}"
         if current.status is _S.SHIPPED and action is Action.SHIP:
             where += f" with winner '{current.winner}'"
+            if current.evidence.get(SHIP_SEGMENT):
+                where += f" for {describe_segment(current.evidence[SHIP_SEGMENT])}"
         since = f" (version {current.version}, by {current.actor or 'unknown'}"
         since += f": {current.reason})" if current.reason else ")"
         hint = _HOW_TO_LEAVE[current.status]

@@ -21,6 +21,7 @@ class TickAction(StrEnum):
     NONE = "none"  # keep_running / invalid (or a proposal watch does not act on): nothing to change
     ROLLED_BACK = "rolled_back"  # a rollback decision: everyone on control (or found already rolled back)
     SHIPPED = "shipped"  # a ship decision without review: everyone on the winner
+    RAMPED = "ramped"  # guardrails held: the ramp advanced one step (more units on the candidate)
     REVIEW_REQUESTED = "review_requested"  # review: required — a new item is waiting for a person
     REVIEW_PENDING = "review_pending"  # the experiment's item is still waiting
     REVIEW_REJECTED = "review_rejected"  # the same winner was rejected recently: not queued again

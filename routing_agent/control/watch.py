@@ -6,7 +6,11 @@
   proposal is queued for a person (``ReviewQueue``); otherwise the winner is shipped, bound to the state
   version read before the evaluation (if anything changed meanwhile, nothing is applied and the next tick
   re-evaluates).
-* ``keep_running`` / ``invalid`` / ``segmentation`` → logged (the last two as warnings), nothing changes.
+* ``segmentation`` with segments where the winner is not worse → queued for review (always: a person decides
+  which segments move); approving it ships the winner to those segments only.
+* an experiment with a ``ramp`` (``control.ramp``) advances a step while every guardrail holds; ship
+  proposals wait for its last step; a rollback applies at any step.
+* ``keep_running`` / ``invalid`` → logged (``invalid`` as a warning), nothing changes.
 * A terminal state (rolled back, shipped, stopped) ends the loop; ``once`` runs one tick.
 
 The evaluation is injected (``evaluate(spec) -> Decision``; ``AsyncWatcher`` takes an async one), and so is
@@ -29,9 +33,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
+from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus
+from routing_agent.control.ramp import advance_ramp, check_ramp
 from routing_agent.control.review import ReviewQueue
-from routing_agent.control.rollout import TERMINAL, Rollout, watch_actor
+from routing_agent.control.rollout import TERMINAL, Rollout, describe_segment, watch_actor
 from routing_agent.control.ticks import TickAction, WatchTick
 from routing_agent.errors import RoutingAgentError, StateTransitionError
 from routing_agent.evaluation.decision import Decision, DecisionKind
@@ -165,21 +170,26 @@ class _Core(Generic[EvaluateT, CountT]):
                 return self._tick(
                     TickAction.ROLLED_BACK, change.state, decision=decision, changed=change.applied
                 )
+            if self.spec.ramp is not None and state.status is ExperimentStatus.RUNNING:
+                ramp = check_ramp(self.spec, state, decision, self.store.counts(self.spec.id))
+                if not ramp.last:  # ship proposals wait for the last step
+                    if not ramp.ready:
+                        return self._tick(TickAction.NONE, state, decision=decision, message=ramp.message)
+                    new = advance_ramp(
+                        self.store, self.spec, state, ramp, actor=self.actor, decision=decision
+                    )
+                    return self._tick(
+                        TickAction.RAMPED, new, decision=decision, changed=True, message=ramp.message
+                    )
+            if decision.kind is DecisionKind.SEGMENTATION and decision.evidence.get("ship_segment"):
+                return self._review(decision, state)  # a person decides which segments move
             proposal = decision.kind is DecisionKind.SHIP or (
                 decision.kind is DecisionKind.NO_DIFFERENCE and self.ship_on_no_difference
             )
             if not proposal or decision.winner is None:
                 return self._tick(TickAction.NONE, state, decision=decision)
             if self.spec.review == "required":
-                item, created = self.queue.request(
-                    self.spec, decision, actor=self.actor, cooldown_s=self.review_cooldown_s
-                )
-                if item.status is ReviewStatus.REJECTED:
-                    action, msg = TickAction.REVIEW_REJECTED, _rejected(item.reviewer, item.note)
-                else:
-                    action = TickAction.REVIEW_REQUESTED if created else TickAction.REVIEW_PENDING
-                    msg = f"ship '{item.winner}' waits for review: routing-agent review approve {item.id}"
-                return self._tick(action, state, decision=decision, review=item, message=msg)
+                return self._review(decision, state)
             change = self.rollout.ship(
                 decision.winner,
                 actor=self.actor,
@@ -192,6 +202,21 @@ class _Core(Generic[EvaluateT, CountT]):
             return self._tick(TickAction.SKIPPED, state, decision=decision, message=str(exc))
         except RoutingAgentError as exc:
             return self._tick(TickAction.ERROR, state, decision=decision, message=f"{exc}")
+
+    def _review(self, decision: Decision, state: ExperimentState) -> WatchTick:
+        item, created = self.queue.request(
+            self.spec, decision, actor=self.actor, cooldown_s=self.review_cooldown_s
+        )
+        if item.status is ReviewStatus.REJECTED:
+            action, msg = TickAction.REVIEW_REJECTED, _rejected(item.reviewer, item.note)
+        else:
+            action = TickAction.REVIEW_REQUESTED if created else TickAction.REVIEW_PENDING
+            what = f"ship '{item.winner}'"
+            segment = decision.evidence.get("ship_segment")
+            if decision.kind is DecisionKind.SEGMENTATION and segment:
+                what += f" for {describe_segment(segment)} only"
+            msg = f"{what} waits for review: routing-agent review approve {item.id}"
+        return self._tick(action, state, decision=decision, review=item, message=msg)
 
     def _failed(self, state: ExperimentState | None, exc: Exception) -> WatchTick:
         logger.debug("watch evaluation of '%s' failed", self.spec.id, exc_info=exc)

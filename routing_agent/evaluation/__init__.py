@@ -31,6 +31,7 @@ __all__ = [
     "EvaluationSettings",
     "WatchEvaluator",
     "aevaluate",
+    "decide",
     "evaluate",
     "load_schema",
     "validate_report",
@@ -40,6 +41,7 @@ __all__ = [
 from routing_agent.evaluation.analysis import Evaluation
 from routing_agent.evaluation.decision import DecisionKind
 from routing_agent.evaluation.evaluator import aevaluate, evaluate
+from routing_agent.evaluation.policy import decide
 from routing_agent.evaluation.report import load_schema, validate_report, write_report
 from routing_agent.evaluation.settings import EvaluationSettings
 from routing_agent.evaluation.watching import WatchEvaluator

@@ -26,6 +26,7 @@ from routing_agent.evaluation.analysis import ArmInfo, Distribution, Evaluation,
 from routing_agent.evaluation.attrition import Attrition, attrition_check, intention_to_treat
 from routing_agent.evaluation.checks import run_checks, store_loss_check
 from routing_agent.evaluation.cost import compare_costs
+from routing_agent.evaluation.coverage import coverage_check
 from routing_agent.evaluation.guardrails import check_guardrails
 from routing_agent.evaluation.metrics import MetricData, load_covariate, load_metric
 from routing_agent.evaluation.plan import SamplePlan, plan_primary
@@ -166,6 +167,7 @@ def _evaluate(  # noqa: PLR0917 (the public function's arguments, resolved)
     )  # fmt: skip
     if attrition is not None:
         checks.append(attrition_check(attrition, control, settings))
+        checks.append(coverage_check(attrition, settings))
     secondary: list[MetricComparison] = []
     for m in spec.secondary_metrics:
         sdata = load_metric(

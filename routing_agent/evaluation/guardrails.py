@@ -200,9 +200,11 @@ def _check(
         ratio_test = sequential_test(
             c, t, alpha=alpha, scale="relative", horizon_units=horizon, previous=previous.get(key + ":ratio")
         )
-        if ratio_test.relative_ci_low is not None and ratio_test.relative_ci_high is not None:
-            low = max(0.0, 1.0 + ratio_test.relative_ci_low)  # a ratio of non-negative values is ≥ 0
-            high = max(0.0, 1.0 + ratio_test.relative_ci_high)
+        # The interval shown is the tested contrast's, on the ratio scale: (test − limit×control) / control
+        # + limit. It excludes the limit exactly when the verdict does, so a "breached, p < 0.001" never sits
+        # beside an interval that contains the bound (a separate delta-method ratio interval could).
+        low = max(0.0, limit + test.ci_low / c.mean)  # a ratio of non-negative values is ≥ 0
+        high = max(0.0, limit + test.ci_high / c.mean)
     result = GuardrailResult(
         variant=key.rsplit(":", 1)[1], control_value=c.mean if c is not None else None, test_value=t.mean,
         ratio=ratio, breached=sound and _verdict(side, test.absolute_effect, test), enough_sample=enough,

@@ -244,7 +244,8 @@ def _no_move_why(c: MetricComparison) -> str:
 
 
 def decide(x: DecisionInputs) -> Decision:
-    """Apply the decision policy (see the module docstring)."""
+    """Apply the decision policy (see the module docstring): one of rollback, invalid, keep_running, ship,
+    no_difference or segmentation, with the rule that led there and the error rate it is calibrated to."""
     reasons = ["guardrails: " + ("; ".join(_guardrail_line(g) for g in x.guardrails) or "none declared")]
     held = _held(x.guardrails)
     stops = [g for g in x.guardrails if g.stops]
@@ -358,7 +359,15 @@ def _segments(x: DecisionInputs, decision: Decision, reasons: list[str]) -> Deci
         f"Segmentation decision: {decision.summary.rstrip('.')} — but {winner} is significantly worse on "
         f"{names}: not a win everywhere; a person decides which segments move."
     )
-    return _make(
-        x, _K.SEGMENTATION, summary, reasons, winner=winner,
-        evidence={"segments_worse": [{"key": r.key, "value": v} for r, v in worse]},
-    )  # fmt: skip
+    keys = {r.key for r, _ in worse}
+    ship_segment = {
+        key: sorted(
+            {s.value for r in x.segments if r.key == key and r.variant == winner for s in r.analysis.segments}
+            - {v for r, v in worse if r.key == key}
+        )
+        for key in sorted(keys)
+    }
+    evidence: dict[str, Any] = {"segments_worse": [{"key": r.key, "value": v} for r, v in worse]}
+    if all(ship_segment.values()):
+        evidence["ship_segment"] = ship_segment  # where the winner is not worse: a segment-level ship
+    return _make(x, _K.SEGMENTATION, summary, reasons, winner=winner, evidence=evidence)

@@ -42,6 +42,11 @@ class EvaluationSettings:
             outcome, each arm against control) below which, with ``attrition_min_difference``, the
             evaluation is invalid: differential missingness biases every reading.
         attrition_min_difference: the smallest difference of missing shares that can be an attrition alarm.
+        min_coverage: an arm whose share of assigned units with a primary outcome is below this (once it has
+            ``min_units_for_coverage`` units) fails the coverage check: outcomes are not arriving.
+        min_coverage_ratio: an arm whose coverage is below this × the best arm's fails it too (outcomes
+            stopped arriving for one arm).
+        min_units_for_coverage: assigned units an arm needs before its coverage is checked.
         correction: multiplicity correction of the primary metric across test arms.
         secondary_correction: correction across secondary metrics × arms (false discovery rate by default).
         early_stopping: decide before the planned sample when the always-valid test on the primary is
@@ -60,6 +65,9 @@ class EvaluationSettings:
     min_observations_for_rates: int = 50
     attrition_threshold: float = 0.001
     attrition_min_difference: float = 0.002
+    min_coverage: float = 0.2
+    min_coverage_ratio: float = 0.5
+    min_units_for_coverage: int = 30
     correction: Correction = "holm"
     secondary_correction: Correction = "bh"
     early_stopping: bool = True

@@ -39,6 +39,17 @@ def evaluate_decision(
     return evaluate(spec, observations=observations, assignments=assignments).decision
 
 
+def _ramp_step(spec: ExperimentSpec, store: AssignmentStore | None) -> int:
+    if spec.ramp is None or store is None:
+        return 0
+    from routing_agent.assignment.assigner import ramp_step
+
+    try:
+        return ramp_step(store.get_state(spec.id))
+    except Exception:  # the evaluation itself reports a failing store
+        return 0
+
+
 class WatchEvaluator:
     """``evaluate(spec) -> Decision`` for ``Watcher``, keeping each experiment's last ``Evaluation``.
 
@@ -67,6 +78,7 @@ class WatchEvaluator:
         self.traffic_per_day = traffic_per_day
         self.on_evaluation = on_evaluation
         self.last: dict[str, Evaluation] = {}
+        self._steps: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def evaluation(
@@ -79,8 +91,13 @@ class WatchEvaluator:
         obs = observations or self.observations
         if obs is None:
             raise ValueError("WatchEvaluator needs an observation store (constructor or call)")
+        store = assignments or self.assignments
+        step = _ramp_step(spec, store)
         with self._lock:
             previous = self.last.get(spec.id)
+            if self._steps.get(spec.id, step) != step:
+                previous = None  # a new ramp step is a new population: its looks start afresh
+            self._steps[spec.id] = step
         result = evaluate(
             spec, observations=obs, assignments=assignments or self.assignments, settings=self.settings,
             traffic_per_day=self.traffic_per_day, history=previous,

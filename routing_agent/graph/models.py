@@ -20,18 +20,19 @@ from __future__ import annotations
 
 __all__ = ["arouted_model", "resolve_choice", "routed_model"]
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
 from routing_agent.assignment.types import Assignment, ModelChoice
+from routing_agent.config.targeting import matches
 from routing_agent.errors import ModelResolutionError
 from routing_agent.graph import metadata as meta
 from routing_agent.graph.resolution import acall_routing, call_routing, router_defaults
 from routing_agent.graph.state import DEFAULTS_KEY
-from routing_agent.graph.units import current_config
+from routing_agent.graph.units import attribute_lookup, current_config
 from routing_agent.providers.catalog import ModelCatalog, catalog
 
 _GIVEN_MODEL = "\x00default-model"  # marks the ``default`` chat model passed by the caller
@@ -62,14 +63,38 @@ def _default(defaults: Mapping[str, ModelChoice], agent: str | None) -> ModelCho
     return defaults.get("*")
 
 
+def _retargeted(record: Assignment, lookup: Callable[[str], Any] | None) -> Assignment:
+    """``record`` with the variant of its first ``targeted`` rule the unit matches now (segment ship)."""
+    rules = record.get("targeted") or []
+    if not rules or lookup is None:
+        return record
+    for rule in rules:
+        when = {k: tuple(v) for k, v in rule["when"].items()}
+        if matches(when, lookup):
+            return {
+                **record,
+                "variant": rule["variant"],
+                "model": rule["model"],
+                "params": dict(rule["params"]),
+                "agent_models": dict(rule["agent_models"]),
+            }
+    return record
+
+
 def resolve_choice(
     routing: Mapping[str, Assignment],
     defaults: Mapping[str, ModelChoice],
     agent: str | None,
     default: ModelChoice | None = None,
+    lookup: Callable[[str], Any] | None = None,
 ) -> tuple[ModelChoice, Assignment | None]:
-    """The model choice for ``agent`` and the assignment that decided it (None when none applies)."""
-    applicable = [r for r in routing.values() if _applies(r, agent)]
+    """The model choice for ``agent`` and the assignment that decided it (None when none applies).
+
+    A record of a segment-level ship carries its rule (``targeted``): ``lookup`` reads the unit's attributes
+    now (state, then run context), so a segment learned after routing — a classifier's category — decides
+    this call's model.
+    """
+    applicable = [_retargeted(r, lookup) for r in routing.values() if _applies(r, agent)]
     enrolled = [r for r in applicable if r.get("variant") is not None]
     if enrolled:
         record = enrolled[0]
@@ -107,7 +132,7 @@ def routed_model(
     """
     name = _agent_name(config, agent)
     routing = call_routing(state, current_config(config), agent=name)
-    return _build(state, routing, name, default, models)
+    return _build(state, routing, name, default, models, attribute_lookup(state, config))
 
 
 async def arouted_model(
@@ -121,15 +146,16 @@ async def arouted_model(
     """Async twin of ``routed_model``: any store round trip (live state, a fallback decision) is awaited."""
     name = _agent_name(config, agent)
     routing = await acall_routing(state, current_config(config), agent=name)
-    return _build(state, routing, name, default, models)
+    return _build(state, routing, name, default, models, attribute_lookup(state, config))
 
 
-def _build(
+def _build(  # noqa: PLR0917
     state: Any,
     routing: Mapping[str, Assignment],
     name: str | None,
     default: str | BaseChatModel | None,
     models: ModelCatalog | None,
+    lookup: Callable[[str], Any] | None = None,
 ) -> BaseChatModel:
     default_choice: ModelChoice | None = None
     if isinstance(default, str):
@@ -137,7 +163,7 @@ def _build(
     elif isinstance(default, BaseChatModel):
         default_choice = {"model": _GIVEN_MODEL, "params": {}}
     defaults = _read(state, DEFAULTS_KEY) or router_defaults()
-    choice, record = resolve_choice(routing, defaults, name, default_choice)
+    choice, record = resolve_choice(routing, defaults, name, default_choice, lookup)
     if choice["model"] == _GIVEN_MODEL:
         assert isinstance(default, BaseChatModel)
         return _with_metadata(default, name, _model_id_of(default), record)

@@ -35,7 +35,7 @@ from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
 from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults, clean_routing
-from routing_agent.graph.units import unit_source_value
+from routing_agent.graph.units import attribute_lookup, unit_source_value
 from routing_agent.stores.assignments.base import AssignmentStore
 
 logger = logging.getLogger("routing_agent.routing")
@@ -172,7 +172,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             if self._already(existing, spec, unit_id):
                 continue
             try:
-                decision = self.assigner.decide(spec, unit_id)
+                decision = self.assigner.decide(spec, unit_id, attribute_lookup(input, config))
             except Exception as exc:  # never crash the user's graph
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
@@ -189,7 +189,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             if self._already(existing, spec, unit_id):
                 continue
             try:
-                decision = await self.assigner.adecide(spec, unit_id)
+                decision = await self.assigner.adecide(spec, unit_id, attribute_lookup(input, config))
             except Exception as exc:
                 decision = self._internal_error(spec, exc)
             updates[spec.id] = self._record(spec, unit_id, decision, input)
@@ -204,7 +204,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         out: dict[str, Assignment] = {}
         for spec, unit_id in self._present_units(state, config):
             try:
-                decision = self.assigner.decide(spec, unit_id)
+                decision = self.assigner.decide(spec, unit_id, attribute_lookup(state, config))
             except Exception as exc:
                 decision = self._internal_error(spec, exc)
             out[spec.id] = self._record(spec, unit_id, decision, state)
@@ -215,7 +215,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         out: dict[str, Assignment] = {}
         for spec, unit_id in self._present_units(state, config):
             try:
-                decision = await self.assigner.adecide(spec, unit_id)
+                decision = await self.assigner.adecide(spec, unit_id, attribute_lookup(state, config))
             except Exception as exc:
                 decision = self._internal_error(spec, exc)
             out[spec.id] = self._record(spec, unit_id, decision, state)

@@ -6,6 +6,9 @@
     record_outcome("support-haiku", "revenue_usd", 42.0, "s-42")     # later, from anywhere: the unit id
     await arecord_outcome("support-haiku", "resolved", 0.0, "s-42", segments={"tier": "pro"})
 
+Segments: the unit's routing-time segments, then the experiment's declared ``segments`` keys as ``state``
+holds them now (so a classifier's category written after routing is recorded), then ``segments=``.
+
 ``unit`` is a graph state (its ``routing`` channel says the variant) or a unit id (the routing node of the
 experiment in this process looks the unit's variant up in the assignment store, read-only). The value is
 written as an ``Observation`` of the unit's variant: to ``observations`` (a store, URL or buffered writer)
@@ -31,7 +34,7 @@ from typing import Any
 
 from routing_agent.assignment.types import NOT_RANDOMIZED, Assignment, Reason
 from routing_agent.graph.resolution import call_routing, router_for
-from routing_agent.graph.units import current_config
+from routing_agent.graph.units import current_config, read_field
 from routing_agent.stores.observations.observation import Observation
 
 logger = logging.getLogger("routing_agent.observations")
@@ -86,6 +89,22 @@ def _stored(experiment: str, unit_id: str) -> Assignment | None:
     return node.live_record(record)
 
 
+def _state_segments(experiment: str, unit: Any) -> dict[str, str]:
+    """The declared segment keys as the state holds them now (a classifier output written after routing)."""
+    if isinstance(unit, str):
+        return {}
+    node = router_for(experiment)
+    spec = next((s for s in node.config.experiments if s.id == experiment), None) if node else None
+    if spec is None:
+        return {}
+    out: dict[str, str] = {}
+    for key in spec.segments:
+        value = read_field(unit, key)
+        if isinstance(value, str | int | float | bool) and str(value).strip():
+            out[key] = str(value)[:200]
+    return out
+
+
 def _assignment(experiment: str, unit: Any) -> Assignment | None:
     if isinstance(unit, str):
         return _stored(experiment, unit)
@@ -109,7 +128,11 @@ def _observation(
     unit_id = record.get("unit_id")
     if unit_id is None:
         return None
-    merged = {**(record.get("segments") or {}), **{str(k): str(v) for k, v in (segments or {}).items()}}
+    merged = {
+        **(record.get("segments") or {}),
+        **_state_segments(experiment, unit),
+        **{str(k): str(v) for k, v in (segments or {}).items()},
+    }
     return Observation(
         experiment,
         str(record["variant"]),

@@ -14,9 +14,9 @@ The config is the node's (or, outside a node call, the current run's ``get_confi
 
 from __future__ import annotations
 
-__all__ = ["read_field", "unit_source_value"]
+__all__ = ["attribute_lookup", "read_field", "unit_source_value"]
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -66,3 +66,18 @@ def unit_source_value(
     if spec.unit_source == "context":
         return read_field(run_context(current_config(config)), key)
     return read_field(state, key)
+
+
+def attribute_lookup(state: Any, config: RunnableConfig | None) -> Callable[[str], Any]:
+    """``lookup(name)``: a targeting attribute from the state, else the run context, else ``configurable``."""
+    config = current_config(config)
+
+    def lookup(name: str) -> Any:
+        value = read_field(state, name)
+        if value is None and config is not None:
+            value = read_field(run_context(config), name)
+            if value is None:
+                value = (config.get("configurable") or {}).get(name)
+        return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+    return lookup

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["print_decisions", "print_outputs", "print_summary", "progress"]
+__all__ = ["print_decisions", "print_outputs", "print_summary", "progress", "scoring_lines"]
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -114,3 +114,17 @@ def print_decisions(
         console.print(line, soft_wrap=True)
         if experiment in reports:
             console.print(Text.assemble("report: ", (str(reports[experiment]), "cyan")), soft_wrap=True)
+
+
+def scoring_lines(stats: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """One line per live scorer: how many scores it recorded, and what went wrong (errors, budget)."""
+    lines = []
+    for name, counts in sorted(stats.items()):
+        if name in {"live", "control_rerun", "mirror"}:
+            continue
+        scored = counts.get("scored", 0)
+        problems = {k: v for k, v in counts.items() if k != "scored" and v}
+        style = "yellow" if problems or not scored else "green"
+        extra = ", ".join(f"{k} {v}" for k, v in sorted(problems.items()))
+        lines.append(f"[{style}]scorer {name}: {scored} scored[/]" + (f" ({extra})" if extra else ""))
+    return lines

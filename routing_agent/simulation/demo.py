@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = ["DEFAULT_DEMO_SESSIONS", "RunSettings", "SimulationRun", "demo", "simulate", "workflow_for"]
 
 import json
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from rich.console import Console
 
 from routing_agent.config.spec import ExperimentsConfig
 from routing_agent.errors import ConfigError
+from routing_agent.scoring.live import LiveScorer
 from routing_agent.simulation import console as out
 from routing_agent.simulation.reports import OutcomeRecorder, report_name, write_reports
 from routing_agent.simulation.runner import RunSummary, SessionResult, plan_sessions, run_sessions
@@ -52,7 +54,7 @@ class RunSettings:
     store: str | None = None
     """Assignment store URL or SQLite path (default: ``assignments.sqlite3`` in ``workdir``)."""
     fresh: bool = False
-    """Delete the default store file first."""
+    """Delete the default store and observation files first."""
     trace: bool = False
     """Trace every session (``traces.jsonl``; OTLP with ``otlp``) and record per-call observations."""
     otlp: str | None = None
@@ -62,9 +64,18 @@ class RunSettings:
     observations: str | ObservationStore | None = None
     """Observation store for traced calls and outcomes (default ``observations.sqlite3`` in ``workdir``)."""
     decide: bool = False
-    """Record session outcomes as observations, evaluate, write the reports and print the decisions."""
+    """Evaluate, write the reports and print the decisions."""
+    record: bool = True
+    """Record observations: per-call telemetry (implies tracing), session outcomes, every declared scorer."""
     progress: bool = True
     session_prefix: str = "s"
+    run_id: str | None = None
+    """Part of every session id (``<prefix>-<run_id>-<i>``); default: fresh per run, so repeated runs on
+    one store never reuse a session id."""
+    score_budget_s: float = 30.0
+    """Wall-clock budget of the live scorers per session."""
+    mirror_rate: float = 1.0
+    """Share of sessions re-run on control for pairwise scorers (citation stability, pairwise judge)."""
 
 
 @dataclass
@@ -78,6 +89,8 @@ class SimulationRun:
     outputs: dict[str, Path] = field(default_factory=dict)
     """What the run wrote, label → path."""
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    scoring: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The live scorers' counts per scorer (scored, invalid, errors, over_budget …)."""
 
 
 def workflow_for(config: ExperimentsConfig, path: Path, name: str | None = None) -> WorkflowSpec:
@@ -116,8 +129,9 @@ def _store_path(settings: RunSettings) -> str:
         return settings.store
     path = settings.workdir / STORE_FILE
     if settings.fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        for name in (STORE_FILE, OBSERVATIONS_FILE):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{settings.workdir / name}{suffix}").unlink(missing_ok=True)
     return str(path)
 
 
@@ -146,13 +160,17 @@ def simulate(
     observations_url = f"sqlite:///{settings.workdir / OBSERVATIONS_FILE}"
     if isinstance(settings.observations, str):
         observations_url = settings.observations
-    elif settings.decide or (settings.trace and settings.observations is None):
+    elif settings.decide or settings.record or (settings.trace and settings.observations is None):
         outputs["observations"] = settings.workdir / OBSERVATIONS_FILE
+    tracing_on = settings.trace or settings.record
+    run_id = settings.run_id or uuid.uuid4().hex[:8]
+    settings = replace(settings, run_id=run_id)
+    live: LiveScorer | None = None
     with ExitStack() as stack:
         routing = RoutingNode(config, store=store)
         stack.callback(routing.close)
         graph = spec.build(config, routing=routing)
-        if settings.trace:
+        if tracing_on:
             tracing = start_tracing(
                 config, settings.workdir, project=settings.project or f"routing-agent-{spec.name}",
                 workflow_name=spec.name, otlp=settings.otlp, console=settings.console_traces,
@@ -160,24 +178,33 @@ def simulate(
             )  # fmt: skip
             outputs["traces (OTel spans, JSON Lines)"] = tracing.traces
             callbacks.append(tracing.handler)
-        if settings.decide:
+        if settings.decide or settings.record:
             recorder = OutcomeRecorder(config, observations_url)
             observers.append(recorder)
+            live = LiveScorer(
+                config, graph, sink=recorder.writer, budget_s=settings.score_budget_s,
+                mirror_rate=settings.mirror_rate, base_dir=config_path.parent,
+            )  # fmt: skip
         summary = _run(
-            spec, graph, settings, console, callbacks=callbacks, observers=observers, outputs=outputs
-        )
-        if settings.trace:
+            spec, graph, settings, console, callbacks=callbacks, observers=observers, outputs=outputs,
+            after=live.score if live is not None else None,
+        )  # fmt: skip
+        if tracing_on:
             notes += tracing.close()
         run = SimulationRun(
             spec, settings, summary, {e.id: routing.store.counts(e.id) for e in config.experiments}
         )
-        if settings.decide:
+        if settings.decide or settings.record:
             recorder.close()
+        if settings.decide:
             run.evaluations, reports = write_reports(
                 config, settings.workdir, store=store, observations_url=observations_url
             )
             outputs.update(reports)
     run.outputs = outputs
+    if live is not None:
+        run.scoring = live.stats()
+        notes.extend(out.scoring_lines(run.scoring))
     for note in notes:
         console.print(note)
     out.print_summary(
@@ -199,10 +226,12 @@ def _run(
     callbacks: list[Any],
     observers: list[Any],
     outputs: dict[str, Path],
+    after: Any = None,
 ) -> RunSummary:
     """The sessions, with a progress bar, one JSON line per session in ``outcomes.jsonl``."""
     path = settings.workdir / OUTCOMES_FILE
-    plans = plan_sessions(spec.items(), settings.sessions, seed=settings.seed, prefix=settings.session_prefix)
+    prefix = f"{settings.session_prefix}-{settings.run_id}" if settings.run_id else settings.session_prefix
+    plans = plan_sessions(spec.items(), settings.sessions, seed=settings.seed, prefix=prefix)
     config: RunnableConfig = {"callbacks": callbacks} if callbacks else {}
     with (
         path.open("w", encoding="utf-8") as handle,
@@ -214,7 +243,7 @@ def _run(
 
         summary = run_sessions(
             graph, plans, make_input=spec.session_input, outcome=spec.outcome, workers=settings.workers,
-            config=config, observers=[write, *observers, advance],
+            config=config, observers=[write, *observers, advance], after=after,
         )  # fmt: skip
     outputs["session outcomes (JSON Lines)"] = path
     return summary
@@ -234,7 +263,8 @@ def demo(
     from routing_agent.workflows import get_workflow
 
     settings = settings or RunSettings(sessions=DEFAULT_DEMO_SESSIONS, workdir=Path("routing-agent-demo"))
-    settings = replace(settings, fresh=True, trace=True, decide=True)
+    # a fresh store every time, so a fixed run id keeps a seed's sessions reproducible run after run
+    settings = replace(settings, fresh=True, trace=True, decide=True, run_id=settings.run_id or "demo")
     path = config_path or get_workflow("support").default_config
     if not path.exists():
         raise ConfigError(f"the demo config '{path}' does not exist; pass an existing file to --config")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from routing_agent.config.spec import ExperimentsConfig
     from routing_agent.evaluation.analysis import Evaluation
     from routing_agent.simulation.runner import SessionResult
+    from routing_agent.stores.observations import BufferedObservationWriter
 
 REPORT_FORMATS = ("html", "md", "json")
 _LABEL = {"html": "HTML", "md": "Markdown", "json": "JSON"}
@@ -37,10 +38,12 @@ class OutcomeRecorder:
         from routing_agent.stores.observations import BufferedObservationWriter, open_observation_store
 
         self._wanted: dict[str, set[str]] = {}
+        self._segments = {spec.id: spec.segments for spec in config.experiments}
         for spec in config.experiments:
             names = {m.name for m in (spec.primary_metric, *spec.secondary_metrics) if m is not None}
             names |= {g.metric for g in spec.guardrails}
-            self._wanted[spec.id] = names - _TELEMETRY
+            scored = {s.name for s in spec.scorers}  # a declared scorer is the metric's one source
+            self._wanted[spec.id] = names - _TELEMETRY - scored
         store = open_observation_store(observations_url)
         self._writer = BufferedObservationWriter(store, close_store=True)
 
@@ -56,13 +59,23 @@ class OutcomeRecorder:
         for experiment, assignment in result.assignments.items():
             if assignment.get("variant") is None or assignment.get("reason") not in _ENROLLED:
                 continue
+            segments = {  # declared segment keys the session's outcome carries (e.g. the classifier's)
+                key: str(result.outcome[key])
+                for key in self._segments.get(experiment, ())
+                if result.outcome.get(key) is not None
+            }
             for name in self._wanted.get(experiment, ()):
                 value = result.outcome.get(name)
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     record_outcome(
-                        experiment, name, float(value), session,
-                        observations=self._writer, id=f"{result.session_id}:outcome:{name}",
+                        experiment, name, float(value), session, observations=self._writer,
+                        id=f"{result.session_id}:outcome:{name}", segments=segments or None,
                     )  # fmt: skip
+
+    @property
+    def writer(self) -> BufferedObservationWriter:
+        """The buffered writer outcomes go through (live scorers share it)."""
+        return self._writer
 
     def close(self) -> None:
         """Write what is buffered and close the store."""

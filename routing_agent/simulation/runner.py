@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ["RunSummary", "SessionPlan", "SessionResult", "plan_sessions", "run_sessions"]
 
+import logging
 import random
 import threading
 import time
@@ -22,6 +23,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from routing_agent.graph.state import ROUTING_KEY
+
+logger = logging.getLogger("routing_agent.simulation")
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,14 @@ def run_sessions(
     workers: int = 8,
     config: RunnableConfig | None = None,
     observers: Sequence[Callable[[SessionResult], None]] = (),
+    after: Callable[[Mapping[str, Any], Mapping[str, Any]], None] | None = None,
 ) -> RunSummary:
     """Invoke ``graph`` once per plan on ``workers`` threads; observers see each result as it completes.
 
-    A session whose graph raises is recorded with ``error`` (the reference graphs never raise; a user's
-    graph might) and the run goes on.
+    ``after(input, final_state)`` runs in the session's own thread once the graph returned (live scoring:
+    judge calls overlap across sessions); an exception in it is logged, never fails the session. A session
+    whose graph raises is recorded with ``error`` (the reference graphs never raise; a user's graph might)
+    and the run goes on.
     """
     summary = RunSummary()
     lock = threading.Lock()
@@ -128,8 +134,9 @@ def run_sessions(
     def one(plan: SessionPlan) -> SessionResult:
         t0 = time.perf_counter()
         item_id = str(plan.item.get("id", plan.index))
+        request = make_input(plan.item, plan.session_id)
         try:
-            state = graph.invoke(make_input(plan.item, plan.session_id), config)
+            state = graph.invoke(request, config)
         except Exception as exc:
             return SessionResult(
                 plan.index,
@@ -140,13 +147,14 @@ def run_sessions(
                 time.perf_counter() - t0,
                 f"{type(exc).__name__}: {exc}",
             )
+        duration = time.perf_counter() - t0
+        if after is not None:
+            try:
+                after(request, state)
+            except Exception:
+                logger.exception("session %s: the after-session hook failed", plan.session_id)
         return SessionResult(
-            plan.index,
-            plan.session_id,
-            item_id,
-            _assignments(state),
-            outcome(state),
-            time.perf_counter() - t0,
+            plan.index, plan.session_id, item_id, _assignments(state), outcome(state), duration
         )
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ra-session") as pool:

@@ -84,7 +84,8 @@ def test_workflow_is_inferred_from_the_config_and_the_run_is_reported(tmp_path: 
     assert run.workflow.name == "invoice" and run.summary.sessions == 20
     assert run.stored == {"invoice-extractor": {}}  # unit: request — nothing sticky to store
     assert run.outputs["session outcomes (JSON Lines)"].exists()
-    assert run.evaluations == {} and not (tmp_path / "traces.jsonl").exists()  # neither traced nor decided
+    assert run.evaluations == {}  # not decided, but recorded like the demo:
+    assert (tmp_path / "traces.jsonl").exists() and (tmp_path / "observations.sqlite3").exists()
 
 
 def test_simulate_rejects_a_config_it_cannot_place(tmp_path: Path) -> None:

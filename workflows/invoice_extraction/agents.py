@@ -37,7 +37,7 @@ def extractor(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     """The invoice fields as the JSON text the model wrote, and its parse (a code fence is tolerated)."""
     sections = {"Request": _header(state), "Document": state["document"]}
     messages = [SystemMessage(prompts.EXTRACTOR_SYSTEM), HumanMessage(render_sections(sections))]
-    reply = ask(state, config, "extractor", messages)
+    reply = ask(state, config, "extractor", messages, stream=True)  # streamed: its TTFT is measured
     if not reply.ok:
         return {"extracted_text": None, "extracted": None, **failure_update(reply, "extractor")}
     return {"extracted_text": reply.text, "extracted": prompts.parse_json_tolerant(reply.text)}

@@ -50,7 +50,7 @@ def answerer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         "Passages": prompts.passage_block(state.get("passages") or [], corpus()) or "(no passages)",
     }
     messages = [SystemMessage(prompts.ANSWERER_SYSTEM), HumanMessage(render_sections(sections))]
-    reply = ask(state, config, "answerer", messages)
+    reply = ask(state, config, "answerer", messages, stream=True)  # streamed: its TTFT is measured
     if not reply.ok:
         return {"answer": None, "answer_citations": [], **failure_update(reply, "answerer")}
     return {"answer": reply.text, "answer_citations": prompts.parse_citations(reply.text)}

@@ -7,7 +7,7 @@ session continues where it can (no category: keyword retrieval; no draft: escala
 
 from __future__ import annotations
 
-__all__ = ["candidate_policies", "classifier", "drafter", "resolver", "retriever"]
+__all__ = ["candidate_policies", "classifier", "drafter", "resolver", "retriever", "triage"]
 
 from typing import Any
 
@@ -41,6 +41,21 @@ def classifier(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     return {"category": reply.parsed.category}
 
 
+def triage(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    """Category and complexity (easy | complex): the classifier asked twice; a segment for experiments."""
+    update = classifier(state, config)
+    if update.get("category") is None:
+        return {**update, "complexity": None}
+    messages = [
+        SystemMessage(prompts.COMPLEXITY_SYSTEM),
+        HumanMessage(render_sections({"Ticket": prompts.ticket_block(state)})),
+    ]
+    reply = ask(state, config, "classifier", messages, schema=prompts.TicketComplexity)
+    if not reply.ok:
+        return {**update, "complexity": None, **failure_update(reply, "classifier")}
+    return {**update, "complexity": reply.parsed.complexity}
+
+
 def retriever(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
     """Keyword candidates, then the model picks the relevant ones (fallback: the top two candidates)."""
     candidates = candidate_policies(state.get("category"), state["ticket"])
@@ -62,7 +77,7 @@ def drafter(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         "Policies": prompts.policy_block(state.get("policies") or [], policies()) or "(none found)",
     }
     messages = [SystemMessage(prompts.DRAFTER_SYSTEM), HumanMessage(render_sections(sections))]
-    reply = ask(state, config, "drafter", messages)
+    reply = ask(state, config, "drafter", messages, stream=True)  # streamed: its TTFT is measured
     if not reply.ok:
         return {"draft": None, "citations": [], **failure_update(reply, "drafter")}
     return {"draft": reply.text, "citations": prompts.parse_citations(reply.text)}

@@ -29,6 +29,8 @@ class SupportState(RoutingState, total=False):
     tier: str
     channel: str
     category: str | None
+    complexity: str | None
+    """easy | complex: asked only when an experiment declares the segment ``complexity``."""
     candidates: list[str]
     policies: list[str]
     draft: str | None
@@ -50,6 +52,7 @@ def outcome(state: Mapping[str, Any]) -> dict[str, Any]:
         "error": 1.0 if errors else 0.0,
         "refusal": 1.0 if state.get("refusals") else 0.0,
         "category": state.get("category"),
+        "complexity": state.get("complexity"),
         "citations": list(state.get("citations") or []),
         "n_citations": float(len(state.get("citations") or [])),
         "failed_agents": sorted({e["agent"] for e in errors} | set(state.get("refusals") or [])),
@@ -63,12 +66,16 @@ def outcome(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_graph(config: ExperimentsConfig, store: Any = None, *, routing: RoutingNode | None = None) -> Any:
-    """The compiled graph. ``store``: an assignment store or URL (ignored when ``routing`` is given)."""
+    """The compiled graph. ``store``: an assignment store or URL (ignored when ``routing`` is given).
+
+    When an experiment declares the segment ``complexity``, the classifier also rates the ticket easy or
+    complex (a second structured call), so the segment comes from the classifier's output."""
+    segmented = any("complexity" in spec.segments for spec in config.experiments)
     return pipeline_graph(
         SupportState,
         routing or RoutingNode(config, store=store),
         [
-            ("classifier", agents.classifier),
+            ("classifier", agents.triage if segmented else agents.classifier),
             ("retriever", agents.retriever),
             ("drafter", agents.drafter),
             ("resolver", agents.resolver),

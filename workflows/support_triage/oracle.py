@@ -61,6 +61,15 @@ class SupportOracle:
                 field="category",
                 near_misses=NEAR_MISSES[item["category"]],
             )
+        if system == prompts.COMPLEXITY_SYSTEM:
+            other = "complex" if item["complexity"] == "easy" else "easy"
+            return Choice(
+                answer=item["complexity"],
+                options=("easy", "complex"),
+                difficulty=0.5 * d,
+                field="complexity",
+                near_misses=(other,),
+            )
         if system == prompts.RETRIEVER_SYSTEM:
             offered = prompts.parse_policy_ids(sections.get("Candidate policies", ""), list(self._policies))
             gold = tuple(p for p in item["policy_ids"] if p in offered)

@@ -5,11 +5,13 @@ from __future__ import annotations
 __all__ = [
     "CATEGORIES",
     "CLASSIFIER_SYSTEM",
+    "COMPLEXITY_SYSTEM",
     "DRAFTER_SYSTEM",
     "RESOLVER_SYSTEM",
     "RETRIEVER_SYSTEM",
     "Resolution",
     "TicketCategory",
+    "TicketComplexity",
     "parse_citations",
     "parse_policy_ids",
     "policy_block",
@@ -30,6 +32,10 @@ CATEGORIES = ("billing", "shipping", "returns", "account", "technical", "cancell
 CLASSIFIER_SYSTEM = (
     "You are the triage classifier of a customer-support desk. Read the ticket and give its category: one "
     "of billing, shipping, returns, account, technical, cancellation."
+)
+COMPLEXITY_SYSTEM = (
+    "You are the triage classifier of a customer-support desk. Read the ticket and say how hard it is to "
+    "resolve: easy (one standard policy answers it) or complex (several issues, exceptions, judgement)."
 )
 RETRIEVER_SYSTEM = (
     "You select knowledge-base policies for a support agent. Read the ticket and the candidate policies and "
@@ -52,6 +58,12 @@ class TicketCategory(BaseModel):
     """The classifier's answer."""
 
     category: Literal["billing", "shipping", "returns", "account", "technical", "cancellation"]
+
+
+class TicketComplexity(BaseModel):
+    """The classifier's second answer (asked when an experiment segments by ``complexity``)."""
+
+    complexity: Literal["easy", "complex"]
 
 
 class Resolution(BaseModel):

@@ -1,0 +1,1 @@
+"""Scenario configs shipped with the package (each validated on its own)."""
