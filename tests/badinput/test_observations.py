@@ -92,7 +92,7 @@ def test_odd_but_valid_observations_round_trip(store: ObservationStore, case: st
     assert observation_problem(obs) is None
     assert store.add([obs]) == 1
     [agg] = store.unit_aggregates(obs.experiment, obs.metric).values()
-    assert (agg.n_units, agg.n_obs, agg.sum_x) == (1, 1, float(obs.value))
+    assert (agg.n_units, agg.n_obs, agg.total_x) == (1, 1, float(obs.value))
     [value] = store.unit_values(obs.experiment, obs.metric)
     assert value.unit_id == obs.unit_id
 

@@ -153,7 +153,9 @@ def test_streamed_ttft_is_the_first_content_chunk_and_usage_is_exact(
         assert served.first_content is not None
         true_ttft = served.first_content - served.received  # the server's own clock, same process
         ttft = span.attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
-        assert ttft >= true_ttft >= FIRST  # never the role chunk's ~0 s
+        # never the role chunk's ~0 s; the server stamps its send after writing, so a descheduled server
+        # thread can read up to the 20 ms tolerance late
+        assert ttft >= true_ttft - 0.02 and true_ttft >= FIRST
         errors.append(ttft - true_ttft)
         assert span.attributes[sc.GEN_AI_REQUEST_STREAM] is True
         _assert_priced(span, server)

@@ -38,7 +38,9 @@ _MAX_RAW_UNIT_BYTES = 256
 
 _ANCHOR = """
 local function evicted_now()
-  return tonumber(string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)')) or 0
+  local info = redis.pcall('INFO', 'stats')  -- an ACL user without @dangerous: no eviction signal, no error
+  if type(info) ~= 'string' then return 0 end
+  return tonumber(string.match(info, 'evicted_keys:(%d+)')) or 0
 end
 local function mark(state, reason, lost_epoch, fresh, by)
   local t = redis.call('TIME')
@@ -80,7 +82,8 @@ its epoch token and the server's ``evicted_keys`` when it was made — in the st
 there (``lost`` = ``reason|unix time|detector|lost epoch``) when the anchor is gone, replaced, or the server
 evicted keys since. A counts hash marked ``@anchored`` without an anchor means the anchor was lost too (counts
 and states written before anchors existed are adopted, not a loss); so may a new anchor on a
-server that has evicted keys since it started (made in loss mode: a person confirms with ``recover``)."""
+server that has evicted keys since it started (made in loss mode: a person confirms with ``recover``).
+An ACL user that may not run ``INFO`` (in ``@dangerous``) gets no eviction signal; the anchor checks stay."""
 
 GET_OR_SET = (
     _ANCHOR
