@@ -80,12 +80,18 @@ def write_config(
 
 
 def run_workflow(
-    config: Path, store: str, observations: str, workdir: Path, sessions: int, seed: int = 0
+    config: Path,
+    store: str,
+    observations: str,
+    workdir: Path,
+    sessions: int,
+    seed: int = 0,
+    run_id: str | None = None,
 ) -> Any:
     """The support workflow as the demo runs it: traced into ``observations``, then decided."""
     settings = RunSettings(
         sessions=sessions, workers=8, store=store, workdir=workdir, seed=seed, time_scale=0.0, progress=False,
-        trace=True, observations=observations, decide=True,
+        trace=True, observations=observations, decide=True, run_id=run_id,
     )  # fmt: skip
     return simulate(config, settings, workflow="support", console=Console(file=io.StringIO()))
 
@@ -152,10 +158,16 @@ def test_a_55_45_split_on_a_50_50_config_is_invalid(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     """Traffic was routed 55/45 (a deployment with the wrong weights); the 50/50 config's evaluation is
-    ``invalid``: a sample-ratio mismatch, read from the shared Redis assignment store."""
+    ``invalid``: a sample-ratio mismatch, read from the shared Redis assignment store.
+
+    The session ids are fixed (``run_id``) so the split is the same on every run, and there are enough
+    sessions that a 55/45 split is detected with power ~0.99 (expected chi-square z = 5.5 against the
+    p < 0.001 threshold's 3.3): with fresh ids and 1,600 sessions the SRM test's power was only ~0.76.
+    """
     url = f"{redis_url}?prefix={redis_prefix}"
     wrong = write_config(tmp_path, candidate="fast-cheap", weights=(55, 45), name="wrong")
-    run_workflow(wrong, url, url, tmp_path / "run", sessions=1600)
+    sessions = 3000
+    run_workflow(wrong, url, url, tmp_path / "run", sessions=sessions, run_id="srm55")
     spec = load_experiments(write_config(tmp_path, candidate="fast-cheap")).get("support-exp")
     assignments = open_store(url)
     try:
@@ -163,7 +175,8 @@ def test_a_55_45_split_on_a_50_50_config_is_invalid(
         ev = evaluate(spec, observations=url, assignments=assignments)
     finally:
         assignments.close()
-    assert 0.53 < counts["control"] / sum(counts.values()) < 0.57
+    share, sd = counts["control"] / sum(counts.values()), (0.55 * 0.45 / sessions) ** 0.5
+    assert sum(counts.values()) == sessions and abs(share - 0.55) < 4 * sd, counts
     d = ev.decision
     assert d.kind is DecisionKind.INVALID and "sample-ratio mismatch" in d.summary, d.summary
     (srm,) = [c for c in ev.checks if c.name == "srm"]
