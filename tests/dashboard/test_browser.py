@@ -32,7 +32,7 @@ from routing_agent.evaluation.watching import WatchEvaluator
 from routing_agent.stores.assignments import open_store
 from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.open import open_observation_store
-from tests.dashboard.browser import browser, ink
+from tests.support.browser import browser, ink
 from tests.graph.conftest import build_graph
 
 TOKEN = "browser-token-0123456789abcdef"

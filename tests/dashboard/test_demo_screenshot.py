@@ -19,7 +19,7 @@ from rich.console import Console
 
 from routing_agent.simulation.demo import RunSettings, demo
 from routing_agent.workflows import get_workflow
-from tests.dashboard.browser import browser, ink
+from tests.support.browser import browser, ink
 
 
 def test_demo_experiment_page_screenshot(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from routing_agent.stores.observations import BufferedObservationWriter
 from routing_agent.stores.observations.redis import RedisObservationStore
 from routing_agent.telemetry.callbacks import RoutingTelemetry
 from routing_agent.workflows.support_triage import WORKFLOW
-from tests.evaluation.browser import load_page
+from tests.support.browser import load_page
 from tests.support.time_scale import instant_models
 
 CONFIG = """\

@@ -22,7 +22,7 @@ from routing_agent.evaluation import (
 from routing_agent.evaluation.report import SCHEMA_PATH, render
 from routing_agent.stores.observations import Observation
 from routing_agent.stores.observations.sqlite import SQLiteObservationStore
-from tests.evaluation.browser import decode_png, load_page
+from tests.support.browser import decode_png, load_page
 from tests.evaluation.support import EXP, arm, make_spec
 
 GUARDRAILS = [
