@@ -42,9 +42,6 @@ __all__ = [
     "watch_actor",
 ]
 
-import getpass
-import os
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,6 +50,13 @@ from typing import Any, TypeVar
 from routing_agent.assignment.assigner import RAMP_STEP, SHIP_SEGMENT
 from routing_agent.config.spec import ExperimentSpec, ExperimentStatus
 from routing_agent.config.targeting import normalise_conditions
+from routing_agent.control.identity import (
+    IDENTITY_ENV,
+    cli_actor,
+    describe_segment,
+    environment_identity,
+    watch_actor,
+)
 from routing_agent.errors import ExperimentNotFound, StateTransitionError
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.state import ExperimentState
@@ -109,59 +113,12 @@ _HOW_TO_LEAVE = {
 }
 
 
-def describe_segment(segment: Mapping[str, Any]) -> str:
-    """``category=easy`` / ``category=easy|billing, tier=pro`` for messages and the CLI."""
-    parts = []
-    for key, values in segment.items():
-        vals = values if isinstance(values, list | tuple) else [values]
-        parts.append(f"{key}={'|'.join(str(v) for v in vals)}")
-    return ", ".join(parts)
-
-
 def _carried(current: ExperimentState, action: Action, evidence: dict[str, Any] | None) -> dict[str, Any]:
     """A pause/resume keeps the ramp step in force (the step lives in the state's evidence)."""
     out = dict(evidence or {})
     if action in {Action.PAUSE, Action.RESUME} and RAMP_STEP in current.evidence:
         out.setdefault(RAMP_STEP, current.evidence[RAMP_STEP])
     return out
-
-
-def watch_actor() -> str:
-    """The actor recorded for automated changes: ``watch@<hostname>:<pid>``."""
-    return f"watch@{socket.gethostname()}:{os.getpid()}"
-
-
-IDENTITY_ENV = "ROUTING_AGENT_IDENTITY"
-"""Environment variable naming the identity recorded with every state change (a service account, say)."""
-
-
-def environment_identity() -> str:
-    """Who runs this process: ``$ROUTING_AGENT_IDENTITY``, else the OS account of the effective uid."""
-    configured = os.environ.get(IDENTITY_ENV, "").strip()
-    if configured:
-        return configured
-    try:
-        import pwd
-
-        return f"os:{pwd.getpwuid(os.geteuid()).pw_name}"
-    except (ImportError, KeyError, AttributeError):
-        try:
-            return f"os:{getpass.getuser()}"
-        except Exception:  # no passwd entry, no login name
-            return f"os:uid-{os.geteuid()}" if hasattr(os, "geteuid") else "os:unknown"
-
-
-def cli_actor(explicit: str | None = None) -> str:
-    """The actor recorded for a person's change: ``--actor``, else ``$USER``, else the login name."""
-    if explicit and explicit.strip():
-        return explicit.strip()
-    user = os.environ.get("USER") or os.environ.get("USERNAME")
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (some containers)
-        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 @dataclass(frozen=True)
