@@ -10,9 +10,13 @@ from __future__ import annotations
 __all__ = [
     "EXIT_CANNOT_RUN",
     "EXIT_REFUSED",
+    "ConfigOption",
+    "ObservationsOption",
+    "StoreOption",
     "cli_errors",
     "load_config",
     "open_control_store",
+    "open_run_stores",
     "parse_duration",
     "redact",
     "resolve_specs",
@@ -23,6 +27,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import typer
@@ -38,9 +43,26 @@ from routing_agent.errors import (
 )
 from routing_agent.stores.assignments import AssignmentStore, open_store
 
+if TYPE_CHECKING:
+    from routing_agent.stores.observations.base import ObservationStore
+
 EXIT_REFUSED = 1
 EXIT_CANNOT_RUN = 2
 CONTROL_TIMEOUT_S = 2.0  # people and watch loops can wait longer than the routing hot path (50 ms)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Experiments YAML (file or folder).")]
+StoreOption = Annotated[
+    str, typer.Option("--store", envvar="ROUTING_AGENT_STORE", help="Assignment/state store URL.")
+]
+ObservationsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--observations",
+        envvar="ROUTING_AGENT_OBSERVATIONS",
+        help="Observation store URL (default: the --store URL).",
+    ),
+]
+"""The options of the commands that read both stores (``watch``, ``dashboard``)."""
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -104,6 +126,38 @@ def open_control_store(url: str) -> AssignmentStore:
         timeout = None if "timeout" in query else CONTROL_TIMEOUT_S
         return open_store(url, timeout_s=timeout)
     return open_store(url)
+
+
+def open_run_stores(
+    store: str, observations: str | None, experiment: str
+) -> tuple[AssignmentStore, ObservationStore]:
+    """The assignment store and the observation store (default: the same URL), each checked reachable.
+
+    A store that does not answer, or a bad URL, exits now with the store named (see ``cli_errors``) rather
+    than failing at the first evaluation; ``experiment`` is the id the probe reads.
+    """
+    with cli_errors(store):
+        assignments = open_control_store(store)
+        try:
+            assignments.get_state(experiment)
+        except BaseException:
+            assignments.close()
+            raise
+    obs_url = observations or store
+    try:
+        with cli_errors(obs_url):
+            from routing_agent.stores.observations.open import open_observation_store
+
+            obs = open_observation_store(obs_url)
+            try:
+                obs.counts_by_variant(experiment)
+            except BaseException:
+                obs.close()
+                raise
+    except BaseException:
+        assignments.close()
+        raise
+    return assignments, obs
 
 
 def load_config(path: Path | None) -> ExperimentsConfig | None:

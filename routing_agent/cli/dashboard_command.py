@@ -14,22 +14,22 @@ from typing import Annotated
 
 import typer
 
-from routing_agent.cli._common import cli_errors, fail, load_config, open_control_store, redact
+from routing_agent.cli._common import (
+    ConfigOption,
+    ObservationsOption,
+    StoreOption,
+    cli_errors,
+    fail,
+    load_config,
+    open_run_stores,
+    redact,
+)
 
 
 def dashboard(  # noqa: PLR0917 (one parameter per CLI option)
-    config: Annotated[Path, typer.Option("--config", "-c", help="Experiments YAML (file or folder).")],
-    store: Annotated[
-        str, typer.Option("--store", envvar="ROUTING_AGENT_STORE", help="Assignment/state store URL.")
-    ],
-    observations: Annotated[
-        str | None,
-        typer.Option(
-            "--observations",
-            envvar="ROUTING_AGENT_OBSERVATIONS",
-            help="Observation store URL (default: the --store URL).",
-        ),
-    ] = None,
+    config: ConfigOption,
+    store: StoreOption,
+    observations: ObservationsOption = None,
     host: Annotated[str, typer.Option(help="Address to bind (default: loopback only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8050,
     read_only: Annotated[
@@ -50,17 +50,11 @@ def dashboard(  # noqa: PLR0917 (one parameter per CLI option)
         from routing_agent.dashboard.server import is_loopback
     except ImportError as exc:
         raise fail(str(MissingDependency(exc.name or "starlette", "dashboard"))) from None
-    obs_url = observations or store
     with cli_errors(store):
         cfg = load_config(config)
         assert cfg is not None
         token = None if read_only else load_token(token_file)
-        assignments = open_control_store(store)
-        assignments.counts(cfg.experiments[0].id if len(cfg) else "-")  # reachable: a clear error now
-    with cli_errors(obs_url):
-        from routing_agent.stores.observations.open import open_observation_store
-
-        obs = open_observation_store(obs_url)
+    assignments, obs = open_run_stores(store, observations, cfg.experiments[0].id if len(cfg) else "-")
     settings = DashboardSettings(token=token, read_only=read_only, live_every_s=refresh)
     if not settings.actions_on:
         why = "--read-only" if read_only else f"no token (set ${TOKEN_ENV} or pass --token-file)"

@@ -16,7 +16,6 @@ import inspect
 import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,10 +23,13 @@ from rich.console import Console
 from rich.text import Text
 
 from routing_agent.cli._common import (
+    ConfigOption,
+    ObservationsOption,
+    StoreOption,
     cli_errors,
     fail,
     load_config,
-    open_control_store,
+    open_run_stores,
     parse_duration,
     resolve_specs,
 )
@@ -77,18 +79,9 @@ def _takes_assignments(fn: Callable[..., Any]) -> bool:
 
 
 def watch(  # noqa: PLR0917 (one parameter per CLI option)
-    config: Annotated[Path, typer.Option("--config", "-c", help="Experiments YAML (file or folder).")],
-    store: Annotated[
-        str, typer.Option("--store", envvar="ROUTING_AGENT_STORE", help="Assignment/state store URL.")
-    ],
-    observations: Annotated[
-        str | None,
-        typer.Option(
-            "--observations",
-            envvar="ROUTING_AGENT_OBSERVATIONS",
-            help="Observation store URL (default: the --store URL).",
-        ),
-    ] = None,
+    config: ConfigOption,
+    store: StoreOption,
+    observations: ObservationsOption = None,
     experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Experiment id.")] = None,
     every: Annotated[str, typer.Option(help="Evaluate at least this often: 30s, 5m, 1h.")] = "30s",
     every_n: Annotated[
@@ -110,7 +103,6 @@ def watch(  # noqa: PLR0917 (one parameter per CLI option)
     review: required, else ships. The loop ends when the experiment is rolled back, shipped or stopped.
     """
     console = Console(soft_wrap=True, highlight=False)
-    obs_url = observations or store
 
     def show(tick: WatchTick) -> None:
         if json_output:
@@ -126,13 +118,7 @@ def watch(  # noqa: PLR0917 (one parameter per CLI option)
         every_s = parse_duration(every)
         cooldown_s = parse_duration(review_cooldown)
         evaluate_with = load_evaluator(evaluator)
-        assignments = open_control_store(store)
-        assignments.get_state(spec.id)  # reachability check before the loop: a clear error, not a tick
-    with cli_errors(obs_url):
-        from routing_agent.stores.observations.open import open_observation_store
-
-        obs = open_observation_store(obs_url)
-        obs.counts_by_variant(spec.id)
+    assignments, obs = open_run_stores(store, observations, spec.id)  # reachable: a clear error, not a tick
     extra = {"assignments": assignments} if _takes_assignments(evaluate_with) else {}
 
     def evaluate(s: ExperimentSpec) -> Decision:
