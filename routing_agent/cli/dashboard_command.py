@@ -40,6 +40,12 @@ def dashboard(  # noqa: PLR0917 (one parameter per CLI option)
         typer.Option(help="File holding the action token (default: $ROUTING_AGENT_DASHBOARD_TOKEN)."),
     ] = None,
     refresh: Annotated[float, typer.Option(min=0.2, help="Seconds between live updates.")] = 2.0,
+    poll: Annotated[
+        bool,
+        typer.Option(
+            "--poll", help="Live updates by polling only (behind a proxy that buffers event streams)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the live dashboard: experiments, decisions, plots, reviews and audited actions."""
     from routing_agent.errors import MissingDependency
@@ -55,7 +61,7 @@ def dashboard(  # noqa: PLR0917 (one parameter per CLI option)
         assert cfg is not None
         token = None if read_only else load_token(token_file)
     assignments, obs = open_run_stores(store, observations, cfg.experiments[0].id if len(cfg) else "-")
-    settings = DashboardSettings(token=token, read_only=read_only, live_every_s=refresh)
+    settings = DashboardSettings(token=token, read_only=read_only, live_every_s=refresh, events=not poll)
     if not settings.actions_on:
         why = "--read-only" if read_only else f"no token (set ${TOKEN_ENV} or pass --token-file)"
         print(f"dashboard: read-only, {why}", file=sys.stderr)

@@ -3,9 +3,13 @@
 Routes::
 
     GET  /                                  every experiment: state, arms, progress bars, decision, lights
+    GET  /events                            the same, pushed live (server-sent events)
     GET  /experiments/{id}                  one experiment: the evaluation's plots and tables, audit trail
-    GET  /experiments/{id}/confirm?action=  confirmation form (rollback, pause, resume, stop, ship&winner=)
-    POST /experiments/{id}/actions/{action} apply it through ``Rollout`` (the CLI's library call)
+    GET  /experiments/{id}/events           the same, pushed live (server-sent events)
+    GET  /experiments/{id}/confirm?action=  confirmation form (rollback, pause, resume, stop,
+                                            ship&winner=[&segment=attribute=value …])
+    POST /experiments/{id}/actions/{action} apply it through ``Rollout`` (the CLI's library call); a ship
+                                            of a ``review: required`` experiment queues a review instead
     GET  /reviews/{id}/confirm?verdict=     confirmation form (approve, reject)
     POST /reviews/{id}/{verdict}            decide it through ``ReviewQueue`` (review enforcement included)
     GET|POST /login, POST /logout           sign in with the token and the name recorded as actor
@@ -35,10 +39,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from routing_agent.control.review import ReviewQueue
+from routing_agent.control.identity import describe_segment
+from routing_agent.control.review import ReviewQueue, segment_of
 from routing_agent.control.rollout import Action, Rollout
-from routing_agent.dashboard import pages
+from routing_agent.dashboard import pages, shipping
 from routing_agent.dashboard.board import Board
+from routing_agent.dashboard.live import EventStreams
 from routing_agent.dashboard.security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -66,6 +72,8 @@ class DashboardSettings:
     read_only: bool = False
     live_every_s: float = 2.0
     secure_cookies: bool = False  # set Secure on cookies (behind HTTPS)
+    events: bool = True  # live updates by server-sent events (False: the pages poll)
+    max_streams: int = 64  # open event streams per process; beyond, pages poll
 
     @property
     def actions_on(self) -> bool:
@@ -82,6 +90,7 @@ class _Refused(Exception):
 
 def create_app(board: Board, settings: DashboardSettings) -> Starlette:
     """The dashboard over ``board``'s stores with ``settings``' security."""
+    streams = EventStreams(settings.live_every_s, max_streams=settings.max_streams)
 
     def chrome(request: Request) -> pages.Chrome:
         user = read_session(settings.token, request.cookies.get(SESSION_COOKIE))
@@ -151,7 +160,10 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         body = pages.index_body(board.views())
         if request.query_params.get("fragment"):
             return html(request, body)
-        return html(request, pages.page("Experiments", body, chrome(request), live="/?fragment=1"))
+        events = "/events" if settings.events else None
+        return html(
+            request, pages.page("Experiments", body, chrome(request), live="/?fragment=1", events=events)
+        )
 
     def experiment(request: Request) -> Response:
         spec = spec_of(request.path_params["experiment"])
@@ -161,8 +173,26 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
             body = f'<p class="done">{esc(note[:_MAX_TEXT])}</p>' + body
         if request.query_params.get("fragment"):
             return html(request, body)
-        live = f"/experiments/{quote(spec.id, safe='')}?fragment=1"
-        return html(request, pages.page(spec.id, body, chrome(request), live=live))
+        base = f"/experiments/{quote(spec.id, safe='')}"
+        events = base + "/events" if settings.events else None
+        return html(
+            request, pages.page(spec.id, body, chrome(request), live=base + "?fragment=1", events=events)
+        )
+
+    def stream(render: Callable[[], str]) -> Response:
+        if not settings.events:
+            raise _Refused(404, "live updates by server-sent events are off: the pages poll")
+        response = streams.response(render)
+        if response is None:
+            raise _Refused(503, f"{settings.max_streams} live streams are open: this page polls instead")
+        return response
+
+    def index_events(request: Request) -> Response:
+        return stream(lambda: pages.index_body(board.views()))
+
+    def experiment_events(request: Request) -> Response:
+        spec, frame = spec_of(request.path_params["experiment"]), chrome(request)
+        return stream(lambda: pages.experiment_body(board.view(spec), frame))
 
     def confirm_action(request: Request) -> Response:
         spec = spec_of(request.path_params["experiment"])
@@ -183,6 +213,18 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
                 raise _Refused(400, f"ship needs ?winner= one of the variants of '{spec.id}'")
             fields["winner"] = winner
             question = f"Ship '{winner}' to everyone in experiment '{spec.id}'?"
+            pairs = request.query_params.getlist("segment")
+            if pairs:
+                segment = shipping.parse_pairs(pairs)
+                shipping.check_offered(spec, winner, segment, board.view(spec).segment_offer())
+                fields["segment"] = shipping.encode_segment(segment)
+                question = (
+                    f"Ship '{winner}' to units with {describe_segment(segment)} in experiment '{spec.id}'? "
+                    f"Every other unit goes to control ('{spec.control.name}')."
+                )
+            if spec.review == "required":
+                question += " The experiment has review: required, so this queues a review; the ship "
+                question += "happens when it is approved."
         target = f"/experiments/{quote(spec.id, safe='')}/actions/{action.value}"
         return html(
             request,
@@ -199,11 +241,22 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         if fields.get("confirm") != "yes":
             raise _Refused(400, "the change was not confirmed (confirm=yes)")
         reason = text_field(fields, "reason", required=True)
-        winner = fields.get("winner") if action is Action.SHIP else None
+        if action is Action.SHIP:
+            winner = fields.get("winner", "")
+            segment = shipping.decode_segment(fields["segment"]) if fields.get("segment") else None
+            if segment is not None:
+                offer = await _thread(lambda: board.view(spec).segment_offer())
+                shipping.check_offered(spec, winner, segment, offer)
+
+            def ship() -> shipping.ShipOutcome:
+                return shipping.ship(board, spec, winner, segment, actor=user, reason=reason)
+
+            done = (await _thread(ship)).message(winner, segment)
+            return RedirectResponse(f"/experiments/{quote(spec.id, safe='')}?done={quote(done)}", 303)
 
         def run() -> Any:
             return Rollout(board.store, spec).apply(
-                action, actor=user, reason=reason, winner=winner, evidence={"source": "dashboard"}
+                action, actor=user, reason=reason, evidence={"source": "dashboard"}
             )
 
         change = await _thread(run)
@@ -218,8 +271,10 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         if verdict not in ("approve", "reject"):
             raise _Refused(400, "verdict is approve or reject")
         item = ReviewQueue(board.store, board.reviews, config=board.config).get(review_id)
+        segment = segment_of(item)
+        to = f" to units with {describe_segment(segment)} (others on control)" if segment else ""
         question = (
-            f"{verdict.capitalize()} shipping '{item.winner}' in '{item.experiment}'? Evidence: "
+            f"{verdict.capitalize()} shipping '{item.winner}'{to} in '{item.experiment}'? Evidence: "
             + str(item.decision.get("summary", ""))
         )
         extra = (
@@ -287,7 +342,14 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         return response
 
     def healthz(request: Request) -> Response:
-        return JSONResponse({"ok": True, "errors": board.errors, "read_only": not settings.actions_on})
+        return JSONResponse(
+            {
+                "ok": True,
+                "errors": board.errors,
+                "read_only": not settings.actions_on,
+                "streams": streams.open,
+            }
+        )
 
     # -- errors --------------------------------------------------------------------------------------
 
@@ -315,7 +377,9 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
 
     routes = [
         Route("/", index),
+        Route("/events", index_events),
         Route("/experiments/{experiment}", experiment),
+        Route("/experiments/{experiment}/events", experiment_events),
         Route("/experiments/{experiment}/confirm", confirm_action),
         Route("/experiments/{experiment}/actions/{action}", apply_action, methods=["POST"]),
         Route("/reviews/{review}/confirm", confirm_review),

@@ -8,7 +8,7 @@ and ``errors`` counts them.
 
 from __future__ import annotations
 
-__all__ = ["PERCENTILE_METRICS", "Board", "ExperimentView"]
+__all__ = ["MAX_SEGMENT_VALUES", "PERCENTILE_METRICS", "Board", "ExperimentView"]
 
 import threading
 import time
@@ -35,6 +35,24 @@ class ExperimentView:
     error: str | None = None  # why the snapshot or the evaluation is missing
     percentiles: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     """metric (latency_s, ttft_s) → variant → count, p50, p90, p95, p99 of the per-call values."""
+    segment_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Segment attribute → the values observed in the data (what "ship to a segment" offers)."""
+
+    def suggested_segment(self) -> tuple[str, dict[str, list[str]]] | None:
+        """The evaluator's segment reading: ``(winner, segment)`` of a segmentation decision, else None."""
+        decision = (self.report or {}).get("decision") or {}
+        segment = (decision.get("evidence") or {}).get("ship_segment")
+        if decision.get("kind") != "segmentation" or not decision.get("winner") or not segment:
+            return None
+        return str(decision["winner"]), {str(k): [str(v) for v in vs] for k, vs in segment.items()}
+
+    def segment_offer(self) -> dict[str, set[str]]:
+        """Every ``attribute → values`` a person may ship to: observed values and the evaluator's reading."""
+        offer = {k: set(vs) for k, vs in self.segment_values.items()}
+        suggested = self.suggested_segment()
+        for key, values in (suggested[1] if suggested else {}).items():
+            offer.setdefault(key, set()).update(values)
+        return offer
 
     def planned(self) -> dict[str, int]:
         """Planned units per arm (the sample-size plan), empty without a plan."""
@@ -64,6 +82,9 @@ def _status(g: dict[str, Any]) -> str:
 
 PERCENTILE_METRICS = ("latency_s", "ttft_s")
 _QUANTILES = (0.5, 0.9, 0.95, 0.99)
+MAX_SEGMENT_VALUES = 50
+"""Values offered per segment attribute (a high-cardinality attribute is not a segment to ship to)."""
+_SEGMENTS_EVERY = 5  # the observed segments are re-read every 5 refresh periods
 
 
 class Board:
@@ -92,6 +113,7 @@ class Board:
         self.errors = 0
         self._lock = threading.Lock()
         self._last: dict[str, tuple[float, Evaluation]] = {}
+        self._segments: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}
 
     def spec(self, experiment: str) -> ExperimentSpec | None:
         """The experiment's spec, or None when the config has no such id."""
@@ -109,7 +131,13 @@ class Board:
         except Exception as exc:
             self.count_error()
             return ExperimentView(spec, snapshot, None, f"cannot evaluate yet: {exc}")
-        return ExperimentView(spec, snapshot, report, percentiles=self._percentiles(spec))
+        return ExperimentView(
+            spec,
+            snapshot,
+            report,
+            percentiles=self._percentiles(spec),
+            segment_values=self.segment_values(spec),
+        )
 
     def views(self) -> list[ExperimentView]:
         """Every configured experiment's view, in config order."""
@@ -134,6 +162,25 @@ class Board:
             if rows:
                 out[metric] = rows
         return out
+
+    def segment_values(self, spec: ExperimentSpec) -> dict[str, tuple[str, ...]]:
+        """Segment attributes and values observed for ``spec`` (sorted; cached; empty when unreadable)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._segments.get(spec.id)
+        if cached is not None and now - cached[0] < _SEGMENTS_EVERY * self.refresh_s:
+            return cached[1]
+        try:
+            observed = self.observations.segments(spec.id)
+        except Exception:  # a store down: nothing to offer until it answers
+            self.count_error()
+            return cached[1] if cached is not None else {}
+        values = {
+            key: tuple(sorted(vs)) for key, vs in sorted(observed.items()) if len(vs) <= MAX_SEGMENT_VALUES
+        }
+        with self._lock:
+            self._segments[spec.id] = (now, values)
+        return values
 
     def count_error(self) -> None:
         """Count one failure (a store or evaluation error), shown by /healthz."""

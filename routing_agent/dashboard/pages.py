@@ -1,7 +1,8 @@
 """Server-rendered HTML: the experiments page, the experiment page, confirmations, sign-in and errors.
 
-Pages are plain HTML with the shipped ``/static`` CSS and a small script that reloads the ``data-live``
-region. Nothing shows prompt or response content: the pages render counts, statistics, decisions and the
+Pages are plain HTML with the shipped ``/static`` CSS and a small script that keeps the ``main`` region live:
+it follows the ``data-events`` stream (server-sent events) and polls ``data-live`` when the stream fails.
+Nothing shows prompt or response content: the pages render counts, statistics, decisions and the
 audit trail only.
 """
 
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from routing_agent.assignment.assigner import SHIP_SEGMENT
+from routing_agent.control.identity import describe_segment
+from routing_agent.control.review import segment_of
 from routing_agent.control.rollout import ALLOWED, Action
 from routing_agent.control.status import ExperimentSnapshot
 from routing_agent.dashboard.board import ExperimentView
@@ -38,8 +42,9 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "—"
 
 
-def page(title: str, body: str, chrome: Chrome, *, live: str | None = None) -> str:
-    """A whole page: header (sign-in state), ``body``; ``live``: the URL the script re-reads ``main`` from."""
+def page(title: str, body: str, chrome: Chrome, *, live: str | None = None, events: str | None = None) -> str:
+    """A whole page: header (sign-in state), ``body``; ``live``: the URL the script re-reads ``main`` from
+    when polling, ``events``: the server-sent event stream that pushes it (None: poll only)."""
     if chrome.read_only:
         who = '<span class="badge">read-only</span>'
     elif chrome.user:
@@ -50,6 +55,7 @@ def page(title: str, body: str, chrome: Chrome, *, live: str | None = None) -> s
     else:
         who = '<a href="/login">sign in to act</a>'
     attrs = f' data-live="{esc(live)}" data-every="{chrome.live_every_s:g}"' if live else ""
+    attrs += f' data-events="{esc(events)}"' if live and events else ""
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
@@ -104,7 +110,7 @@ def _state(snap: ExperimentSnapshot | None) -> str:
     if snap is None:
         return '<span class="state unknown">unknown</span>'
     s = snap.state
-    winner = f" → {esc(s.winner)}" if s.winner else ""
+    winner = f" → {esc(s.winner)}{_to(s.evidence.get(SHIP_SEGMENT))}" if s.winner else ""
     status = esc(s.status.value)
     return f'<span class="state {status}" data-state="{status}">{status}{winner}</span>'
 
@@ -154,7 +160,41 @@ def _actions(view: ExperimentView, chrome: Chrome) -> str:
             f'<a class="action" href="{base}?action=ship&amp;winner={quote(v.name)}">ship {esc(v.name)}</a>'
             for v in view.spec.variants
         ]
-    return '<div class="actions">' + " ".join(links) + "</div>"
+    return '<div class="actions">' + " ".join(links) + "</div>" + _segment_ship(view, base)
+
+
+def _segment_ship(view: ExperimentView, confirm: str) -> str:
+    """Ship to a segment: the evaluator's reading as one link, and a form over the observed segments."""
+    spec = view.spec
+    candidates = [v.name for v in spec.variants if not v.control]
+    offer = view.segment_offer()
+    if not candidates or not offer:
+        return ""
+    parts = ['<div class="segment-ship" id="segment-ship"><h3>Ship to a segment</h3>']
+    suggested = view.suggested_segment()
+    if suggested is not None:
+        winner, segment = suggested
+        query = "&amp;".join(f"segment={quote(f'{k}={v}', safe='')}" for k, vs in segment.items() for v in vs)
+        parts.append(
+            f'<p>The evaluator suggests: <a class="action suggested" href="{confirm}?action=ship&amp;'
+            f'winner={quote(winner, safe="")}&amp;{query}">ship {esc(winner)} to '
+            f"{esc(describe_segment(segment))}</a></p>"
+        )
+    options = "".join(f'<option value="{esc(n)}">{esc(n)}</option>' for n in candidates)
+    boxes = "".join(
+        f'<label class="seg"><input type="checkbox" name="segment" value="{esc(f"{k}={v}")}"> '
+        f"{esc(k)}={esc(v)}</label>"
+        for k in sorted(offer)
+        for v in sorted(offer[k])
+    )
+    parts.append(
+        f'<form method="get" action="{confirm}" class="segment keep"><input type="hidden" name="action" '
+        f'value="ship"><label>ship <select name="winner">{options}</select></label> to units with '
+        f'{boxes} <button type="submit" id="ship-segment">ship to segment…</button>'
+        '<p class="note">Values of one attribute are alternatives; several attributes must all match. Every '
+        "other unit goes to control.</p></form></div>"
+    )
+    return "".join(parts)
 
 
 def _reviews(view: ExperimentView, chrome: Chrome) -> str:
@@ -172,7 +212,8 @@ def _reviews(view: ExperimentView, chrome: Chrome) -> str:
             )
         rows.append(
             f'<tr class="review" data-review="{esc(item.id)}"><td>{esc(item.id)}</td>'
-            f"<td>ship {esc(item.winner)}</td><td>{esc(item.decision.get('summary', ''))}</td>"
+            f"<td>ship {esc(item.winner)}{_to(segment_of(item))}</td>"
+            f"<td>{esc(item.decision.get('summary', ''))}</td>"
             f"<td>{esc(item.requested_by)} at {_when(item.created_at)}</td><td>{links}</td></tr>"
         )
     return (
@@ -181,12 +222,17 @@ def _reviews(view: ExperimentView, chrome: Chrome) -> str:
     )
 
 
+def _to(segment: dict[str, list[str]] | None) -> str:
+    return f" to {esc(describe_segment(segment))}" if segment else ""
+
+
 def _audit(snap: ExperimentSnapshot | None) -> str:
     if snap is None or not snap.history:
         return '<p class="note">No state change recorded yet (the YAML\'s status applies).</p>'
     rows = "".join(
         f"<tr><td>{s.version}</td><td>{_when(s.changed_at)}</td><td>{esc(s.status.value)}"
-        f"{' → ' + esc(s.winner) if s.winner else ''}</td><td>{esc(s.actor or '')}</td>"
+        f"{' → ' + esc(s.winner) if s.winner else ''}{_to(s.evidence.get(SHIP_SEGMENT))}</td>"
+        f"<td>{esc(s.actor or '')}</td>"
         f"<td>{esc(s.reason or '')}</td></tr>"
         for s in reversed(snap.history)
     )

@@ -11,6 +11,7 @@ from routing_agent.dashboard.app import DashboardSettings, create_app
 from routing_agent.dashboard.board import Board
 
 log = logging.getLogger(__name__)
+_GRACE_S = 3  # on shutdown, open event streams are cut after this long (browsers reconnect elsewhere)
 
 
 def is_loopback(host: str) -> bool:
@@ -29,6 +30,9 @@ def serve(board: Board, settings: DashboardSettings, *, host: str = "127.0.0.1",
 
     app = create_app(board, settings)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+        uvicorn.run(
+            app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+            timeout_graceful_shutdown=_GRACE_S,
+        )  # fmt: skip
     finally:
         board.close()
