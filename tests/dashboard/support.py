@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import numpy as np
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from routing_agent.config.spec import ExperimentsConfig
@@ -44,27 +45,46 @@ def add_traffic(
     store: AssignmentStore, obs_url: str, n: int, *, start: int = 0, p: tuple[float, float] = (0.8, 0.86),
     slow: float = 1.0, seed: int = 0,
 ) -> None:  # fmt: skip
-    """``n`` units per arm: assignments in ``store`` and resolved/latency observations in ``obs_url``."""
+    """``n`` units per arm: assignments in ``store`` and resolved/latency observations in ``obs_url``.
+
+    Odd units are ``tier=pro``, even ones ``tier=free`` (the segment the page offers to ship to).
+    """
     rng = np.random.default_rng(seed)
     obs = open_observation_store(obs_url)
     rows = []
     for variant, rate, scale in (("control", p[0], 1.0), ("candidate", p[1], slow)):
         for i in range(start, start + n):
-            unit = f"{variant}-{i}"
+            unit, seg = f"{variant}-{i}", {"tier": "pro" if i % 2 else "free"}
             store.get_or_set(EXPERIMENT, unit, variant)
-            rows.append(Observation(EXPERIMENT, variant, unit, "resolved", float(rng.random() < rate)))
+            resolved = float(rng.random() < rate)
+            rows.append(Observation(EXPERIMENT, variant, unit, "resolved", resolved, segments=seg))
             latency, ttft = float(rng.gamma(4, 0.25)) * scale, float(rng.gamma(4, 0.05)) * scale
-            rows.append(Observation(EXPERIMENT, variant, unit, "latency_s", latency))
-            rows.append(Observation(EXPERIMENT, variant, unit, "ttft_s", ttft))
+            rows.append(Observation(EXPERIMENT, variant, unit, "latency_s", latency, segments=seg))
+            rows.append(Observation(EXPERIMENT, variant, unit, "ttft_s", ttft, segments=seg))
     obs.add(rows)
     obs.close()
 
 
+def config_with(**changes: Any) -> ExperimentsConfig:
+    """The config with the experiment's fields changed (e.g. ``review="none"``)."""
+    (exp,) = CONFIG["experiments"]
+    return ExperimentsConfig.model_validate({**CONFIG, "experiments": [{**exp, **changes}]})
+
+
+def make_app(
+    store_url: str, obs_url: str, *, token: str | None = TOKEN, read_only: bool = False,
+    cfg: ExperimentsConfig | None = None, **settings: Any,
+) -> Starlette:  # fmt: skip
+    """The dashboard app over its own store clients (one dashboard process)."""
+    board = Board(cfg or config(), open_store(store_url), open_observation_store(obs_url), refresh_s=0.0)
+    return create_app(board, DashboardSettings(token=token, read_only=read_only, **settings))
+
+
 def make_client(
-    store_url: str, obs_url: str, *, token: str | None = TOKEN, read_only: bool = False
-) -> TestClient:
-    board = Board(config(), open_store(store_url), open_observation_store(obs_url), refresh_s=0.0)
-    app = create_app(board, DashboardSettings(token=token, read_only=read_only))
+    store_url: str, obs_url: str, *, token: str | None = TOKEN, read_only: bool = False,
+    cfg: ExperimentsConfig | None = None,
+) -> TestClient:  # fmt: skip
+    app = make_app(store_url, obs_url, token=token, read_only=read_only, cfg=cfg)
     return TestClient(app, base_url="http://127.0.0.1:8050", raise_server_exceptions=False)
 
 

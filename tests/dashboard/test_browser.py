@@ -32,8 +32,8 @@ from routing_agent.evaluation.watching import WatchEvaluator
 from routing_agent.stores.assignments import open_store
 from routing_agent.stores.observations.observation import Observation
 from routing_agent.stores.observations.open import open_observation_store
-from tests.support.browser import browser, ink
 from tests.graph.conftest import build_graph
+from tests.support.browser import browser, ink
 
 TOKEN = "browser-token-0123456789abcdef"
 TIMEOUT_S = 240  # traffic + evaluations on a busy 2-core box; each wait ends as soon as the page shows it

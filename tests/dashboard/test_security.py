@@ -25,6 +25,10 @@ ACTIONS = [
     ("/experiments/better/actions/resume", {"reason": "r", "confirm": "yes"}),
     ("/experiments/better/actions/stop", {"reason": "r", "confirm": "yes"}),
     ("/experiments/better/actions/ship", {"reason": "r", "confirm": "yes", "winner": "candidate"}),
+    (
+        "/experiments/better/actions/ship",
+        {"reason": "r", "confirm": "yes", "winner": "candidate", "segment": '{"tier":["pro"]}'},
+    ),
     ("/reviews/REVIEW/approve", {"note": "n", "confirm": "yes"}),
     ("/reviews/REVIEW/reject", {"note": "n", "confirm": "yes"}),
 ]
@@ -137,6 +141,8 @@ def test_read_only_mode_refuses_every_action_and_shows_none(stores: tuple[str, s
         r = client.post(path, data={**data, "csrf": csrf}, follow_redirects=False)
         assert r.status_code == 403 and "read-only" in r.text, (path, r.status_code)
     assert client.get("/experiments/better/confirm?action=rollback").status_code == 403
+    segment_confirm = "/experiments/better/confirm?action=ship&winner=candidate&segment=tier%3Dpro"
+    assert client.get(segment_confirm).status_code == 403
     r = client.post("/login", data={"csrf": csrf, "name": "a", "token": TOKEN}, follow_redirects=False)
     assert r.status_code == 403
     assert _history(store_url) == []
