@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import numpy as np
+import uvicorn
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -101,3 +108,72 @@ def sign_in(client: TestClient, name: str = "alice", token: str = TOKEN) -> str:
     r = client.post("/login", data={"csrf": csrf, "name": name, "token": token}, follow_redirects=False)
     assert r.status_code == 303, r.text
     return csrf
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """``app`` under a real uvicorn server in a thread (one dashboard process); yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "uvicorn did not stop"
+
+
+class EventStream:
+    """A client of a ``text/event-stream`` URL: reads ``(event, data)`` pairs as the server sends them."""
+
+    def __init__(self, client: httpx.Client, url: str) -> None:
+        self._context = client.stream("GET", url, headers={"Accept": "text/event-stream"})
+        self.response = self._context.__enter__()
+        self._lines = self.response.iter_lines()
+
+    def next(self) -> tuple[str, str]:
+        event, data = "message", []
+        for line in self._lines:
+            if not line:
+                if data:
+                    return event, "\n".join(data)
+                event = "message"
+                continue
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)
+        raise AssertionError("the event stream ended")
+
+    def update_where(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
+        """The first ``update`` event whose HTML satisfies ``predicate`` within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            event, data = self.next()
+            if event == "update":
+                last = data
+                if predicate(data):
+                    return data
+        raise AssertionError(f"no update within {timeout:.0f} s: {what} (last: {last[:800]})")
+
+    def close(self) -> None:
+        self._context.__exit__(None, None, None)

@@ -13,33 +13,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.stores.assignments import open_store
 from tests.dashboard.support import CONFIG, EXPERIMENT, TOKEN, add_traffic, make_client, sign_in
-
-
-@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
-def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(assignment store URL, observation store URL) on one backend, private to the test."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "state.db"), str(tmp_path / "obs.db")
-    elif request.param == "redis":
-        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
-        yield f"{url}?prefix={prefix}&timeout=10", f"{url}?prefix={prefix}-obs&timeout=10"
-    else:
-        cluster = request.getfixturevalue("redis_cluster")
-        prefix = f"ra-dash-{os.getpid()}-{time.monotonic_ns()}"
-        yield (
-            f"{cluster.url}?cluster=true&prefix={prefix}&timeout=10",
-            f"{cluster.url}?cluster=true&prefix={prefix}-obs&timeout=10",
-        )
 
 
 def test_two_dashboards_share_state_on_every_backend(urls: tuple[str, str]) -> None:
