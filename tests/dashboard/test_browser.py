@@ -5,7 +5,7 @@ real LangGraph graph (``RoutingNode`` + three agents) serves sessions in a threa
 outcome and latency; two ``Watcher`` loops (built-in evaluator) act on two experiments — ``latency`` (the
 candidate on the drafter is 2.5× slower: the p95 guardrail breaches and watch rolls back) and ``quality``
 (the candidate on the classifier resolves more: with ``review: required`` watch queues a review). In the
-browser a person signs in, watches the progress bars advance (the page's own live updates), sees the breach
+browser a person signs in, watches the progress bars advance (pushed by server-sent events), sees the breach
 and the rollback, approves the review on the page, and the running graph then sends everyone to the winner.
 Screenshots are saved (``$RA_DASHBOARD_ARTIFACTS`` or the test's tmp folder) and their plots checked.
 """
@@ -36,6 +36,7 @@ from tests.graph.conftest import build_graph
 from tests.support.browser import browser, ink
 
 TOKEN = "browser-token-0123456789abcdef"
+LIVE = "document.getElementById('live')"
 TIMEOUT_S = 240  # traffic + evaluations on a busy 2-core box; each wait ends as soon as the page shows it
 
 CONFIG = {
@@ -169,10 +170,14 @@ def test_dashboard_in_chromium_while_traffic_runs(tmp_path: Path) -> None:
             page.submit("#signin")
             assert "signed in as" in page.js("document.querySelector('nav').innerText")
 
-            # experiments page: the progress bars advance through the page's own live updates
+            # experiments page: the progress bars advance, pushed by server-sent events (no reload)
             units = "+document.querySelector('[data-experiment=quality] tr.arm').dataset.units"
             first = page.wait_until(f"{units} > 0 && {units}", 60, "traffic shows on the experiments page")
-            page.wait_until(f"{units} > {first}", 30, "the progress bar advances without a reload")
+            for _ in range(2):  # twice: each advance arrives as a pushed event
+                first = page.wait_until(
+                    f"{units} > {first} && {LIVE}.dataset.via === 'sse' && {units}", 60,
+                    "the progress bar advances through the event stream",
+                )  # fmt: skip
             assert page.js("document.querySelectorAll('.bar .fill').length") >= 2
 
             # the guardrail breach shows, and watch rolls the experiment back
