@@ -24,13 +24,12 @@ from __future__ import annotations
 
 __all__ = ["DashboardSettings", "create_app"]
 
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -45,12 +44,21 @@ from routing_agent.control.rollout import Action, Rollout
 from routing_agent.dashboard import pages, shipping
 from routing_agent.dashboard.board import Board
 from routing_agent.dashboard.live import EventStreams
+from routing_agent.dashboard.requests import (
+    HEADERS,
+    MAX_TEXT,
+    Refused,
+    fresh_csrf,
+    read_form,
+    same_text,
+    text_field,
+    thread,
+)
 from routing_agent.dashboard.security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
     csrf_ok,
-    new_csrf,
     read_session,
     same_origin,
     session_value,
@@ -59,9 +67,6 @@ from routing_agent.errors import ExperimentNotFound, ReviewNotFound, StateTransi
 from routing_agent.evaluation.report.svg import esc
 
 log = logging.getLogger(__name__)
-
-_MAX_BODY = 16_384
-_MAX_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -81,77 +86,49 @@ class DashboardSettings:
         return self.token is not None and not self.read_only
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def create_app(board: Board, settings: DashboardSettings) -> Starlette:
     """The dashboard over ``board``'s stores with ``settings``' security."""
     streams = EventStreams(settings.live_every_s, max_streams=settings.max_streams)
 
     def chrome(request: Request) -> pages.Chrome:
         user = read_session(settings.token, request.cookies.get(SESSION_COOKIE))
-        csrf = request.cookies.get(CSRF_COOKIE) or _fresh_csrf(request)
+        csrf = request.cookies.get(CSRF_COOKIE) or fresh_csrf(request)
         return pages.Chrome(user, csrf, not settings.actions_on, settings.live_every_s)
 
     def html(request: Request, text: str, status: int = 200) -> HTMLResponse:
-        response = HTMLResponse(text, status_code=status, headers=_HEADERS)
+        response = HTMLResponse(text, status_code=status, headers=HEADERS)
         if CSRF_COOKIE not in request.cookies:
             response.set_cookie(
-                CSRF_COOKIE, _fresh_csrf(request), httponly=True, samesite="strict",
+                CSRF_COOKIE, fresh_csrf(request), httponly=True, samesite="strict",
                 secure=settings.secure_cookies,
             )  # fmt: skip
         return response
 
     def fail(request: Request, status: int, message: str) -> Response:
         if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"error": message, "status": status}, status_code=status, headers=_HEADERS)
+            return JSONResponse({"error": message, "status": status}, status_code=status, headers=HEADERS)
         return html(request, pages.error_page(status, message, chrome(request)), status)
 
-    async def form(request: Request) -> dict[str, str]:
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > _MAX_BODY:
-            raise _Refused(413, f"the form is larger than {_MAX_BODY} bytes")
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            raise _Refused(413, f"the form is larger than {_MAX_BODY} bytes")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Refused(400, "the form is not UTF-8 text") from None
-        return dict(parse_qsl(text, keep_blank_values=True))
-
     async def guarded(request: Request) -> tuple[dict[str, str], str]:
-        """The form of an allowed state change and the acting identity, or ``_Refused``."""
+        """The form of an allowed state change and the acting identity, or ``Refused``."""
         if not settings.actions_on:
             why = "--read-only" if settings.read_only else "no token is configured"
-            raise _Refused(403, f"this dashboard is read-only ({why}): state changes are off")
-        fields = await form(request)
+            raise Refused(403, f"this dashboard is read-only ({why}): state changes are off")
+        fields = await read_form(request)
         if not same_origin(request.headers.get("origin"), request.headers.get("host")):
-            raise _Refused(403, "CSRF check failed: the request came from another origin")
+            raise Refused(403, "CSRF check failed: the request came from another origin")
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), fields.get("csrf")):
-            raise _Refused(403, "CSRF check failed: reload the page and submit the form again")
+            raise Refused(403, "CSRF check failed: reload the page and submit the form again")
         user = read_session(settings.token, request.cookies.get(SESSION_COOKIE))
         if user is None:
-            raise _Refused(401, "sign in with the dashboard token first (/login)")
+            raise Refused(401, "sign in with the dashboard token first (/login)")
         return fields, user
-
-    def text_field(fields: dict[str, str], name: str, *, required: bool) -> str:
-        value = fields.get(name, "").strip()
-        if required and not value:
-            raise _Refused(400, f"a {name} is required: it is recorded in the experiment's history")
-        if len(value) > _MAX_TEXT:
-            raise _Refused(400, f"the {name} is longer than {_MAX_TEXT} characters")
-        return value
 
     def spec_of(experiment: str) -> Any:
         spec = board.spec(experiment)
         if spec is None:
             known = ", ".join(s.id for s in board.config.experiments) or "none"
-            raise _Refused(404, f"no experiment '{experiment}' in the config (known: {known})")
+            raise Refused(404, f"no experiment '{experiment}' in the config (known: {known})")
         return spec
 
     # -- pages ---------------------------------------------------------------------------------------
@@ -170,7 +147,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         body = pages.experiment_body(board.view(spec), chrome(request))
         note = request.query_params.get("done")
         if note:
-            body = f'<p class="done">{esc(note[:_MAX_TEXT])}</p>' + body
+            body = f'<p class="done">{esc(note[:MAX_TEXT])}</p>' + body
         if request.query_params.get("fragment"):
             return html(request, body)
         base = f"/experiments/{quote(spec.id, safe='')}"
@@ -181,10 +158,10 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
 
     def stream(render: Callable[[], str]) -> Response:
         if not settings.events:
-            raise _Refused(404, "live updates by server-sent events are off: the pages poll")
+            raise Refused(404, "live updates by server-sent events are off: the pages poll")
         response = streams.response(render)
         if response is None:
-            raise _Refused(503, f"{settings.max_streams} live streams are open: this page polls instead")
+            raise Refused(503, f"{settings.max_streams} live streams are open: this page polls instead")
         return response
 
     def index_events(request: Request) -> Response:
@@ -197,12 +174,12 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
     def confirm_action(request: Request) -> Response:
         spec = spec_of(request.path_params["experiment"])
         if not settings.actions_on:
-            raise _Refused(403, "this dashboard is read-only: state changes are off")
+            raise Refused(403, "this dashboard is read-only: state changes are off")
         name = request.query_params.get("action", "")
         try:
             action = Action(name)
         except ValueError:
-            raise _Refused(
+            raise Refused(
                 400, f"unknown action '{name}': use pause, resume, rollback, stop or ship"
             ) from None
         fields = {}
@@ -210,7 +187,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         if action is Action.SHIP:
             winner = request.query_params.get("winner", "")
             if winner not in {v.name for v in spec.variants}:
-                raise _Refused(400, f"ship needs ?winner= one of the variants of '{spec.id}'")
+                raise Refused(400, f"ship needs ?winner= one of the variants of '{spec.id}'")
             fields["winner"] = winner
             question = f"Ship '{winner}' to everyone in experiment '{spec.id}'?"
             pairs = request.query_params.getlist("segment")
@@ -237,21 +214,21 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         try:
             action = Action(request.path_params["action"])
         except ValueError:
-            raise _Refused(404, f"unknown action '{request.path_params['action']}'") from None
+            raise Refused(404, f"unknown action '{request.path_params['action']}'") from None
         if fields.get("confirm") != "yes":
-            raise _Refused(400, "the change was not confirmed (confirm=yes)")
+            raise Refused(400, "the change was not confirmed (confirm=yes)")
         reason = text_field(fields, "reason", required=True)
         if action is Action.SHIP:
             winner = fields.get("winner", "")
             segment = shipping.decode_segment(fields["segment"]) if fields.get("segment") else None
             if segment is not None:
-                offer = await _thread(lambda: board.view(spec).segment_offer())
+                offer = await thread(lambda: board.view(spec).segment_offer())
                 shipping.check_offered(spec, winner, segment, offer)
 
             def ship() -> shipping.ShipOutcome:
                 return shipping.ship(board, spec, winner, segment, actor=user, reason=reason)
 
-            done = (await _thread(ship)).message(winner, segment)
+            done = (await thread(ship)).message(winner, segment)
             return RedirectResponse(f"/experiments/{quote(spec.id, safe='')}?done={quote(done)}", 303)
 
         def run() -> Any:
@@ -259,17 +236,17 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
                 action, actor=user, reason=reason, evidence={"source": "dashboard"}
             )
 
-        change = await _thread(run)
+        change = await thread(run)
         done = f"{action.value}: " + ("applied" if change.applied else "already so, nothing changed")
         return RedirectResponse(f"/experiments/{quote(spec.id, safe='')}?done={quote(done)}", 303)
 
     def confirm_review(request: Request) -> Response:
         if not settings.actions_on:
-            raise _Refused(403, "this dashboard is read-only: state changes are off")
+            raise Refused(403, "this dashboard is read-only: state changes are off")
         review_id = request.path_params["review"]
         verdict = request.query_params.get("verdict", "")
         if verdict not in ("approve", "reject"):
-            raise _Refused(400, "verdict is approve or reject")
+            raise Refused(400, "verdict is approve or reject")
         item = ReviewQueue(board.store, board.reviews, config=board.config).get(review_id)
         segment = segment_of(item)
         to = f" to units with {describe_segment(segment)} (others on control)" if segment else ""
@@ -294,9 +271,9 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         fields, user = await guarded(request)
         review_id, verdict = request.path_params["review"], request.path_params["verdict"]
         if verdict not in ("approve", "reject"):
-            raise _Refused(404, f"unknown verdict '{verdict}': approve or reject")
+            raise Refused(404, f"unknown verdict '{verdict}': approve or reject")
         if fields.get("confirm") != "yes":
-            raise _Refused(400, "the verdict was not confirmed (confirm=yes)")
+            raise Refused(400, "the verdict was not confirmed (confirm=yes)")
         note = text_field(fields, "note", required=False)
         queue = ReviewQueue(board.store, board.reviews, config=board.config)
 
@@ -305,7 +282,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
                 return queue.approve(review_id, reviewer=user, note=note)
             return queue.reject(review_id, reviewer=user, note=note, stop=fields.get("stop") == "yes")
 
-        outcome = await _thread(run)
+        outcome = await thread(run)
         done = f"review {review_id} {verdict}d by {outcome.item.reviewer}"
         return RedirectResponse(
             f"/experiments/{quote(outcome.item.experiment, safe='')}?done={quote(done)}", 303
@@ -316,15 +293,15 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
 
     async def login(request: Request) -> Response:
         if not settings.actions_on:
-            raise _Refused(403, "this dashboard is read-only: there is nothing to sign in for")
-        fields = await form(request)
+            raise Refused(403, "this dashboard is read-only: there is nothing to sign in for")
+        fields = await read_form(request)
         if not same_origin(request.headers.get("origin"), request.headers.get("host")) or not csrf_ok(
             request.cookies.get(CSRF_COOKIE), fields.get("csrf")
         ):
-            raise _Refused(403, "CSRF check failed: reload the sign-in page and try again")
+            raise Refused(403, "CSRF check failed: reload the sign-in page and try again")
         assert settings.token is not None
         name = text_field(fields, "name", required=True)
-        if not _same(fields.get("token", ""), settings.token):
+        if not same_text(fields.get("token", ""), settings.token):
             return html(request, pages.login_page(chrome(request), "wrong token"), 401)
         response = RedirectResponse("/", 303)
         response.set_cookie(
@@ -334,9 +311,9 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
         return response
 
     async def logout(request: Request) -> Response:
-        fields = await form(request)
+        fields = await read_form(request)
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), fields.get("csrf")):
-            raise _Refused(403, "CSRF check failed: reload the page and try again")
+            raise Refused(403, "CSRF check failed: reload the page and try again")
         response = RedirectResponse("/", 303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -354,7 +331,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
     # -- errors --------------------------------------------------------------------------------------
 
     async def refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _Refused)
+        assert isinstance(exc, Refused)
         return fail(request, exc.status, exc.message)
 
     async def library_error(request: Request, exc: Exception) -> Response:
@@ -395,7 +372,7 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={
-            _Refused: refused,
+            Refused: refused,
             HTTPException: http_error,
             **dict.fromkeys(_LIBRARY_ERRORS, library_error),
             Exception: library_error,
@@ -406,29 +383,3 @@ def create_app(board: Board, settings: DashboardSettings) -> Starlette:
 
 
 _LIBRARY_ERRORS = (ExperimentNotFound, ReviewNotFound, StateTransitionError, StoreError, ValueError)
-
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
-}
-
-
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-def _fresh_csrf(request: Request) -> str:
-    """The CSRF value this response sets (one per request, when the browser has none yet)."""
-    if not hasattr(request.state, "new_csrf"):
-        request.state.new_csrf = new_csrf()
-    value: str = request.state.new_csrf
-    return value
-
-
-async def _thread(fn: Callable[[], Any]) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn)
