@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import yaml
 
 from routing_agent.config.spec import ExperimentStatus as S
 from routing_agent.stores.assignments import open_store
-from tests.dashboard.support import CONFIG, EXPERIMENT, TOKEN, add_traffic, make_client, sign_in
+from tests.dashboard.support import CONFIG, EXPERIMENT, TOKEN, add_traffic, free_port, make_client, sign_in
 
 
 def test_two_dashboards_share_state_on_every_backend(urls: tuple[str, str]) -> None:
@@ -55,22 +54,15 @@ def test_two_dashboards_share_state_on_every_backend(urls: tuple[str, str]) -> N
     store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_several_dashboard_processes(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
-    """Two ``routing-agent dashboard`` processes over one Redis: sign in on one, act on the other."""
+    """Two ``routing-agent dashboard`` processes over one Redis: sign in on one, act on the other (--poll)."""
     cfg = tmp_path / "experiments.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG))
     store_url = f"{redis_url}?prefix={redis_prefix}&timeout=10"
     obs_url = f"{redis_url}?prefix={redis_prefix}-obs&timeout=10"
     store = open_store(store_url)
     add_traffic(store, obs_url, 60)
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [
         subprocess.Popen(
             [
@@ -86,6 +78,7 @@ def test_several_dashboard_processes(tmp_path: Path, redis_url: str, redis_prefi
                 obs_url,
                 "--port",
                 str(port),
+                *(["--poll"] if port == ports[1] else []),
             ],
             env={**os.environ, "ROUTING_AGENT_DASHBOARD_TOKEN": TOKEN},
             stderr=subprocess.DEVNULL,
@@ -115,6 +108,10 @@ def test_several_dashboard_processes(tmp_path: Path, redis_url: str, redis_prefi
             )
             assert r.status_code == 200 and "pause: applied" in r.text
             assert 'data-state="paused"' in client.get(first + f"/experiments/{EXPERIMENT}").text
+            # the first process pushes live updates by server-sent events; the second (--poll) only polls
+            assert 'data-events="/events"' in client.get(first + "/").text
+            assert "data-events" not in client.get(second + "/").text
+            assert client.get(second + "/events").status_code == 404
         state = store.get_state(EXPERIMENT)
         assert state is not None and (state.status, state.actor, state.reason) == (S.PAUSED, "erin", "hold")
     finally:
