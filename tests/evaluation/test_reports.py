@@ -22,8 +22,8 @@ from routing_agent.evaluation import (
 from routing_agent.evaluation.report import SCHEMA_PATH, render
 from routing_agent.stores.observations import Observation
 from routing_agent.stores.observations.sqlite import SQLiteObservationStore
-from tests.support.browser import decode_png, load_page
 from tests.evaluation.support import EXP, arm, make_spec
+from tests.support.browser import decode_png, load_page
 
 GUARDRAILS = [
     {"metric": "latency_s", "statistic": "p95", "max_ratio_to_control": 1.3},
