@@ -17,7 +17,7 @@ Keys (``P`` = prefix, ``E`` = escaped experiment id; every key of one experiment
 run of entries, one per variant × agent (0 = none) × metric-and-segment the unit was observed in::
 
     <HHI4I4dH  variant id, agent id, metric id, count, sum, number of buckets
-    <i4I4      bucket, count   (repeated; segment-any entries only; bucket -2**31 = the zero bucket)
+    <i4I4      bucket, count   (sorted by bucket; segment-any entries only; -2**31 = the zero bucket)
 
 A unit's any-agent value is the sum of its entries over agents. One field per unit replaces the earlier
 layout's ~48 hash fields per unit (per-scope sums, counts and bucket counts, each repeating the unit id):

@@ -52,27 +52,35 @@ local function intern(kind, name)
   names[field] = id
   return id
 end
+-- an entry's bucket counters stay packed (8 bytes each, sorted by bucket): a bump is a binary search and
+-- one splice, so a unit that met many buckets costs no more to write than one that met a few
 local function decode(s)
   local entries, pos = {}, 1
   while s and pos <= #s do
     local vid, aid, sid, c, sum, nb, p = struct.unpack('<HHI4I4dH', s, pos)
-    local b = {}
-    for _ = 1, nb do
-      local bi, bn
-      bi, bn, p = struct.unpack('<i4I4', s, p)
-      b[bi] = bn
-    end
-    entries[#entries + 1] = {vid = vid, aid = aid, sid = sid, c = c, s = sum, b = b}
-    pos = p
+    pos = p + 8 * nb
+    entries[#entries + 1] = {vid = vid, aid = aid, sid = sid, c = c, s = sum, nb = nb,
+      raw = string.sub(s, p, pos - 1)}
   end
   return entries
+end
+local function bump(e, bucket)
+  local lo, hi = 0, e.nb - 1
+  while lo <= hi do
+    local mid = math.floor((lo + hi) / 2)
+    local bi, bn = struct.unpack('<i4I4', e.raw, mid * 8 + 1)
+    if bi == bucket then
+      e.raw = string.sub(e.raw, 1, mid * 8 + 4) .. struct.pack('<I4', bn + 1) .. string.sub(e.raw, mid * 8 + 9)
+      return
+    elseif bi < bucket then lo = mid + 1 else hi = mid - 1 end
+  end
+  e.raw = string.sub(e.raw, 1, lo * 8) .. struct.pack('<i4I4', bucket, 1) .. string.sub(e.raw, lo * 8 + 1)
+  e.nb = e.nb + 1
 end
 local function encode(entries)
   local out = {}
   for _, e in ipairs(entries) do
-    local parts, nb = {}, 0
-    for bi, bn in pairs(e.b) do nb = nb + 1; parts[nb] = struct.pack('<i4I4', bi, bn) end
-    out[#out + 1] = struct.pack('<HHI4I4dH', e.vid, e.aid, e.sid, e.c, e.s, nb) .. table.concat(parts)
+    out[#out + 1] = struct.pack('<HHI4I4dH', e.vid, e.aid, e.sid, e.c, e.s, e.nb) .. e.raw
   end
   return table.concat(out)
 end
@@ -144,12 +152,12 @@ while i <= #ARGV do
         end
       end
       if not mine then
-        mine = {vid = vid, aid = aid, sid = sid, c = 0, s = 0, b = {}}
+        mine = {vid = vid, aid = aid, sid = sid, c = 0, s = 0, nb = 0, raw = ''}
         r.e[#r.e + 1] = mine
       end
       local old_s, old_c = mine.s, mine.c
       mine.s = old_s + v; mine.c = old_c + 1
-      if k == 0 then mine.b[bucket] = (mine.b[bucket] or 0) + 1 end
+      if k == 0 then bump(mine, bucket) end
       totals(t(base .. 't:' .. any_scope), any_s, any_c, v, vs)
       if agent_scope ~= '' then totals(t(base .. 't:' .. agent_scope), old_s, old_c, v, vs) end
       if k == 0 then
