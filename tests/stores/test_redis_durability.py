@@ -223,3 +223,32 @@ def test_data_written_before_anchors_is_adopted_not_lost(redis_url: str, redis_p
     finally:
         store.close()
         admin.close()
+
+
+def test_an_experiment_in_the_earlier_layout_is_refused_until_purged(redis_url: str, redis_prefix: str) -> None:
+    """Observations written by the per-scope layout (before unit records) cannot be continued: writes and
+    reads refuse them with the command that clears them, and after ``purge`` the experiment starts afresh."""
+    url = f"{redis_url}?prefix={redis_prefix}"
+    admin = redis.Redis.from_url(redis_url)
+    base = f"{redis_prefix}:{{exp:old}}:o:"
+    admin.sadd(base + "variants", "a")  # what the earlier layout left: sets and per-scope hashes of units
+    admin.hset(base + "s:5.calls--1.a", "u1", "3")
+    admin.hset(base + "t:5.calls--1.a", mapping={"n_units": 1, "n_obs": 3, "sx": 3})
+    observations = open_observation_store(url)
+    try:
+        obs = Observation("old", "a", "u2", "calls", 1.0, id="new-1")
+        with pytest.raises(StoreMisconfigured, match="routing-agent purge -e old"):
+            observations.add([obs])
+        with pytest.raises(StoreMisconfigured, match="routing-agent purge -e old"):
+            observations.unit_aggregates("old", "calls")
+        with pytest.raises(StoreMisconfigured, match="routing-agent purge -e old"):
+            list(observations.unit_values("old", "calls"))
+        assert admin.hget(base + "t:5.calls--1.a", "n_obs") == b"3"  # nothing was written
+        observations.add([Observation("new", "a", "u1", "calls", 1.0, id="n-1")])  # others are unaffected
+        done = runner.invoke(app, ["purge", "-e", "old", "--store", url, "--yes", "--force"])
+        assert done.exit_code == 0, done.output
+        assert observations.add([obs]) == 1
+        assert observations.unit_aggregates("old", "calls")["a"].n_obs == 1
+    finally:
+        observations.close()
+        admin.close()
