@@ -225,7 +225,7 @@ def test_data_written_before_anchors_is_adopted_not_lost(redis_url: str, redis_p
         admin.close()
 
 
-def test_an_experiment_in_the_earlier_layout_is_refused_until_purged(redis_url: str, redis_prefix: str) -> None:
+def test_an_earlier_layout_experiment_is_refused_until_purged(redis_url: str, redis_prefix: str) -> None:
     """Observations written by the per-scope layout (before unit records) cannot be continued: writes and
     reads refuse them with the command that clears them, and after ``purge`` the experiment starts afresh."""
     url = f"{redis_url}?prefix={redis_prefix}"
