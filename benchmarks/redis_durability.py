@@ -144,7 +144,7 @@ def bytes_per_session(url: str, sessions: int, graph_sessions: int = 1000) -> di
     writer.close(60)
     after_graph = _dataset(admin)
     templates = [obs for unit, obs in recorder.by_unit.items() if unit != "warm-up"]
-    assignments = open_store(url)
+    assignments = open_store(url + "?timeout=10")  # a replay, not a routing decision: wait out the load
     variants = ("control", "candidate")
     pending: list[Any] = []
     for i in range(graph_sessions, sessions):

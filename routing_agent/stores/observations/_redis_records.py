@@ -21,13 +21,14 @@ run of entries, one per variant × agent (0 = none) × metric-and-segment the un
 
 A unit's any-agent value is the sum of its entries over agents. One field per unit replaces the earlier
 layout's ~48 hash fields per unit (per-scope sums, counts and bucket counts, each repeating the unit id):
-~0.3 KB per one-call session instead of ~3.5 KB. Reads (``unit_values``, ratio and tail aggregates) scan
-the record hashes with ``HSCAN`` and compute in Python, so no read blocks Redis for long.
+~0.3 KB per one-call session instead of ~3.5 KB. Reads: per-unit values page the record hashes with
+``HSCAN``; ratio and tail aggregates run ``SUMS`` on each record hash (the data stays on the server; one call
+blocks Redis for one shard only).
 """
 
 from __future__ import annotations
 
-__all__ = ["Index", "RecordReader", "decode"]
+__all__ = ["SUMS", "Index", "RecordReader"]
 
 import struct
 from collections.abc import Callable, Iterator
@@ -38,36 +39,64 @@ from routing_agent.stores.observations._redis_scripts import SHARDS, ZERO_BUCKET
 from routing_agent.stores.observations.aggregates import UnitAggregate, UnitValue
 from routing_agent.stores.observations.base import Segment
 
+SUMS = """
+local function f(x) return string.format('%.17g', x) end
+local mode, sx_id, sy_id, aid = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local limits = {}
+for k = 5, #ARGV, 2 do limits[tonumber(ARGV[k])] = tonumber(ARGV[k + 1]) end
+local rows = redis.call('HGETALL', KEYS[1])
+local out = {}
+for r = 2, #rows, 2 do
+  local s, pos = rows[r], 1
+  local xs, ys, ns, seen = {}, {}, {}, {}
+  while pos <= #s do
+    local vid, a, sid, c, sum, nb, p = struct.unpack('<HHI4I4dH', s, pos)
+    pos = p + 8 * nb
+    if c > 0 and (aid < 0 or a == aid) then
+      if mode == 'tail' then
+        local limit = limits[vid]
+        if sid == sx_id and limit then
+          local below = 0
+          for k = 0, nb - 1 do
+            local bi, bn = struct.unpack('<i4I4', s, p + 8 * k)
+            if bi == ZERO or bi <= limit then below = below + bn else break end
+          end
+          seen[vid] = true
+          xs[vid] = (xs[vid] or 0) + below
+          ys[vid] = (ys[vid] or 0) + c
+          ns[vid] = (ns[vid] or 0) + c
+        end
+      else
+        if sid == sx_id then
+          seen[vid] = true; xs[vid] = (xs[vid] or 0) + sum; ns[vid] = (ns[vid] or 0) + c
+        end
+        if sid == sy_id then seen[vid] = true; ys[vid] = (ys[vid] or 0) + sum end
+      end
+    end
+  end
+  for vid in pairs(seen) do
+    local x, y = xs[vid] or 0, ys[vid] or 0
+    local o = out[vid]
+    if not o then o = {0, 0, 0, 0, 0, 0, 0}; out[vid] = o end
+    o[1] = o[1] + 1; o[2] = o[2] + (ns[vid] or 0)
+    o[3] = o[3] + x; o[4] = o[4] + x * x; o[5] = o[5] + y; o[6] = o[6] + y * y; o[7] = o[7] + x * y
+  end
+end
+local reply = {}
+for vid, o in pairs(out) do
+  reply[#reply + 1] = tostring(vid)
+  for k = 1, 7 do reply[#reply + 1] = f(o[k]) end
+end
+return reply
+""".replace("ZERO", str(ZERO_BUCKET))
+"""Per-variant sums over one record hash, on the server (the data stays there; a call blocks Redis for one
+shard). ARGV: ``paired`` (x = Σ metric, y = Σ denominator; x = 0 for a unit with only the denominator) or
+``tail`` (x = values in buckets ≤ the variant's limit, y = all values: ARGV[5…] = variant id, limit pairs,
+``-2**31`` = the zero bucket only), metric id, denominator id, agent id (-1 = any). Returns variant id and
+units, observations, Σx, Σx², Σy, Σy², Σxy, repeated."""
+
 _ENTRY = struct.Struct("<HHIIdH")
 _BUCKET = struct.Struct("<iI")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One entry of a unit record (ids as interned in the experiment's index)."""
-
-    variant: int
-    agent: int
-    metric: int
-    count: int
-    total: float
-    buckets: dict[int, int]
-
-
-def decode(raw: bytes) -> list[Entry]:
-    """The entries of a packed record."""
-    out: list[Entry] = []
-    pos, end = 0, len(raw)
-    while pos < end:
-        vid, aid, sid, count, total, nb = _ENTRY.unpack_from(raw, pos)
-        pos += _ENTRY.size
-        buckets: dict[int, int] = {}
-        for _ in range(nb):
-            bucket, n = _BUCKET.unpack_from(raw, pos)
-            pos += _BUCKET.size
-            buckets[bucket] = n
-        out.append(Entry(vid, aid, sid, count, total, buckets))
-    return out
 
 
 @dataclass
@@ -96,89 +125,80 @@ class Index:
 
 
 class RecordReader:
-    """Per-unit values of one experiment, from its record hashes (``scan`` pages one shard with ``HSCAN``)."""
+    """Per-unit values of one experiment from its record hashes: ``scan(shard)`` pages one hash (``HSCAN``),
+    ``sums(args)`` runs ``SUMS`` on every shard and returns the replies."""
 
-    def __init__(self, index: Index, scan: Callable[[int], Iterator[tuple[bytes, bytes]]]) -> None:
+    def __init__(
+        self,
+        index: Index,
+        scan: Callable[[int], Iterator[tuple[bytes, bytes]]],
+        sums: Callable[[list[str]], list[list[Any]]],
+    ) -> None:
         self.index = index
         self._scan = scan
+        self._sums = sums
 
-    def _units(self) -> Iterator[tuple[str, list[Entry]]]:
+    def _agent(self, agent: str | None) -> int | None:
+        """The agent id to match (-1 = any), None when the agent was never observed."""
+        return -1 if agent is None else self.index.id("a", agent)
+
+    def unit_values(self, metric: str, agent: str | None, segment: Segment | None) -> Iterator[UnitValue]:
+        """Each unit's sum and count per variant (entries of other metrics are skipped undecoded)."""
+        sid, aid = self.index.id("m", metric_name(metric, segment)), self._agent(agent)
+        if sid is None or aid is None:
+            return
         for shard in range(SHARDS):
             seen: dict[bytes, bytes] = {}  # HSCAN may repeat a field while the hash is rehashed
             for unit, raw in self._scan(shard):
                 seen[unit] = raw
             for unit, raw in seen.items():
-                yield unit.decode("utf-8", "surrogatepass"), decode(raw)
+                per: dict[int, tuple[float, int]] = {}
+                pos, end = 0, len(raw)
+                while pos < end:
+                    vid, a, s, count, total, nb = _ENTRY.unpack_from(raw, pos)
+                    pos += _ENTRY.size + _BUCKET.size * nb
+                    if s == sid and count and (aid < 0 or a == aid):
+                        old = per.get(vid, (0.0, 0))
+                        per[vid] = (old[0] + total, old[1] + count)
+                for vid, (total, count) in per.items():
+                    yield UnitValue(self.index.name("v", vid), text(unit), total, count)
 
-    def _selector(
-        self, metric: str, agent: str | None, segment: Segment | None
-    ) -> tuple[int, int | None] | None:
-        sid = self.index.id("m", metric_name(metric, segment))
-        if sid is None:
-            return None
-        if agent is None:
-            return sid, None
-        aid = self.index.id("a", agent)
-        return None if aid is None else (sid, aid)
-
-    def values(
-        self, metric: str, agent: str | None, segment: Segment | None, *, buckets: bool = False
-    ) -> dict[str, dict[str, tuple[float, int, dict[int, int]]]]:
-        """variant -> unit -> (sum, count, bucket counts) for metric × agent|any × segment|any."""
-        wanted = self._selector(metric, agent, segment)
-        out: dict[str, dict[str, tuple[float, int, dict[int, int]]]] = {}
-        if wanted is None:
-            return out
-        sid, aid = wanted
-        for unit, entries in self._units():
-            for e in entries:
-                if e.metric != sid or (aid is not None and e.agent != aid) or not e.count:
-                    continue
-                per = out.setdefault(self.index.name("v", e.variant), {})
-                total, count, hist = per.get(unit, (0.0, 0, {}))
-                if buckets:
-                    hist = dict(hist)
-                    for b, n in e.buckets.items():
-                        hist[b] = hist.get(b, 0) + n
-                per[unit] = (total + e.total, count + e.count, hist)
-        return out
-
-    def unit_values(self, metric: str, agent: str | None, segment: Segment | None) -> Iterator[UnitValue]:
-        """Each unit's sum and count per variant."""
-        for variant, units in sorted(self.values(metric, agent, segment).items()):
-            for unit, (total, count, _) in units.items():
-                yield UnitValue(variant, unit, total, count)
+    def _aggregates(self, args: list[str]) -> dict[str, UnitAggregate]:
+        out: dict[str, UnitAggregate] = {}
+        for reply in self._sums(args):
+            for k in range(0, len(reply), 8):
+                vals = [text(v) for v in reply[k : k + 8]]
+                agg = UnitAggregate(int(float(vals[1])), int(float(vals[2])), *(float(v) for v in vals[3:]))
+                variant = self.index.name("v", int(vals[0]))
+                out[variant] = out[variant] + agg if variant in out else agg
+        return {v: a for v, a in sorted(out.items()) if a.n_units}
 
     def paired(
         self, metric: str, denominator: str, agent: str | None, segment: Segment | None
     ) -> dict[str, UnitAggregate]:
         """Per variant: units' (Σ metric, Σ denominator); a unit with the denominator only has x = 0."""
-        xs = self.values(metric, agent, segment)
-        ys = self.values(denominator, agent, segment)
-        out: dict[str, UnitAggregate] = {}
-        for variant in sorted(set(xs) | set(ys)):
-            x, y = xs.get(variant, {}), ys.get(variant, {})
-            units = set(x) | set(y)
-            if not units:
-                continue
-            pairs = [(x[u][0] if u in x else 0.0, y[u][0] if u in y else 0.0) for u in units]
-            out[variant] = UnitAggregate.of(pairs, n_obs=sum(x[u][1] for u in x))
-        return out
+        sx, sy = (
+            self.index.id("m", metric_name(metric, segment)),
+            self.index.id("m", metric_name(denominator, segment)),
+        )
+        aid = self._agent(agent)
+        if (sx is None and sy is None) or aid is None:
+            return {}
+        return self._aggregates(
+            ["paired", str(-1 if sx is None else sx), str(-1 if sy is None else sy), str(aid)]
+        )
 
     def tail(self, metric: str, limits: dict[str, int | None], agent: str | None) -> dict[str, UnitAggregate]:
         """Per variant: units' (values in buckets ≤ the limit, all values); limit None = the zero bucket."""
-        units_by_variant = self.values(metric, agent, None, buckets=True)
-        out: dict[str, UnitAggregate] = {}
+        sid, aid = self.index.id("m", metric_name(metric, None)), self._agent(agent)
+        if sid is None or aid is None:
+            return {}
+        args = ["tail", str(sid), "-1", str(aid)]
         for variant, limit in limits.items():
-            pairs: list[tuple[float, float]] = []
-            for _, count, hist in units_by_variant.get(variant, {}).values():
-                below = sum(
-                    n for b, n in hist.items() if b == ZERO_BUCKET or (limit is not None and b <= limit)
-                )
-                pairs.append((float(below), float(count)))
-            if pairs:
-                out[variant] = UnitAggregate.of(pairs)
-        return out
+            vid = self.index.id("v", variant)
+            if vid is not None:
+                args += [str(vid), str(ZERO_BUCKET if limit is None else limit)]
+        return self._aggregates(args) if len(args) > 4 else {}
 
 
 def text(value: Any) -> str:

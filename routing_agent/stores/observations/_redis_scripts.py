@@ -70,7 +70,8 @@ local function bump(e, bucket)
     local mid = math.floor((lo + hi) / 2)
     local bi, bn = struct.unpack('<i4I4', e.raw, mid * 8 + 1)
     if bi == bucket then
-      e.raw = string.sub(e.raw, 1, mid * 8 + 4) .. struct.pack('<I4', bn + 1) .. string.sub(e.raw, mid * 8 + 9)
+      local at = mid * 8
+      e.raw = string.sub(e.raw, 1, at + 4) .. struct.pack('<I4', bn + 1) .. string.sub(e.raw, at + 9)
       return
     elseif bi < bucket then lo = mid + 1 else hi = mid - 1 end
   end

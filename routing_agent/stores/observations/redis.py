@@ -36,8 +36,8 @@ from routing_agent.stores._redis import (
     retention_of,
 )
 from routing_agent.stores.capabilities import Capability
-from routing_agent.stores.observations._redis_records import Index, RecordReader
-from routing_agent.stores.observations._redis_scripts import ADD, observation_args
+from routing_agent.stores.observations._redis_records import SUMS, Index, RecordReader
+from routing_agent.stores.observations._redis_scripts import ADD, SHARDS, observation_args
 from routing_agent.stores.observations._redis_scripts import enc as _enc
 from routing_agent.stores.observations._redis_scripts import scope as _scope
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
@@ -95,6 +95,7 @@ class RedisObservationStore:
         self._build_lock = threading.Lock()
         self._bound: Any = None
         self._script: Any = None
+        self._sums: Any = None
         self._owns_client = False
         self._closed = False
         if client is not None:
@@ -102,6 +103,7 @@ class RedisObservationStore:
 
     def _bind(self, client: Any) -> None:
         self._script = client.register_script(ADD)
+        self._sums = client.register_script(SUMS)
         self._bound = client
 
     @property
@@ -247,7 +249,17 @@ class RedisObservationStore:
                 if int(cursor) == 0:
                     return
 
-        return RecordReader(index, scan)
+        def sums(args: list[str]) -> list[list[Any]]:
+            _ = self._add  # binds the scripts
+            keys = [[f"{base}r:{shard}"] for shard in range(SHARDS)]
+            if self._cluster:
+                return [self._call(self._sums, keys=k, args=args) for k in keys]
+            pipe = self._client.pipeline(transaction=False)
+            for k in keys:
+                self._sums(keys=k, args=args, client=pipe)
+            return list(self._call(pipe.execute))
+
+        return RecordReader(index, scan, sums)
 
     def unit_aggregates(
         self,
