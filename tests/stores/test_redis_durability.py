@@ -5,6 +5,7 @@ seen by ``status`` and cleared by ``recover``, and ``purge``."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -250,5 +251,48 @@ def test_an_earlier_layout_experiment_is_refused_until_purged(redis_url: str, re
         assert observations.add([obs]) == 1
         assert observations.unit_aggregates("old", "calls")["a"].n_obs == 1
     finally:
+        observations.close()
+        admin.close()
+
+
+def test_a_one_call_session_costs_at_most_one_kilobyte(redis_url: str, redis_prefix: str) -> None:
+    """Issue 15's target: the keys of 1,000 sessions (one experiment, one LLM call: an assignment and the
+    eight observations the telemetry writes) hold ≤ 1 KB per session, observation ids included."""
+    url = f"{redis_url}?prefix={redis_prefix}&timeout=10"
+    store, observations = open_store(url), open_observation_store(url)
+    admin = redis.Redis.from_url(redis_url)
+    metrics = (
+        "calls",
+        "latency_s",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "error",
+        "refusal",
+        "unpriced",
+    )
+    rng = random.Random(3)
+    try:
+        batch: list[Observation] = []
+        for i in range(1000):
+            unit = f"session-{i:08d}-{rng.getrandbits(32):08x}"
+            variant, _ = store.get_or_set("exp", unit, ("control", "candidate")[i % 2])
+            batch += [
+                Observation(
+                    "exp", variant, unit, m, rng.lognormvariate(0, 1), agent="answer", id=f"{unit}{m}"
+                )
+                for m in metrics
+            ]
+        for start in range(0, len(batch), 500):
+            observations.add(batch[start : start + 500])
+        used = {
+            k: int(admin.memory_usage(k, samples=0) or 0) for k in admin.scan_iter(match=f"{redis_prefix}:*")
+        }
+        per_session = sum(used.values()) / 1000
+        records = sum(n for k, n in used.items() if b":o:r:" in k) / 1000
+        assert per_session <= 1024, (per_session, records)
+        assert not any(b":o:s:" in k or b":o:u:" in k for k in used)  # no per-scope hashes of unit ids
+    finally:
+        store.close()
         observations.close()
         admin.close()
