@@ -3,8 +3,9 @@
 Key layout and record format: ``_redis_records``; the write script: ``_redis_scripts``. A batch is one Lua
 call per ``CHUNK`` observations: for each new observation it updates the unit's record and the running
 totals exactly, in every scope. ``unit_aggregates`` without a denominator reads one hash per variant; with a
-denominator, ``unit_values`` and ``tail_aggregates`` page the record hashes with ``HSCAN`` and compute in
-Python. No raw rows are kept (no ``RAW_ROWS``).
+denominator, and ``tail_aggregates``, run ``SUMS`` on every record hash (on the server); ``unit_values``
+pages the record hashes with ``HSCAN``. No raw rows are kept (no ``RAW_ROWS``). Client plumbing:
+``_redis_client``.
 
 Writes are O(1) per observation whatever a unit's history. Retention: every key a batch writes expires
 ``retention_s`` after its last write (``?retention_days=``, default 30), so an experiment's observations
@@ -18,26 +19,18 @@ from __future__ import annotations
 __all__ = ["RedisObservationStore", "from_url"]
 
 import json
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from routing_agent.errors import StoreMisconfigured, StoreUnavailable
-from routing_agent.stores._redis import (
-    DEFAULT_PREFIX,
-    DEFAULT_RETENTION_S,
-    check_on_open,
-    check_prefix,
-    client_factories,
-    experiment_tag,
-    factories_for,
-    redis_errors,
-    require_redis,
-    retention_of,
-)
+from routing_agent.errors import StoreMisconfigured
+from routing_agent.stores._redis import DEFAULT_PREFIX, check_on_open, factories_for, retention_of
 from routing_agent.stores.capabilities import Capability
-from routing_agent.stores.observations._redis_records import SUMS, Index, RecordReader
-from routing_agent.stores.observations._redis_scripts import ADD, SHARDS, observation_args
+from routing_agent.stores.observations._redis_client import (
+    DEFAULT_TIMEOUT_S,
+    RedisObservationClient,
+)
+from routing_agent.stores.observations._redis_records import Index, RecordReader
+from routing_agent.stores.observations._redis_scripts import SHARDS, observation_args
 from routing_agent.stores.observations._redis_scripts import enc as _enc
 from routing_agent.stores.observations._redis_scripts import scope as _scope
 from routing_agent.stores.observations.aggregates import LogHistogram, UnitAggregate, UnitValue, bucket_index
@@ -47,16 +40,11 @@ from routing_agent.stores.observations.observation import Observation, check_obs
 if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL
 
-T = TypeVar("T")
-DEFAULT_TIMEOUT_S = 2.0
-"""Observation writes run off the graph's thread (``BufferedObservationWriter``), so they may wait longer."""
-DEFAULT_DEDUP_WINDOW_S = 3600.0
-"""An observation id is remembered (a retry of it ignored) for at least this long after its time window."""
 CHUNK = 16
-"""Observations per Lua call: ~40 commands each, so one call holds Redis for well under 5 ms."""
+"""Observations per Lua call: ~35 commands each, so one call holds Redis for well under 5 ms."""
 
 
-class RedisObservationStore:
+class RedisObservationStore(RedisObservationClient):
     """Observations aggregated inside Redis; inject a client (``redis.Redis``/``RedisCluster``) or a URL."""
 
     capabilities = frozenset(
@@ -67,110 +55,8 @@ class RedisObservationStore:
         }
     )
 
-    def __init__(
-        self,
-        client: Any = None,
-        *,
-        prefix: str = DEFAULT_PREFIX,
-        client_factory: Callable[[], Any] | None = None,
-        retention_s: float | None = DEFAULT_RETENTION_S,
-        dedup_window_s: float = DEFAULT_DEDUP_WINDOW_S,
-    ) -> None:
-        """Use ``client``, or build one with ``client_factory`` on first use (a ``RedisCluster`` connects when
-        built, and an unreachable cluster must fail the first writes, counted, not the constructor).
-
-        ``retention_s``: every key expires this long after its last write (None: never); ``dedup_window_s``:
-        how long an observation id is remembered at least (retries later than that would count twice)."""
-        check_prefix(prefix)
-        if not dedup_window_s > 0:
-            raise ValueError(f"dedup_window_s must be positive, not {dedup_window_s!r}")
-        self.retention_s = retention_s
-        self.dedup_window_s = float(dedup_window_s)
-        if client is None and client_factory is None:
-            raise ValueError(
-                "RedisObservationStore needs a client (or use from_url / open_observation_store)"
-            )
-        self.prefix = prefix
-        self._factory = client_factory
-        self._build_lock = threading.Lock()
-        self._bound: Any = None
-        self._script: Any = None
-        self._sums: Any = None
-        self._owns_client = False
-        self._closed = False
-        if client is not None:
-            self._bind(client)
-
-    def _bind(self, client: Any) -> None:
-        self._script = client.register_script(ADD)
-        self._sums = client.register_script(SUMS)
-        self._bound = client
-
-    @property
-    def _client(self) -> Any:
-        if self._closed:
-            raise StoreUnavailable(f"Redis observation store ({self.prefix}) is closed")
-        if self._bound is None:
-            assert self._factory is not None
-            with self._build_lock:
-                if self._bound is None:
-                    self._bind(self._call(self._factory))
-        return self._bound
-
-    @property
-    def _add(self) -> Any:
-        if self._script is None or self._closed:
-            _ = self._client  # builds and binds the client on first use (or raises StoreUnavailable)
-        return self._script
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        prefix: str = DEFAULT_PREFIX,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        password: str | None = None,
-        cluster: bool = False,
-        retention_s: float | None = DEFAULT_RETENTION_S,
-    ) -> RedisObservationStore:
-        """Build a client from a ``redis://`` / ``rediss://`` / ``unix://`` URL under the one client policy of
-        every Redis store (``routing_agent.stores._redis``: timeouts, one retry on a broken connection).
-
-        ``password`` overrides the URL's; ``cluster`` uses ``RedisCluster``. Every key of one experiment
-        shares a hash tag, so each Lua call touches one cluster slot.
-        """
-        require_redis()
-        build_sync, _ = client_factories(url, timeout_s=timeout_s, password=password, cluster=cluster)
-        return cls._owning(build_sync, prefix=prefix, cluster=cluster, retention_s=retention_s)
-
-    @classmethod
-    def _owning(
-        cls, build: Callable[[], Any], *, prefix: str, cluster: bool, retention_s: float | None
-    ) -> RedisObservationStore:
-        # A cluster client connects when built: build it on first use, so an unreachable cluster fails the
-        # first writes (counted by the writer), not the constructor.
-        store = (
-            cls(prefix=prefix, client_factory=build, retention_s=retention_s)
-            if cluster
-            else cls(build(), prefix=prefix, retention_s=retention_s)
-        )
-        store._owns_client = True
-        return store
-
     def __repr__(self) -> str:
         return f"RedisObservationStore(prefix={self.prefix!r})"
-
-    def _base(self, experiment: str) -> str:
-        return f"{self.prefix}:{{exp:{experiment_tag(experiment)}}}:o:"
-
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._closed:
-            raise StoreUnavailable(f"Redis observation store ({self.prefix}) is closed")
-        try:
-            return fn(*args, **kwargs)
-        except redis_errors() as exc:
-            raise StoreUnavailable(f"Redis observation store ({self.prefix}): {exc}") from exc
 
     # -- write -----------------------------------------------------------------------------------------
 
@@ -218,12 +104,6 @@ class RedisObservationStore:
             "or use another ?prefix="
         )
 
-    @property
-    def _cluster(self) -> bool:
-        import redis as _redis
-
-        return isinstance(self._client, _redis.RedisCluster)
-
     # -- read ------------------------------------------------------------------------------------------
 
     def _variants(self, experiment: str) -> list[str]:
@@ -250,13 +130,13 @@ class RedisObservationStore:
                     return
 
         def sums(args: list[str]) -> list[list[Any]]:
-            _ = self._add  # binds the scripts
+            script = self._sum_script
             keys = [[f"{base}r:{shard}"] for shard in range(SHARDS)]
             if self._cluster:
-                return [self._call(self._sums, keys=k, args=args) for k in keys]
+                return [self._call(script, keys=k, args=args) for k in keys]
             pipe = self._client.pipeline(transaction=False)
             for k in keys:
-                self._sums(keys=k, args=args, client=pipe)
+                script(keys=k, args=args, client=pipe)
             return list(self._call(pipe.execute))
 
         return RecordReader(index, scan, sums)
@@ -371,13 +251,6 @@ class RedisObservationStore:
     def observations(self, experiment: str, metric: str | None = None) -> Iterator[Observation]:
         """Not kept: Redis stores aggregates only."""
         raise NotImplementedError("RedisObservationStore keeps aggregates, not raw rows (no RAW_ROWS)")
-
-    def close(self) -> None:
-        """Close the client when this store built it (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            if self._owns_client and self._bound is not None:
-                self._bound.close()
 
 
 def _text(value: bytes | str) -> str:
