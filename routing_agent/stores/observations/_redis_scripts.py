@@ -96,15 +96,22 @@ local function record(shard, unit)
   end
   return r
 end
-local function totals(tot, old_s, old_c, v, vs)
-  local new_c = old_c + 1
-  if old_c == 0 then redis.call('HINCRBY', tot, 'n_units', 1) end
-  redis.call('HINCRBY', tot, 'n_obs', 1)
-  redis.call('HINCRBYFLOAT', tot, 'sx', vs)
-  redis.call('HINCRBYFLOAT', tot, 'sx2', f(v * (2 * old_s + v)))
-  redis.call('HINCRBY', tot, 'sy', 1)
-  redis.call('HINCRBY', tot, 'sy2', 2 * old_c + 1)
-  redis.call('HINCRBYFLOAT', tot, 'sxy', f(old_s + v * new_c))
+-- increments are summed per key and field over the call and applied once at its end (a chunk of a hot
+-- unit's observations costs a few commands, not a few per observation)
+local ints, floats, lows, highs = {}, {}, {}, {}
+local function add_to(acc, key, field, x)
+  local h = acc[key]
+  if not h then h = {}; acc[key] = h end
+  h[field] = (h[field] or 0) + x
+end
+local function totals(tot, old_s, old_c, v)
+  if old_c == 0 then add_to(ints, tot, 'n_units', 1) end
+  add_to(ints, tot, 'n_obs', 1)
+  add_to(floats, tot, 'sx', v)
+  add_to(floats, tot, 'sx2', v * (2 * old_s + v))
+  add_to(ints, tot, 'sy', 1)
+  add_to(ints, tot, 'sy2', 2 * old_c + 1)
+  add_to(floats, tot, 'sxy', old_s + v * (old_c + 1))
 end
 local added = 0
 local tmin, tmax = nil, nil
@@ -140,8 +147,8 @@ while i <= #ARGV do
       end
     end
     local counters = t(base .. 'n')
-    if not had_v then redis.call('HINCRBY', counters, u_any, 1) end
-    if u_agent ~= '' and not had_va then redis.call('HINCRBY', counters, u_agent, 1) end
+    if not had_v then add_to(ints, counters, u_any, 1) end
+    if u_agent ~= '' and not had_va then add_to(ints, counters, u_agent, 1) end
     for k = 0, n_seg - 1 do
       local sid = intern('m', ARGV[j + 3 * k])
       local any_scope, agent_scope = ARGV[j + 3 * k + 1], ARGV[j + 3 * k + 2]
@@ -159,21 +166,19 @@ while i <= #ARGV do
       local old_s, old_c = mine.s, mine.c
       mine.s = old_s + v; mine.c = old_c + 1
       if k == 0 then bump(mine, bucket) end
-      totals(t(base .. 't:' .. any_scope), any_s, any_c, v, vs)
-      if agent_scope ~= '' then totals(t(base .. 't:' .. agent_scope), old_s, old_c, v, vs) end
+      totals(t(base .. 't:' .. any_scope), any_s, any_c, v)
+      if agent_scope ~= '' then totals(t(base .. 't:' .. agent_scope), old_s, old_c, v) end
       if k == 0 then
         for _, sc in ipairs({any_scope, agent_scope}) do
           if sc ~= '' then
             local h = t(base .. 'h:' .. sc)
             local hb = 'z'
             if bucket ~= ZERO then hb = tostring(bucket) end
-            redis.call('HINCRBY', h, hb, 1)
-            redis.call('HINCRBY', h, 'n', 1)
-            redis.call('HINCRBYFLOAT', h, 'sum', vs)
-            local lo = redis.call('HGET', h, 'min')
-            if (not lo) or v < tonumber(lo) then redis.call('HSET', h, 'min', vs) end
-            local hi = redis.call('HGET', h, 'max')
-            if (not hi) or v > tonumber(hi) then redis.call('HSET', h, 'max', vs) end
+            add_to(ints, h, hb, 1)
+            add_to(ints, h, 'n', 1)
+            add_to(floats, h, 'sum', v)
+            if (not lows[h]) or v < lows[h][1] then lows[h] = {v, vs} end
+            if (not highs[h]) or v > highs[h][1] then highs[h] = {v, vs} end
           end
         end
       end
@@ -187,6 +192,18 @@ while i <= #ARGV do
   i = j
 end
 for _, r in ipairs(order) do redis.call('HSET', r.shard, r.unit, encode(r.e)) end
+for key, h in pairs(ints) do for field, n in pairs(h) do redis.call('HINCRBY', key, field, n) end end
+for key, h in pairs(floats) do
+  for field, x in pairs(h) do redis.call('HINCRBYFLOAT', key, field, f(x)) end
+end
+for key, m in pairs(lows) do
+  local lo = redis.call('HGET', key, 'min')
+  if (not lo) or m[1] < tonumber(lo) then redis.call('HSET', key, 'min', m[2]) end
+end
+for key, m in pairs(highs) do
+  local hi = redis.call('HGET', key, 'max')
+  if (not hi) or m[1] > tonumber(hi) then redis.call('HSET', key, 'max', m[2]) end
+end
 if tmin ~= nil then
   local span = t(base .. 'span')
   local lo, hi = redis.call('HGET', span, 'min'), redis.call('HGET', span, 'max')
