@@ -296,3 +296,17 @@ def test_a_one_call_session_costs_at_most_one_kilobyte(redis_url: str, redis_pre
         store.close()
         observations.close()
         admin.close()
+
+
+def test_a_variant_first_seen_during_a_read_is_named(redis_url: str, redis_prefix: str) -> None:
+    """A reader loads the experiment's name index once; a variant interned by a writer after that (workers
+    keep writing while ``watch`` evaluates) is looked up again, not a ``KeyError``."""
+    observations = open_observation_store(f"{redis_url}?prefix={redis_prefix}")
+    try:
+        observations.add([Observation("exp", "control", "u1", "m", 1.0, id="1")])
+        reader = observations._records("exp")  # the index now knows control only
+        observations.add([Observation("exp", "candidate", "u2", "m", 2.0, id="2")])
+        assert set(reader.paired("m", "m", None, None)) == {"control", "candidate"}
+        assert {v.variant for v in reader.unit_values("m", None, None)} == {"control", "candidate"}
+    finally:
+        observations.close()

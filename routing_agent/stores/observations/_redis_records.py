@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from routing_agent.errors import StoreUnavailable
 from routing_agent.stores.observations._redis_scripts import SHARDS, ZERO_BUCKET, metric_name
 from routing_agent.stores.observations.aggregates import UnitAggregate, UnitValue
 from routing_agent.stores.observations.base import Segment
@@ -130,13 +131,24 @@ class RecordReader:
 
     def __init__(
         self,
-        index: Index,
+        load_index: Callable[[], Index],
         scan: Callable[[int], Iterator[tuple[bytes, bytes]]],
         sums: Callable[[list[str]], list[list[Any]]],
     ) -> None:
-        self.index = index
+        self._load_index = load_index
+        self.index = load_index()
         self._scan = scan
         self._sums = sums
+
+    def _variant(self, vid: int) -> str:
+        """A variant's name; the index is read again for one interned since (writers run concurrently)."""
+        if ("v", vid) not in self.index.names:
+            self.index = self._load_index()
+            if ("v", vid) not in self.index.names:
+                raise StoreUnavailable(
+                    f"Redis observation store: variant #{vid} is missing from the index o:k"
+                )
+        return self.index.name("v", vid)
 
     def _agent(self, agent: str | None) -> int | None:
         """The agent id to match (-1 = any), None when the agent was never observed."""
@@ -161,7 +173,7 @@ class RecordReader:
                         old = per.get(vid, (0.0, 0))
                         per[vid] = (old[0] + total, old[1] + count)
                 for vid, (total, count) in per.items():
-                    yield UnitValue(self.index.name("v", vid), text(unit), total, count)
+                    yield UnitValue(self._variant(vid), text(unit), total, count)
 
     def _aggregates(self, args: list[str]) -> dict[str, UnitAggregate]:
         out: dict[str, UnitAggregate] = {}
@@ -169,7 +181,7 @@ class RecordReader:
             for k in range(0, len(reply), 8):
                 vals = [text(v) for v in reply[k : k + 8]]
                 agg = UnitAggregate(int(float(vals[1])), int(float(vals[2])), *(float(v) for v in vals[3:]))
-                variant = self.index.name("v", int(vals[0]))
+                variant = self._variant(int(vals[0]))
                 out[variant] = out[variant] + agg if variant in out else agg
         return {v: a for v, a in sorted(out.items()) if a.n_units}
 

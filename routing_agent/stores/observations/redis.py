@@ -119,7 +119,9 @@ class RedisObservationStore(RedisObservationClient):
 
     def _records(self, experiment: str) -> RecordReader:
         base = self._base(experiment)
-        index = Index.parse(self._call(self._client.hgetall, base + "k"))
+
+        def index() -> Index:
+            return Index.parse(self._call(self._client.hgetall, base + "k"))
 
         def scan(shard: int) -> Iterator[tuple[bytes, bytes]]:
             key, cursor = f"{base}r:{shard}", 0
