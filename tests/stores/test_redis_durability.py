@@ -310,3 +310,31 @@ def test_a_variant_first_seen_during_a_read_is_named(redis_url: str, redis_prefi
         assert {v.variant for v in reader.unit_values("m", None, None)} == {"control", "candidate"}
     finally:
         observations.close()
+
+
+def test_a_full_id_slice_overflows_one_level_down_and_retries_are_still_recognised(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Id sets stay compact intsets (≤ 512 members): 600 ids of one slice fill it and spill to the next
+    level, and a retry of any of them is still ignored (issue 15: 800k ids made 70 MB of hashtable sets)."""
+    from routing_agent.stores.observations._redis_scripts import _id_slot
+
+    ids, n = [], 0
+    while len(ids) < 600:
+        n += 1
+        if int(_id_slot(f"id-{n}", 1.8e9, 3600.0)[1].split(":")[0]) % 1024 == 0:
+            ids.append(f"id-{n}")
+    observations = open_observation_store(f"{redis_url}?prefix={redis_prefix}")
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        rows = [Observation("exp", "a", f"u{i % 7}", "m", 1.0, ts=1.8e9, id=oid) for i, oid in enumerate(ids)]
+        assert observations.add(rows) == 600
+        assert observations.add(rows) == 0
+        assert observations.add(list(reversed(rows[:50]))) == 0
+        sets = {k: admin.scard(k) for k in admin.scan_iter(match=f"{redis_prefix}:*:o:ids:*")}
+        assert sorted(sets.values())[-1] == 512 and sum(sets.values()) == 600
+        assert all(admin.object("encoding", k) == b"intset" for k in sets)
+        assert observations.unit_aggregates("exp", "m")["a"].n_obs == 600
+    finally:
+        observations.close()
+        admin.close()

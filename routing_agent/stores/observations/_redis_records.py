@@ -8,8 +8,9 @@ Keys (``P`` = prefix, ``E`` = escaped experiment id; every key of one experiment
     P:{exp:E}:o:n                   hash ``-:<variant>`` / ``<agent>:<variant>`` -> distinct units
     P:{exp:E}:o:t:<scope><variant>  hash n_units, n_obs, sx, sx2, sy, sy2, sxy (running, y = count)
     P:{exp:E}:o:h:<scope><variant>  hash log-bucket -> count, plus n, sum, min, max (segment always any)
-    P:{exp:E}:o:ids:<w>:<k>         sets of observation-id hashes (idempotent retries) by time window and
-                                    1 of 1,024 slices (small integer sets); TTL two dedup windows
+    P:{exp:E}:o:ids:<w>:<l>:<k>     sets of observation-id hashes (idempotent retries) by time window, level
+                                    and slice: 1,024·2^l slices at level l, ≤ 512 ids each (compact intsets;
+                                    a full slice sends new ids one level down); TTL two dedup windows
     P:{exp:E}:o:variants / metrics  sets of what was observed; o:segs: set of JSON [key, value]
     P:{exp:E}:o:span                hash min, max: first and last observation time
 

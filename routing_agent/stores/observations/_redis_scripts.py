@@ -113,6 +113,23 @@ local function totals(tot, old_s, old_c, v)
   add_to(ints, tot, 'sy2', 2 * old_c + 1)
   add_to(floats, tot, 'sxy', old_s + v * (old_c + 1))
 end
+-- ids: sets of one time window, 1,024 slices at level 0; a full slice (an intset holds 512 members) sends
+-- new ids to level k + 1, twice as many slices; a retry finds its id at the level it was stored at
+local function first_time(prefix, id)
+  local low, member = string.match(id, '^(%d+):(%d+)$')
+  low = tonumber(low)
+  local level, slices = 0, 1024
+  while true do
+    local key = prefix .. level .. ':' .. (low % slices)
+    if redis.call('SISMEMBER', key, member) == 1 then return 0 end
+    if level >= 10 or redis.call('SCARD', key) < 512 then
+      redis.call('SADD', key, member)
+      if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, id_ttl) end
+      return 1
+    end
+    level, slices = level + 1, slices * 2
+  end
+end
 local added = 0
 local tmin, tmax = nil, nil
 local i = 3
@@ -122,11 +139,7 @@ while i <= #ARGV do
   local u_any, u_agent, n_seg = ARGV[i+10], ARGV[i+11], tonumber(ARGV[i+12])
   local j = i + 13
   local fresh = 1
-  if idkey ~= '' then
-    local ids = base .. idkey
-    fresh = redis.call('SADD', ids, id)
-    if fresh == 1 and redis.call('PTTL', ids) < 0 then redis.call('PEXPIRE', ids, id_ttl) end
-  end
+  if idkey ~= '' then fresh = first_time(base .. idkey, id) end
   if fresh == 1 then
     local v = tonumber(vs)
     added = added + 1
@@ -217,13 +230,11 @@ return added
 """.replace("ZERO", str(ZERO_BUCKET))
 
 
-_ID_SLICES = 1024
-
-
 def _id_slot(obs_id: str, ts: float, window_s: float) -> tuple[str, str]:
-    """``(ids key suffix, member)``: a 63-bit hash of the id, sliced so each set stays a compact intset."""
+    """``(ids key prefix, "<slice bits>:<member>")``: a 63-bit hash of the id; its low 20 bits pick the slice
+    (at every level), the other 43 are the member (exact in Lua's doubles; with the slice, ≥ 53 bits)."""
     h = int.from_bytes(hashlib.blake2b(obs_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()) >> 1
-    return f"ids:{int(ts // window_s)}:{h % _ID_SLICES}", str(h // _ID_SLICES)
+    return f"ids:{int(ts // window_s)}:", f"{h & 0xFFFFF}:{h >> 20}"
 
 
 def enc(text: str) -> str:
