@@ -17,7 +17,7 @@ from routing_agent.stores.observations import (
     UnitAggregate,
     open_observation_store,
 )
-from routing_agent.stores.observations.memory import aggregate_rows
+from routing_agent.stores.observations.memory import MemoryObservationStore, aggregate_rows
 from tests.stores.harness import BACKENDS, Harness, requires
 
 FAMILY = "observations"
@@ -251,3 +251,45 @@ def test_unit_values_are_consistent_while_writers_run(harness: Harness) -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_units_in_two_variants_and_calls_with_and_without_an_agent(harness: Harness) -> None:
+    """Per-unit state is kept per variant × agent (a unit re-randomised after a loss, graph-level
+    observations without an agent beside per-agent ones): every read agrees with the in-memory reference."""
+    rng = random.Random(5)
+    rows: list[Observation] = []
+    for u in range(30):
+        for k in range(rng.randint(1, 6)):
+            variant = ("control", "candidate")[(u + (k if u % 3 == 0 else 0)) % 2]  # every 3rd unit moves
+            agent = (None, "a", "b")[rng.randrange(3)]
+            value = rng.choice([0.0, -1.5, 0.5, 2.0, 8.0])
+            seg = {"tier": "gold"} if u % 2 else {}
+            rows.append(
+                Observation(EXP, variant, f"u{u}", "m", value, agent=agent, segments=seg, id=f"{u}-{k}")
+            )
+            rows.append(Observation(EXP, variant, f"u{u}", "n", 1.0, agent=agent, id=f"{u}-{k}-n"))
+    harness.store.add(rows)
+    reference = MemoryObservationStore()
+    reference.add(rows)
+    for agent in (None, "a", "b", "nobody"):
+        for denominator in (None, "n"):
+            for segment in (None, ("tier", "gold")):
+                got = harness.store.unit_aggregates(
+                    EXP, "m", denominator=denominator, agent=agent, segment=segment
+                )
+                want = aggregate_rows(rows, "m", denominator=denominator, agent=agent, segment=segment)
+                assert set(got) == set(want), (agent, denominator, segment)
+                for variant, agg in want.items():
+                    assert got[variant].approx_equal(agg), (agent, denominator, segment, variant)
+        assert sorted(harness.store.unit_values(EXP, "m", agent=agent)) == sorted(
+            reference.unit_values(EXP, "m", agent=agent)
+        )
+        thresholds = {"control": 1.0, "candidate": 4.0}  # between the values' buckets
+        got_tails = harness.store.tail_aggregates(EXP, "m", thresholds, agent=agent)
+        want_tails = reference.tail_aggregates(EXP, "m", thresholds, agent=agent)
+        assert set(got_tails) == set(want_tails)
+        for variant, agg in want_tails.items():
+            assert got_tails[variant].approx_equal(agg), (agent, variant)
+        assert harness.store.counts_by_variant(EXP, agent=agent) == reference.counts_by_variant(
+            EXP, agent=agent
+        )

@@ -5,6 +5,7 @@ seen by ``status`` and cleared by ``recover``, and ``purge``."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -162,6 +163,16 @@ def test_a_write_costs_the_same_whatever_the_units_history(redis_url: str, redis
             for i in range(size)
         ]
 
+    def sizes() -> dict[bytes, int]:
+        """The longest value of every hash (a unit record holds one counter per log bucket it met)."""
+        out = {}
+        for key in admin.scan_iter(match=f"{redis_prefix}:*"):
+            kind = admin.type(key)
+            assert kind != b"string"
+            if kind == b"hash":
+                out[key] = max(len(v) for v in admin.hvals(key))
+        return out
+
     def cost() -> dict[str, int]:
         admin.config_resetstat()
         assert store.add(batch()) == 200
@@ -173,7 +184,7 @@ def test_a_write_costs_the_same_whatever_the_units_history(redis_url: str, redis
     try:
         while sent < 2_000:
             store.add(batch())
-        early = cost()
+        early, early_sizes = cost(), sizes()
         while sent < 12_000:
             store.add(batch())
         late = cost()
@@ -181,11 +192,12 @@ def test_a_write_costs_the_same_whatever_the_units_history(redis_url: str, redis
         # time (sets of 1,024 slices, filled by then) can be fewer
         assert late.pop("cmdstat_pexpire") <= early.pop("cmdstat_pexpire")
         assert late == early
-        for key in admin.scan_iter(match=f"{redis_prefix}:*"):
-            kind = admin.type(key)
-            if kind == b"hash":
-                assert max(len(v) for v in admin.hvals(key)) <= 24  # counts and sums, not lists
-            assert kind != b"string"
+        # counts and sums (digits only), and one record per unit with a counter per log bucket met (7 values:
+        # 7 buckets) that does not grow with the unit's history
+        late_sizes = sizes()
+        records = {k for k in late_sizes if b":o:r:" in k}
+        assert records and all(late_sizes[k] == early_sizes[k] <= 22 + 7 * 8 for k in records)
+        assert all(n <= 24 for k, n in late_sizes.items() if k not in records)
     finally:
         store.close()
         admin.close()
@@ -211,4 +223,118 @@ def test_data_written_before_anchors_is_adopted_not_lost(redis_url: str, redis_p
         assert open_store(f"{redis_url}?prefix={redis_prefix}").read_state("old")[1] is not None
     finally:
         store.close()
+        admin.close()
+
+
+def test_an_earlier_layout_experiment_is_refused_until_purged(redis_url: str, redis_prefix: str) -> None:
+    """Observations written by the per-scope layout (before unit records) cannot be continued: writes and
+    reads refuse them with the command that clears them, and after ``purge`` the experiment starts afresh."""
+    url = f"{redis_url}?prefix={redis_prefix}"
+    admin = redis.Redis.from_url(redis_url)
+    base = f"{redis_prefix}:{{exp:old}}:o:"
+    admin.sadd(base + "variants", "a")  # what the earlier layout left: sets and per-scope hashes of units
+    admin.hset(base + "s:5.calls--1.a", "u1", "3")
+    admin.hset(base + "t:5.calls--1.a", mapping={"n_units": 1, "n_obs": 3, "sx": 3})
+    observations = open_observation_store(url)
+    try:
+        obs = Observation("old", "a", "u2", "calls", 1.0, id="new-1")
+        with pytest.raises(StoreMisconfigured, match="routing-agent purge -e old"):
+            observations.add([obs])
+        with pytest.raises(StoreMisconfigured, match="routing-agent purge -e old"):
+            observations.unit_aggregates("old", "calls")
+        with pytest.raises(StoreMisconfigured, match="routing-agent purge -e old"):
+            list(observations.unit_values("old", "calls"))
+        assert admin.hget(base + "t:5.calls--1.a", "n_obs") == b"3"  # nothing was written
+        observations.add([Observation("new", "a", "u1", "calls", 1.0, id="n-1")])  # others are unaffected
+        done = runner.invoke(app, ["purge", "-e", "old", "--store", url, "--yes", "--force"])
+        assert done.exit_code == 0, done.output
+        assert observations.add([obs]) == 1
+        assert observations.unit_aggregates("old", "calls")["a"].n_obs == 1
+    finally:
+        observations.close()
+        admin.close()
+
+
+def test_a_one_call_session_costs_at_most_one_kilobyte(redis_url: str, redis_prefix: str) -> None:
+    """Issue 15's target: the keys of 1,000 sessions (one experiment, one LLM call: an assignment and the
+    eight observations the telemetry writes) hold ≤ 1 KB per session, observation ids included."""
+    url = f"{redis_url}?prefix={redis_prefix}&timeout=10"
+    store, observations = open_store(url), open_observation_store(url)
+    admin = redis.Redis.from_url(redis_url)
+    metrics = (
+        "calls",
+        "latency_s",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "error",
+        "refusal",
+        "unpriced",
+    )
+    rng = random.Random(3)
+    try:
+        batch: list[Observation] = []
+        for i in range(1000):
+            unit = f"session-{i:08d}-{rng.getrandbits(32):08x}"
+            variant, _ = store.get_or_set("exp", unit, ("control", "candidate")[i % 2])
+            batch += [
+                Observation(
+                    "exp", variant, unit, m, rng.lognormvariate(0, 1), agent="answer", id=f"{unit}{m}"
+                )
+                for m in metrics
+            ]
+        for start in range(0, len(batch), 500):
+            observations.add(batch[start : start + 500])
+        used = {
+            k: int(admin.memory_usage(k, samples=0) or 0) for k in admin.scan_iter(match=f"{redis_prefix}:*")
+        }
+        per_session = sum(used.values()) / 1000
+        records = sum(n for k, n in used.items() if b":o:r:" in k) / 1000
+        assert per_session <= 1024, (per_session, records)
+        assert not any(b":o:s:" in k or b":o:u:" in k for k in used)  # no per-scope hashes of unit ids
+    finally:
+        store.close()
+        observations.close()
+        admin.close()
+
+
+def test_a_variant_first_seen_during_a_read_is_named(redis_url: str, redis_prefix: str) -> None:
+    """A reader loads the experiment's name index once; a variant interned by a writer after that (workers
+    keep writing while ``watch`` evaluates) is looked up again, not a ``KeyError``."""
+    observations = open_observation_store(f"{redis_url}?prefix={redis_prefix}")
+    try:
+        observations.add([Observation("exp", "control", "u1", "m", 1.0, id="1")])
+        reader = observations._records("exp")  # the index now knows control only
+        observations.add([Observation("exp", "candidate", "u2", "m", 2.0, id="2")])
+        assert set(reader.paired("m", "m", None, None)) == {"control", "candidate"}
+        assert {v.variant for v in reader.unit_values("m", None, None)} == {"control", "candidate"}
+    finally:
+        observations.close()
+
+
+def test_a_full_id_slice_overflows_one_level_down_and_retries_are_still_recognised(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Id sets stay compact intsets (≤ 512 members): 600 ids of one slice fill it and spill to the next
+    level, and a retry of any of them is still ignored (issue 15: 800k ids made 70 MB of hashtable sets)."""
+    from routing_agent.stores.observations._redis_scripts import _id_slot
+
+    ids, n = [], 0
+    while len(ids) < 600:
+        n += 1
+        if int(_id_slot(f"id-{n}", 1.8e9, 3600.0)[1].split(":")[0]) % 1024 == 0:
+            ids.append(f"id-{n}")
+    observations = open_observation_store(f"{redis_url}?prefix={redis_prefix}")
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        rows = [Observation("exp", "a", f"u{i % 7}", "m", 1.0, ts=1.8e9, id=oid) for i, oid in enumerate(ids)]
+        assert observations.add(rows) == 600
+        assert observations.add(rows) == 0
+        assert observations.add(list(reversed(rows[:50]))) == 0
+        sets = {k: admin.scard(k) for k in admin.scan_iter(match=f"{redis_prefix}:*:o:ids:*")}
+        assert sorted(sets.values())[-1] == 512 and sum(sets.values()) == 600
+        assert all(admin.object("encoding", k) == b"intset" for k in sets)
+        assert observations.unit_aggregates("exp", "m")["a"].n_obs == 600
+    finally:
+        observations.close()
         admin.close()
