@@ -7,9 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 
 from tests.support.redis_cluster import RedisCluster3
 from tests.support.redis_server import shared_redis_url
+
+# Property tests hold for every input, however slow the machine: Hypothesis's per-example deadline (200 ms)
+# and its "data generation is too slow" health check measure machine speed and can fail on a busy CI box.
+# ``@settings(...)`` on a test still overrides the rest; the examples stay random (a failure is a real bug,
+# reproduced from the printed blob).
+settings.register_profile(
+    "routing-agent", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("routing-agent")
 
 
 @pytest.fixture(scope="session")
