@@ -21,6 +21,31 @@ settings.register_profile(
 )
 settings.load_profile("routing-agent")
 
+# The longest tests (minutes of CPU: Monte Carlo calibrations, thousand-session simulations) start first, so
+# the pytest-xdist workers do not end on one of them while the other idles; the e2e tests start last, when
+# the MLflow server's virtualenv, which scripts/test.sh starts making at once, is ready.
+LONG_FIRST = (
+    "tests/evaluation/test_decision_calibration.py",
+    "tests/workflows/test_worked_example_scenario.py",
+    "tests/workflows/test_quality.py",
+    "tests/evaluation/test_acceptance.py",
+    "tests/stats/test_calibration.py",
+    "tests/evaluation/test_guardrail_calibration.py",
+    "tests/evaluation/test_worked_example.py",
+    "tests/dashboard/test_browser.py",
+    "tests/dashboard/test_demo_screenshot.py",
+)
+E2E_LAST = "tests/e2e/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, e2e last, the rest in collection order (a stable sort)."""
+    items.sort(
+        key=lambda item: (
+            0 if item.nodeid.startswith(LONG_FIRST) else 2 if item.nodeid.startswith(E2E_LAST) else 1
+        )
+    )
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:

@@ -15,7 +15,7 @@ from routing_agent.telemetry import RoutingTelemetry, configure_exporters
 from tests.e2e.phoenix_server import PhoenixServer
 from tests.telemetry.support import build_graph, experiments, scripted_catalog
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("phoenix")]  # one server, on one worker
 
 
 @pytest.fixture(scope="module")
