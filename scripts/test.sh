@@ -56,7 +56,7 @@ trap 'stop_jobs; cleanup' EXIT
 echo "== ruff"; ruff check routing_agent tests workflows evals benchmarks
 echo "== ruff format"; ruff format --check routing_agent tests workflows evals benchmarks
 
-# mypy (~1 min of one core on a clean clone, which CI is: no cache to reuse) runs beside pytest, whose two
+# mypy (~15 s of CPU on a clean clone, which CI is: no cache to reuse) runs beside pytest, whose two
 # workers leave a core idle while they wait on servers, sockets and subprocesses. It runs niced so the tests
 # keep priority; no test depends on machine speed, so sharing the cores cannot fail one. Its output is printed
 # after pytest's, and either failing fails the script.
