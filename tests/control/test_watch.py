@@ -112,16 +112,18 @@ def test_new_observations_trigger_an_evaluation_before_the_timer() -> None:
     feed = LatencyFeed(*slow_candidate())
     feed.arrived = 10
     count = {"n": 0}
+    first_tick = threading.Event()
     watcher = Watcher(
         spec,
         MemoryStore(),
         feed.evaluate,
         WatchSettings(every_s=60, every_n=100, poll_s=0.01),
+        on_tick=lambda _: first_tick.set(),
         observation_count=lambda: count["n"],
     )
 
-    def traffic() -> None:
-        time.sleep(0.2)
+    def traffic() -> None:  # the traffic arrives after the first look, however slow the machine
+        first_tick.wait(timeout=60)
         feed.arrived = 400
         count["n"] = 150
 

@@ -15,7 +15,7 @@ from routing_agent.telemetry import RoutingTelemetry, configure_exporters
 from tests.e2e.phoenix_server import PhoenixServer
 from tests.telemetry.support import build_graph, experiments, scripted_catalog
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("phoenix")]  # one server, on one worker
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +49,16 @@ def read_spans(url: str, project: str, want: int, timeout_s: float = 60.0, workf
 
 def test_spans_arrive_in_phoenix(phoenix: PhoenixServer) -> None:
     project = f"ra-e2e-{uuid.uuid4().hex[:8]}"
-    setup = configure_exporters(otlp=phoenix.url, project=project)
+    setup = configure_exporters(
+        otlp=phoenix.url, project=project, timeout_s=60.0
+    )  # what arrives, not how fast
     handler = RoutingTelemetry(tracer_provider=setup.tracer_provider, config=experiments())
     models = scripted_catalog(first_chunk_delay_s=0.02, streaming=True)
     graph = build_graph(experiments(), models)
     outs = [
         graph.invoke({"session_id": f"s-{i}", "tier": "gold"}, {"callbacks": [handler]}) for i in range(4)
     ]
-    assert setup.force_flush(10_000)
+    assert setup.force_flush(120_000)
     setup.shutdown()
 
     frame = read_spans(phoenix.url, project, want=4 * 10)

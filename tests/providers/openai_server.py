@@ -4,9 +4,9 @@ Streamed responses behave like vLLM / OpenAI: an empty ``role`` chunk at once, t
 ``first_delay_s`` — the first content chunk (text, or a tool-call delta when the request binds tools), more
 chunks every ``gap_s``, a ``finish_reason`` chunk and, only when the request asks for it with
 ``stream_options.include_usage``, a usage-only chunk. Non-streamed responses arrive after the same total
-time with usage in the body. The server records, per request, when it received it and when it wrote the
-first content chunk (``perf_counter``, same process as the client), so tests compare the client's TTFT with
-the true one.
+time with usage in the body. The server records, per request, when it received it and when it was about to
+write the first content chunk (``perf_counter``, same process as the client), so a client's TTFT is never
+below the true one, however the threads are scheduled.
 """
 
 from __future__ import annotations
@@ -139,9 +139,9 @@ def _handler(server: OpenAICompatibleServer) -> type[BaseHTTPRequestHandler]:
             for i, delta in enumerate(deltas):
                 if i:
                     time.sleep(server.gap_s)
-                self._event(body, [{"index": 0, "delta": delta}])
-                if i == 0:
+                if i == 0:  # stamped before the write: the client cannot see the chunk any earlier
                     seen.first_content = time.perf_counter()
+                self._event(body, [{"index": 0, "delta": delta}])
             self._event(body, [{"index": 0, "delta": {}, "finish_reason": finish}])
             if (body.get("stream_options") or {}).get("include_usage"):
                 self._event(body, [], usage=self._usage())

@@ -29,6 +29,7 @@ from tests.telemetry.conftest import Otel, obs_store, otel
 __all__ = ["obs_store", "otel"]  # fixtures re-used from the telemetry tests
 
 FIRST = 0.3  # server: role chunk at once, first content after FIRST seconds
+GAP = 0.1  # server: every later chunk GAP after the one before
 PRICES = {
     "openai:gpt-loop": PriceSpec(input=2.5, output=10.0),
     "openai:gpt-loop-mini": PriceSpec(input=0.15, output=0.6),
@@ -37,7 +38,7 @@ PRICES = {
 
 @pytest.fixture
 def server() -> Iterator[OpenAICompatibleServer]:
-    yield from serve(OpenAICompatibleServer(first_delay_s=FIRST, gap_s=0.04))
+    yield from serve(OpenAICompatibleServer(first_delay_s=FIRST, gap_s=GAP))
 
 
 @pytest.fixture
@@ -153,14 +154,15 @@ def test_streamed_ttft_is_the_first_content_chunk_and_usage_is_exact(
         assert served.first_content is not None
         true_ttft = served.first_content - served.received  # the server's own clock, same process
         ttft = span.attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
-        # never the role chunk's ~0 s; the server stamps its send after writing, so a descheduled server
-        # thread can read up to the 20 ms tolerance late
-        assert ttft >= true_ttft - 0.02 and true_ttft >= FIRST
+        # never the role chunk's ~0 s: the client starts its clock before the server receives the request,
+        # and the server stamps the first content chunk before writing it
+        assert ttft >= true_ttft >= FIRST
         errors.append(ttft - true_ttft)
         assert span.attributes[sc.GEN_AI_REQUEST_STREAM] is True
         _assert_priced(span, server)
-    # the client's own overhead (building the request, parsing SSE) is all that separates the two
-    assert sorted(errors)[len(errors) // 2] < 0.02, errors
+    # nor a later chunk's: that one is written GAP later, so its error would be >= GAP; only the client's own
+    # overhead (building the request, parsing SSE) separates the two, well under GAP even on a busy machine
+    assert sorted(errors)[len(errors) // 2] < GAP, errors
     handler.flush()
     observed = list(obs_store.observations("loop"))
     ttfts = sorted(o.value for o in observed if o.metric == "ttft_s")
