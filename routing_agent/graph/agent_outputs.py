@@ -16,12 +16,13 @@ Values must be text, numbers or booleans (a list, a dict or an empty text is no 
 
 from __future__ import annotations
 
-__all__ = ["agent_output_value"]
+__all__ = ["agent_output_value", "with_agent_outputs"]
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from routing_agent.graph.resolution import router_for
 from routing_agent.graph.units import read_field
 
 _MAX_JSON_CHARS = 100_000
@@ -94,3 +95,26 @@ def agent_output_value(state: Any, agent: str, path: Sequence[str]) -> Any:
                 return value
     value = _dig({path[0]: read_field(state, path[0])}, path)
     return value if _usable(value) else None
+
+
+def with_agent_outputs(
+    state: Any, routing: Mapping[str, Any], lookup: Callable[[str], Any]
+) -> Callable[[str], Any]:
+    """``lookup`` that reads the segments the unit's segment-level ships target from the agents' outputs
+    (``from:``) first: a ship to ``category=easy`` follows the classifier's answer in a ``MessagesState`` app.
+    """
+    sources: dict[str, Any] = {}
+    for experiment, record in routing.items():
+        node = router_for(experiment) if isinstance(record, Mapping) and record.get("targeted") else None
+        spec = next((s for s in node.config.experiments if s.id == experiment), None) if node else None
+        if spec is not None:
+            sources.update(spec.segment_sources)
+    if not sources:
+        return lookup
+
+    def read(name: str) -> Any:
+        source = sources.get(name)
+        value = agent_output_value(state, source.agent, source.path) if source is not None else None
+        return lookup(name) if value is None else value
+
+    return read

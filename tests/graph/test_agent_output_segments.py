@@ -211,3 +211,43 @@ def test_from_an_agent_alone_reads_the_field_named_like_the_segment() -> None:
     config = load_experiments_from_string(YAML.replace("from: classifier.category", "from: classifier"))
     source = config.experiments[0].segment_sources["category"]
     assert (source.agent, source.path) == ("classifier", ("category",))
+
+
+def test_a_segment_ship_follows_the_classifiers_output_in_a_messages_app(
+    redis_url: str, redis_prefix: str
+) -> None:
+    from routing_agent.control.rollout import Rollout
+
+    config = load_experiments_from_string(YAML)
+    store = RedisStore.from_url(redis_url, prefix=redis_prefix, timeout_s=2.0)
+    change = Rollout(store, config.get(EXP)).ship(
+        "cheap", actor="carol", reason="cheap is as good on billing", segment={"category": "billing"}
+    )
+    assert change.applied
+    obs = MemoryObservationStore()
+    graph = StateGraph(State)
+    graph.add_node("route", RoutingNode(config, store=store))
+    for name, node in (
+        ("classifier", classifier),
+        ("auditor", auditor),
+        ("drafter", drafter_recording_to(obs)),
+    ):
+        graph.add_node(name, node)
+    graph.add_edge(START, "route")
+    graph.add_edge("route", "classifier")
+    graph.add_edge("classifier", "auditor")
+    graph.add_edge("auditor", "drafter")
+    graph.add_edge("drafter", END)
+    app = graph.compile()
+    served: dict[str, set[str]] = {}
+    try:
+        for i in range(24):
+            out = app.invoke(
+                {"messages": [HumanMessage(f"Ticket {i}: refund?")], "session_id": f"z-{i}", "tier": "pro"}
+            )
+            category, _ = _classifier_value(out)
+            served.setdefault(category, set()).add(out["messages"][-1].response_metadata["model_name"])
+    finally:
+        store.close()
+    assert served.pop("billing") == {"sim-fast-1"}  # the shipped segment: the candidate
+    assert served and all(models == {"steady"} for models in served.values())  # the rest: control
