@@ -9,6 +9,7 @@ never another agent's look-alike field, and the evaluator's segment analysis mus
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Literal
@@ -26,6 +27,7 @@ from routing_agent import (
     RoutingMiddleware,
     RoutingNode,
     RoutingState,
+    arecord_outcome,
     catalog,
     load_experiments_from_string,
     record_outcome,
@@ -178,10 +180,14 @@ def test_a_create_agent_apps_structured_response_is_its_segment(redis_url: str, 
             )
             produced[f"a-{i}"] = out["structured_response"].category
             assert record_outcome(EXP, "resolved", 1.0, out, observations=obs)
+            # the async twin shares the implementation: the same segments
+            assert asyncio.run(arecord_outcome(EXP, "handled", 1.0, out, observations=obs))
     finally:
         store.close()
     recorded = {o.unit_id: o.segments.get("category") for o in obs.observations(EXP, "resolved")}
     assert recorded == produced
+    handled = {o.unit_id: o.segments.get("category") for o in obs.observations(EXP, "handled")}
+    assert handled == produced
     assert obs.segments(EXP)["category"] == set(produced.values())
 
 
