@@ -6,9 +6,11 @@ with its ``observations.sqlite3``) and runs the real evaluator on each replicate
 
     python -m benchmarks.worked_example_power POOL_DIR [POOL_DIR ...] --replicates 40 --sessions 12000
 
-Each replicate draws ``--sessions`` units with replacement from the pooled units (every observation of a unit
-travels together: its arm, its segment, its resolution, latency, cost and refusals), renames them, writes them
-to an in-memory store and calls ``evaluate``. A replicate succeeds when the decision is a segmentation whose
+Each replicate randomizes ``--sessions`` units 50/50 as the experiment does (a fair coin per unit: resampling
+the pool as a whole would carry its own chance imbalance into every replicate and fake SRM alarms), draws each
+from its arm's pooled units with replacement (every observation of a unit travels together: its segment, its
+resolution, latency, cost and refusals), renames them, writes them to an in-memory store and calls
+``evaluate``. A replicate succeeds when the decision is a segmentation whose
 ``ship_segment`` is ``{complexity: [easy]}``. Printed: the success rate with its Monte Carlo standard error
 (√(p(1−p)/R)), the decision kinds, and the pooled per-arm, per-segment resolution rates. The rate is
 conditional on the pools (the bootstrap treats the pooled rates as the truth): use pools from seeds other
@@ -59,11 +61,17 @@ def load_pool(dirs: list[Path], experiment: str) -> list[Unit]:
 def replicate(spec: Any, pool: list[Unit], sessions: int, seed: int) -> Any:
     """One replicate's decision."""
     rng = random.Random(seed)
+    arms: dict[str, list[Unit]] = defaultdict(list)
+    for unit in pool:
+        arms[unit[0]].append(unit)
+    names = sorted(arms)
+    weights = [next(v.weight for v in spec.variants if v.name == n) for n in names]
     store = open_observation_store("memory://")
     try:
         batch: list[Observation] = []
         for i in range(sessions):
-            variant, rows = pool[rng.randrange(len(pool))]
+            units = arms[rng.choices(names, weights=weights)[0]]
+            variant, rows = units[rng.randrange(len(units))]
             uid = f"r{seed}-{i}"
             batch.extend(
                 Observation(spec.id, variant, uid, m, v, agent=a, segments=s, ts=ts, id=f"{uid}:{j}")
@@ -111,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  replicate {args.first_seed + r}: {d.summary}")
     p = ok / args.replicates
     se = math.sqrt(p * (1 - p) / args.replicates)
-    print(f"segment-level reading reached: {ok}/{args.replicates} = {p:.3f} (MC s.e. {se:.3f}); {dict(kinds)}")
+    print(f"segment-level reading reached: {ok}/{args.replicates} = {p:.3f} (MC s.e. {se:.3f})")
+    print(f"decisions: {dict(kinds)}")
     return 0
 
 
