@@ -87,7 +87,7 @@ def sample_size(  # noqa: PLR0917 (one parameter per CLI option)
 def demo(  # noqa: PLR0917 (one parameter per CLI option)
     sessions: Annotated[
         int | None,
-        typer.Option(min=1, help="Support sessions to run (default 3000; worked-example: 12000)."),
+        typer.Option(min=1, help="Support sessions to run (default 3000; worked-example: 20000)."),
     ] = None,
     workdir: Annotated[
         Path | None,

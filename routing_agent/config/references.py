@@ -26,6 +26,10 @@ def unknown_agents(spec: ExperimentSpec, declared: Collection[str]) -> list[tupl
     refs += [(("secondary_metrics", i, "agent"), m.agent) for i, m in enumerate(spec.secondary_metrics)]
     refs += [(("guardrails", i, "agent"), g.agent) for i, g in enumerate(spec.guardrails)]
     refs += [(("scorers", i, "agent"), s.agent) for i, s in enumerate(spec.scorers)]
+    refs += [  # segments read from an agent's output
+        (("segments", spec.segments.index(name), "from"), source.agent)
+        for name, source in spec.segment_sources.items()
+    ]
     problems: list[tuple[Path, str, str]] = []
     for loc, agent in refs:
         if agent is None or agent in spec.scope or agent in declared:

@@ -46,6 +46,7 @@ from routing_agent.config.rules import (
     rescaled,
     variant_problems,
 )
+from routing_agent.config.segments import SegmentSource, split_segments
 from routing_agent.config.targeting import RampSpec, TargetRule, targeting_problems
 
 
@@ -151,7 +152,10 @@ class ExperimentSpec(StrictModel):
     secondary_metrics: tuple[MetricSpec, ...] = ()
     guardrails: tuple[GuardrailSpec, ...] = ()
     segments: tuple[str, ...] = ()
-    """State keys whose values split the analysis (e.g. ``tier``)."""
+    """Segment names whose values split the analysis: state keys (``tier``), or names given to an agent's
+    output (``{name: category, from: classifier.category}``, see ``config.segments``)."""
+    segment_sources: dict[str, SegmentSource] = Field(default_factory=dict)
+    """Segments read from an agent's output: name → source (filled from ``segments`` items with ``from``)."""
     scorers: tuple[ScorerSpec, ...] = ()
     prices: dict[ModelId, PriceSpec] = Field(default_factory=dict)
     review: Literal["required", "none"] = "none"
@@ -162,6 +166,8 @@ class ExperimentSpec(StrictModel):
     """Conditions → a forced variant or no enrolment (first match wins; see ``config.targeting``)."""
     ramp: RampSpec | None = None
     """Progressive exposure of the candidate(s), advanced by ``watch`` while every guardrail holds."""
+
+    _segment_sources = model_validator(mode="before")(split_segments)
 
     @field_validator("variants")
     @classmethod

@@ -30,6 +30,7 @@ from routing_agent.assignment.types import Assignment, ModelChoice
 from routing_agent.config.targeting import matches
 from routing_agent.errors import ModelResolutionError
 from routing_agent.graph import metadata as meta
+from routing_agent.graph.agent_outputs import with_agent_outputs
 from routing_agent.graph.resolution import acall_routing, call_routing, router_defaults
 from routing_agent.graph.state import DEFAULTS_KEY
 from routing_agent.graph.units import attribute_lookup, current_config
@@ -132,7 +133,8 @@ def routed_model(
     """
     name = _agent_name(config, agent)
     routing = call_routing(state, current_config(config), agent=name)
-    return _build(state, routing, name, default, models, attribute_lookup(state, config))
+    lookup = with_agent_outputs(state, routing, attribute_lookup(state, config))  # segment ships
+    return _build(state, routing, name, default, models, lookup)
 
 
 async def arouted_model(
@@ -146,7 +148,8 @@ async def arouted_model(
     """Async twin of ``routed_model``: any store round trip (live state, a fallback decision) is awaited."""
     name = _agent_name(config, agent)
     routing = await acall_routing(state, current_config(config), agent=name)
-    return _build(state, routing, name, default, models, attribute_lookup(state, config))
+    lookup = with_agent_outputs(state, routing, attribute_lookup(state, config))  # segment ships
+    return _build(state, routing, name, default, models, lookup)
 
 
 def _build(  # noqa: PLR0917

@@ -6,8 +6,10 @@
     record_outcome("support-haiku", "revenue_usd", 42.0, "s-42")     # later, from anywhere: the unit id
     await arecord_outcome("support-haiku", "resolved", 0.0, "s-42", segments={"tier": "pro"})
 
-Segments: the unit's routing-time segments, then the experiment's declared ``segments`` keys as ``state``
-holds them now (so a classifier's category written after routing is recorded), then ``segments=``.
+Segments: the unit's routing-time segments, then the experiment's declared ``segments`` as ``state`` holds
+them now — a state key, or the value an agent produced (``{name: category, from: classifier.category}``:
+its state update's key, or its messages' structured output, JSON content or tool-call arguments; see
+``graph.agent_outputs``) — so a classifier's category written after routing is recorded, then ``segments=``.
 
 ``unit`` is a graph state (its ``routing`` channel says the variant) or a unit id (the routing node of the
 experiment in this process looks the unit's variant up in the assignment store, read-only). The value is
@@ -33,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from routing_agent.assignment.types import NOT_RANDOMIZED, Assignment, Reason
+from routing_agent.graph.agent_outputs import agent_output_value
 from routing_agent.graph.resolution import call_routing, router_for
 from routing_agent.graph.units import current_config, read_field
 from routing_agent.stores.observations.observation import Observation
@@ -90,7 +93,8 @@ def _stored(experiment: str, unit_id: str) -> Assignment | None:
 
 
 def _state_segments(experiment: str, unit: Any) -> dict[str, str]:
-    """The declared segment keys as the state holds them now (a classifier output written after routing)."""
+    """The declared segments as the state holds them now: state keys, and agents' outputs (``from:``) — a
+    classifier's category written after routing."""
     if isinstance(unit, str):
         return {}
     node = router_for(experiment)
@@ -99,7 +103,11 @@ def _state_segments(experiment: str, unit: Any) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for key in spec.segments:
-        value = read_field(unit, key)
+        source = spec.segment_sources.get(key)
+        if source is None:
+            value = read_field(unit, key)
+        else:
+            value = agent_output_value(unit, source.agent, source.path)
         if isinstance(value, str | int | float | bool) and str(value).strip():
             out[key] = str(value)[:200]
     return out
@@ -144,6 +152,37 @@ def _observation(
     )
 
 
+def _write(sink: Any, obs: Observation) -> bool:
+    """Queue ``obs`` on a buffered writer (never blocks), else write it to a plain store."""
+    if hasattr(sink, "add_many"):
+        sink.add_many([obs])
+        return True
+    try:
+        sink.add([obs])
+    except Exception as exc:  # a plain store failing: logged, never raised into the caller
+        logger.warning("outcome '%s' not written (%s)", obs.metric, type(exc).__name__)
+        return False
+    return True
+
+
+def _prepare(
+    experiment: str,
+    metric: str,
+    value: float,
+    unit: Any,
+    *,
+    segments: Mapping[str, str] | None,
+    observations: Any,
+    id: str | None,
+) -> tuple[Any, Observation] | None:
+    """The sink and the observation to write, or None when nothing is to be written."""
+    obs = _observation(experiment, metric, value, unit, segments=segments, id=id)
+    if obs is None:
+        return None
+    sink = _sink(observations)
+    return None if sink is None else (sink, obs)
+
+
 def record_outcome(
     experiment: str,
     metric: str,
@@ -155,21 +194,8 @@ def record_outcome(
     id: str | None = None,
 ) -> bool:
     """Record ``metric = value`` for ``unit`` (a state or a unit id); True when it was queued or written."""
-    obs = _observation(experiment, metric, value, unit, segments=segments, id=id)
-    if obs is None:
-        return False
-    sink = _sink(observations)
-    if sink is None:
-        return False
-    if hasattr(sink, "add_many"):
-        sink.add_many([obs])
-        return True
-    try:
-        sink.add([obs])
-    except Exception as exc:  # a plain store failing: logged, never raised into the caller
-        logger.warning("outcome '%s' not written (%s)", metric, type(exc).__name__)
-        return False
-    return True
+    prepared = _prepare(experiment, metric, value, unit, segments=segments, observations=observations, id=id)
+    return prepared is not None and _write(*prepared)
 
 
 async def arecord_outcome(
@@ -182,20 +208,12 @@ async def arecord_outcome(
     observations: Any = None,
     id: str | None = None,
 ) -> bool:
-    """Async twin of ``record_outcome`` (a plain store writes in a worker thread; a buffered writer never
-    blocks)."""
-    obs = _observation(experiment, metric, value, unit, segments=segments, id=id)
-    if obs is None:
+    """Async twin of ``record_outcome``: the same checks and sink; a plain store writes in a worker thread
+    (a buffered writer never blocks, so it is queued inline)."""
+    prepared = _prepare(experiment, metric, value, unit, segments=segments, observations=observations, id=id)
+    if prepared is None:
         return False
-    sink = _sink(observations)
-    if sink is None:
-        return False
+    sink, obs = prepared
     if hasattr(sink, "add_many"):
-        sink.add_many([obs])
-        return True
-    try:
-        await asyncio.to_thread(sink.add, [obs])
-    except Exception as exc:
-        logger.warning("outcome '%s' not written (%s)", metric, type(exc).__name__)
-        return False
-    return True
+        return _write(sink, obs)
+    return await asyncio.to_thread(_write, sink, obs)

@@ -44,6 +44,16 @@ def _costs_and_models(workdir: Path) -> tuple[dict[str, float], dict[str, dict[s
     return cost, models
 
 
+def _session_costs(workdir: Path) -> dict[str, float]:
+    cost: dict[str, float] = defaultdict(float)
+    with (workdir / "traces.jsonl").open() as handle:
+        for line in handle:
+            attrs = json.loads(line)["attributes"]
+            if attrs.get("gen_ai.operation.name") == "chat":
+                cost[attrs["gen_ai.conversation.id"]] += attrs.get("routing_agent.cost_usd", 0.0)
+    return cost
+
+
 def test_the_worked_example_runs_end_to_end(tmp_path: Path) -> None:
     spec = load_experiments(shipped_config("scenarios/worked-example.yaml")).experiments[0]
     # the article's test: per-session split, primary resolution, the three guardrails
@@ -54,7 +64,12 @@ def test_the_worked_example_runs_end_to_end(tmp_path: Path) -> None:
         ("refusal", "mean", 2.0),
         ("cost_usd", "mean", 1.0),
     }
+    source = spec.segment_sources["complexity"]  # the segment is what the classifier agent produced
+    assert (source.agent, source.path) == ("classifier", ("complexity",))
+    # a seed the scenario's design was not tuned on (the design holds for >= 95 % of seeds, see
+    # benchmarks/worked_example_power.py); the default session count: the design's planned sample
     args = ["demo", "--scenario", "worked-example", "--workdir", str(tmp_path), "--time-scale", "0"]
+    args += ["--seed", "7"]
     result = runner.invoke(app, [*args, "--workers", "4", "--after-sessions", "600"])
     assert result.exit_code == 0, result.output
 
@@ -95,13 +110,20 @@ def test_the_worked_example_runs_end_to_end(tmp_path: Path) -> None:
     assert by_segment["easy"] > 300 and by_segment["complex"] > 100
 
     before, _ = _costs_and_models(tmp_path)
-    control = [
-        before[s["session_id"]]
+    control_ids = [
+        s["session_id"]
         for s in _jsonl(tmp_path / "outcomes.jsonl")
         if s["assignments"][EXPERIMENT]["variant"] == "sonnet"
     ]
+    control = [before[sid] for sid in control_ids]
     reduction = 1 - (sum(cost.values()) / len(cost)) / (sum(control) / len(control))
     assert 0.3 < reduction < 0.8
     text = (tmp_path / "worked-example.md").read_text()
     assert f"Realised cost reduction**: {reduction:.0%}" in text
+    # whole sessions: every call of a session (classifier and retriever too), by its conversation id
+    whole_before, whole_after = _session_costs(tmp_path), _session_costs(after)
+    sonnet = [whole_before[sid] for sid in control_ids]
+    per_session = 1 - (sum(whole_after.values()) / len(whole_after)) / (sum(sonnet) / len(sonnet))
+    assert 0.15 < per_session < reduction
+    assert f"Realised cost reduction per whole session**: {per_session:.0%}" in text
     assert "complexity=easy" in text and "complexity=complex" in text
