@@ -282,7 +282,7 @@ class RoutingTelemetry(BaseCallbackHandler):
         if agent is not None and not agent.routed:
             self._tag_agent(agent, call)
         if len(self._calls) >= _MAX_OPEN_RUNS:  # calls that never ended (abandoned generators): drop oldest
-            self._calls.pop(next(iter(self._calls))).span.end()
+            self.recorder.abandon(self._calls.pop(next(iter(self._calls))))
             self.failures.record("open_runs", OverflowError(f"more than {_MAX_OPEN_RUNS} open calls"))
         self._calls[run_id] = call
 

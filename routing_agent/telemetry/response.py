@@ -92,9 +92,9 @@ def carries_content(token: Any, chunk: Any = None) -> bool:
     return bool(extra) and any(extra.get(key) for key in _DELTA_KWARGS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per call, and a frozen __init__ costs twice as much
 class ResponseInfo:
-    """Facts read from an ``LLMResult``; None where the response did not say."""
+    """Facts read from an ``LLMResult``; None where the response did not say (read-only by convention)."""
 
     message: BaseMessage | None
     usage: TokenUsage | None
