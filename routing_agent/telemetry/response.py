@@ -159,7 +159,9 @@ def read_response(response: LLMResult) -> ResponseInfo:
             reason = str(reason)
             reasons.append(reason)
             refusal = refusal or reason in _REFUSAL_REASONS
-    if meta.get("refusal") or (isinstance(message, AIMessage) and message.additional_kwargs.get("refusal")):
+    if meta.get("refusal") or (
+        message is not None and message.additional_kwargs.get("refusal") and isinstance(message, AIMessage)
+    ):
         refusal = True
     model = meta.get("model_name") or meta.get("model") or llm_output.get("model_name")
     response_id = getattr(message, "id", None) if meta.get("id") is None else meta.get("id")
