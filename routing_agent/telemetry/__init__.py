@@ -12,10 +12,11 @@ Or scoped: ``with instrumented(observations=store): graph.invoke(...)``; or expl
 ``graph.invoke(x, {"callbacks": [RoutingTelemetry(...)]})``. Without providers the global ones are used; the
 meter provider given to ``instrument()`` receives every instrument of the library (``routing_agent._meters``).
 
-Span tree and which nodes are agents: ``telemetry.graph_spans``. TTFT is the first chunk carrying content
-(``telemetry.response``). Attributes Arize Phoenix and MLflow read (span kinds, cost):
-``telemetry.backends``; for MLflow pass ``headers={"x-mlflow-experiment-id": "<id>"}`` to
-``configure_exporters``.
+Span tree and which nodes are agents: ``telemetry.graph_spans``. A ``chat`` span is created when its call
+ends, with the call's start time (``telemetry.calls``): span processors see its start and end together.
+TTFT is the first chunk carrying content (``telemetry.response``). Attributes Arize Phoenix and MLflow
+read (span kinds, cost): ``telemetry.backends``; for MLflow pass
+``headers={"x-mlflow-experiment-id": "<id>"}`` to ``configure_exporters``.
 
 Environment: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` records prompts/responses (off by
 default; also ``telemetry.capture_content`` in the YAML); ``OTEL_EXPORTER_OTLP_ENDPOINT`` /

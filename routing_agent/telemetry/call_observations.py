@@ -16,7 +16,7 @@ __all__ = ["USAGE_MISSING", "CallObservations"]
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from routing_agent.stores.observations.observation import (
@@ -33,20 +33,19 @@ _FIELDS: tuple[str, ...] = (
 )
 
 
+class _Unfrozen:
+    """``Observation``'s slot layout without its frozen guard: filled by plain attribute stores, then
+    re-classed as an ``Observation`` (CPython allows ``__class__`` assignment between identical layouts)."""
+
+    __slots__ = _FIELDS
+
+
 def _fast_builder() -> Any:
-    """Observations built through the slot descriptors (a third of the dataclass ``__init__``'s cost).
+    """Observations built as ``_Unfrozen`` and re-classed: a fifth of the frozen ``__init__``'s cost.
 
     Used only while ``Observation`` is exactly the frozen slots dataclass of these fields with no
-    ``__post_init__``; otherwise None and the regular constructor is used."""
-    try:
-        names = tuple(f.name for f in dataclasses.fields(Observation))
-        if names != _FIELDS or hasattr(Observation, "__post_init__") or not hasattr(Observation, "__slots__"):
-            return None
-        setters = [Observation.__dict__[name].__set__ for name in names]
-    except Exception:  # pragma: no cover - a changed Observation: use its constructor
-        return None
-    new = object.__new__
-    exp_, var_, unit_, metric_, value_, agent_, seg_, ts_, trace_, span_, id_ = setters
+    ``__post_init__`` and the result equals what its constructor builds; otherwise None and the regular
+    constructor is used."""
 
     def build(  # noqa: PLR0917
         experiment: str,
@@ -61,20 +60,30 @@ def _fast_builder() -> Any:
         span_id: str | None,
         id: str | None,
     ) -> Observation:
-        obs: Observation = new(Observation)
-        exp_(obs, experiment)
-        var_(obs, variant)
-        unit_(obs, unit_id)
-        metric_(obs, metric)
-        value_(obs, value)
-        agent_(obs, agent)
-        seg_(obs, segments)
-        ts_(obs, ts)
-        trace_(obs, trace_id)
-        span_(obs, span_id)
-        id_(obs, id)
-        return obs
+        obs: Any = _Unfrozen()
+        obs.experiment = experiment
+        obs.variant = variant
+        obs.unit_id = unit_id
+        obs.metric = metric
+        obs.value = value
+        obs.agent = agent
+        obs.segments = segments
+        obs.ts = ts
+        obs.trace_id = trace_id
+        obs.span_id = span_id
+        obs.id = id
+        obs.__class__ = Observation
+        return cast(Observation, obs)
 
+    try:
+        names = tuple(f.name for f in dataclasses.fields(Observation))
+        if names != _FIELDS or hasattr(Observation, "__post_init__") or Observation.__slots__ != _FIELDS:
+            return None
+        sample = ("e", "v", "u", "m", 1.5, "a", {"k": "v"}, 2.0, "t", "s", "i")
+        if build(*sample) != Observation(*sample):
+            return None
+    except Exception:  # pragma: no cover - a changed Observation: use its constructor
+        return None
     return build
 
 

@@ -114,7 +114,7 @@ class RoutingTelemetry(BaseCallbackHandler):
         )
         self.graph = GraphSpans(self.tracer, agents, _declared_agents(config), workflow_name)
         self._runs: dict[UUID, Run] = {}  # open chain/tool/retriever runs
-        self._calls: dict[UUID, LLMCall] = {}  # open chat-model calls
+        self._calls: dict[int, LLMCall] = {}  # open chat-model calls by run_id.int (UUID.__hash__ is Python)
 
     # -- chains: workflow and agent spans -----------------------------------------------------------
 
@@ -229,7 +229,7 @@ class RoutingTelemetry(BaseCallbackHandler):
 
     def on_llm_new_token(self, token: Any, *, run_id: UUID, chunk: Any = None, **kwargs: Any) -> None:
         """First streamed chunk carrying content: the TTFT timestamp. Kept minimal (called once per chunk)."""
-        call = self._calls.get(run_id)
+        call = self._calls.get(run_id.int)
         if call is not None and call.first is None:
             call.streamed = True
             try:
@@ -240,7 +240,7 @@ class RoutingTelemetry(BaseCallbackHandler):
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         try:
-            call = self._calls.pop(run_id, None)
+            call = self._calls.pop(run_id.int, None)
             if call is not None:
                 self.recorder.finish(call, response, None)
         except Exception as exc:
@@ -248,7 +248,7 @@ class RoutingTelemetry(BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         try:
-            call = self._calls.pop(run_id, None)
+            call = self._calls.pop(run_id.int, None)
             if call is not None:
                 self.recorder.finish(call, None, error)
         except Exception as exc:
@@ -282,9 +282,9 @@ class RoutingTelemetry(BaseCallbackHandler):
         if agent is not None and not agent.routed:
             self._tag_agent(agent, call)
         if len(self._calls) >= _MAX_OPEN_RUNS:  # calls that never ended (abandoned generators): drop oldest
-            self._calls.pop(next(iter(self._calls))).span.end()
+            self.recorder.abandon(self._calls.pop(next(iter(self._calls))))
             self.failures.record("open_runs", OverflowError(f"more than {_MAX_OPEN_RUNS} open calls"))
-        self._calls[run_id] = call
+        self._calls[run_id.int] = call
 
     def _tag_agent(self, agent: Run, call: LLMCall) -> None:
         span = agent.span

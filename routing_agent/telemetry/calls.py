@@ -1,10 +1,15 @@
 """One chat-model call, start to end: its span, metrics and observations (the handler's hot path).
 
 The per-(model, variant) parts are built once (``CallIdentity``); per call the start reads three metadata
-values and starts the span with all start attributes in one call; the end reads the response once, sets the
-end attributes in one ``set_attributes``, records the histograms with the identity's cached attribute sets,
-and hands one compact ``CallObservations`` record to the observation writer, which builds the
-``Observation`` objects on its own thread.
+values and takes two timestamps; the end reads the response once and creates the ``chat`` span with every
+attribute in one go and its real start time (``start_time``), records the histograms with the identity's
+cached attribute sets, and hands one compact ``CallObservations`` record to the observation writer, which
+builds the ``Observation`` objects on its own thread.
+
+The span is created when the call ends (backdated to its start), not when it starts: nothing runs inside a
+chat-model call that could be its child, and one attribute batch costs less than two. Span processors
+therefore see its ``on_start`` and ``on_end`` together; exporters, samplers (they see every attribute) and
+trace trees are unaffected.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from uuid import UUID
 
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from routing_agent.graph import metadata as meta
@@ -44,16 +49,18 @@ class ObservationSink(Protocol):
 
 
 class LLMCall:
-    """One open chat-model call: its identity, span, per-call facts and the first-chunk time."""
+    """One open chat-model call: its identity, per-call facts, start times and the first-chunk time."""
 
     __slots__ = (
         "conversation",
         "first",
         "identity",
+        "input_messages",
+        "parent",
         "run_id",
         "segments",
-        "span",
         "start",
+        "start_ns",
         "streamed",
         "unit_id",
     )
@@ -61,20 +68,23 @@ class LLMCall:
     def __init__(  # noqa: PLR0917
         self,
         identity: CallIdentity,
-        span: Span,
+        parent: Context,
         unit_id: str | None,
         segments: Any,
         run_id: UUID | None,
         conversation: str | None = None,
+        input_messages: str | None = None,
     ) -> None:
         self.identity = identity
+        self.parent = parent  # the OTel context of the span's parent
         self.conversation = conversation
-        self.span = span
         self.unit_id = unit_id
         self.segments = segments
         self.run_id = run_id
+        self.input_messages = input_messages  # gen_ai.input.messages JSON (content capture only)
         self.first: float | None = None  # perf_counter() of the first streamed chunk carrying content
         self.streamed = False  # at least one chunk arrived
+        self.start_ns = time.time_ns()  # the span's start time
         self.start = time.perf_counter()
 
     def routing_attributes(self) -> dict[str, Any]:
@@ -82,6 +92,17 @@ class LLMCall:
         attrs = dict(self.identity.routing)
         if self.unit_id is not None:
             attrs[sc.RA_UNIT_ID] = self.unit_id
+        return attrs
+
+    def start_attributes(self) -> dict[str, Any]:
+        """The attributes known when the call started (a new dict: the caller adds the end's)."""
+        attrs = dict(self.identity.start_attributes)
+        if self.unit_id is not None:
+            attrs[sc.RA_UNIT_ID] = self.unit_id
+        if self.conversation is not None:
+            attrs[sc.GEN_AI_CONVERSATION_ID] = self.conversation
+        if self.input_messages is not None:
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = self.input_messages
         return attrs
 
 
@@ -115,7 +136,7 @@ class CallRecorder:
         messages: Sequence[Sequence[BaseMessage]] | None,
         conversation: str | None = None,
     ) -> LLMCall:
-        """Start the span of a call (all known attributes at once).
+        """Open a call: its identity, unit, conversation and start times (the span comes at the end).
 
         ``conversation`` is the run's conversation id when known; else LangGraph's ``thread_id``, else the
         unit id of a session unit."""
@@ -130,34 +151,43 @@ class CallRecorder:
                 conversation = str(thread)
             elif identity.unit == "session" and unit_id is not None:
                 conversation = unit_id
-        attrs = identity.start_attributes
-        if unit_id is not None or conversation is not None or (self.capture_content and messages is not None):
-            attrs = dict(attrs)
-            if unit_id is not None:
-                attrs[sc.RA_UNIT_ID] = unit_id
-            if conversation is not None:
-                attrs[sc.GEN_AI_CONVERSATION_ID] = conversation
-            if self.capture_content and messages is not None:
-                attrs[sc.GEN_AI_INPUT_MESSAGES] = input_messages_json(messages)
-        span = self.tracer.start_span(
-            identity.span_name, context=parent, kind=SpanKind.CLIENT, attributes=attrs
-        )
+        content = None
+        if self.capture_content and messages is not None:
+            content = input_messages_json(messages)
         segments = md.get(meta.SEGMENTS)
         segments = segments if isinstance(segments, Mapping) else _EMPTY
-        return LLMCall(identity, span, unit_id, segments, run_id, conversation)
+        if parent is None:  # the span's parent is the current span where the call starts
+            parent = get_current()
+        return LLMCall(identity, parent, unit_id, segments, run_id, conversation, content)
+
+    def abandon(self, call: LLMCall) -> None:
+        """Trace a call that never ended (evicted from the open calls): its span with the start's facts."""
+        span = self._span(call, call.start_attributes())
+        span.end()
+
+    def _span(self, call: LLMCall, attrs: dict[str, Any]) -> Span:
+        return self.tracer.start_span(
+            call.identity.span_name,
+            context=call.parent,
+            kind=SpanKind.CLIENT,
+            attributes=attrs,
+            start_time=call.start_ns,
+        )
 
     def finish(self, call: LLMCall, response: LLMResult | None, error: BaseException | None) -> None:
-        """Complete the span, record metrics and emit observations for one ended call."""
+        """Trace, record metrics and emit observations for one ended call."""
         end = time.perf_counter()
         identity = call.identity
-        span = call.span
+        attrs = call.start_attributes()
         info = read_response(response) if response is not None else None
         if info is not None and info.reported_latency_s is not None:
             latency: float = info.reported_latency_s
-            attrs: dict[str, Any] = {sc.RA_LATENCY_S: latency, sc.RA_DURATION_SOURCE: "reported"}
+            attrs[sc.RA_LATENCY_S] = latency
+            attrs[sc.RA_DURATION_SOURCE] = "reported"
         else:
             latency = end - call.start
-            attrs = {sc.RA_LATENCY_S: latency, sc.RA_DURATION_SOURCE: "measured"}
+            attrs[sc.RA_LATENCY_S] = latency
+            attrs[sc.RA_DURATION_SOURCE] = "measured"
         ttft: float | None = None
         if call.first is not None:
             ttft = call.first - call.start
@@ -175,7 +205,7 @@ class CallRecorder:
         if error is not None:
             kind = error_type(error)
             attrs[sc.ERROR_TYPE] = kind
-        span.set_attributes(attrs)
+        span = self._span(call, attrs)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:512]))
             span.record_exception(error)

@@ -29,6 +29,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 CITATIONS_KEY = "citations"
 """The key a workflow uses in ``response_metadata``, ``additional_kwargs``, tool-call args or node output."""
 
+_SEQUENCES = (list, tuple)
 _ID_FIELDS = ("id", "source_id", "source", "url", "uri", "document_title", "title")
 
 
@@ -47,7 +48,9 @@ def _one(item: Any) -> str | None:
 
 def citation_set(items: Any) -> tuple[str, ...] | None:
     """The sorted unique citation ids in ``items`` (a list of str/mappings); None if not a list."""
-    if isinstance(items, str | bytes) or not isinstance(items, Iterable) or isinstance(items, Mapping):
+    if type(items) in _SEQUENCES:  # the usual case, without three ABC checks
+        pass
+    elif isinstance(items, str | bytes) or not isinstance(items, Iterable) or isinstance(items, Mapping):
         return None
     found = {cid for cid in (_one(i) for i in items) if cid is not None}
     return tuple(sorted(found))

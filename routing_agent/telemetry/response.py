@@ -92,9 +92,9 @@ def carries_content(token: Any, chunk: Any = None) -> bool:
     return bool(extra) and any(extra.get(key) for key in _DELTA_KWARGS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per call, and a frozen __init__ costs twice as much
 class ResponseInfo:
-    """Facts read from an ``LLMResult``; None where the response did not say."""
+    """Facts read from an ``LLMResult``; None where the response did not say (read-only by convention)."""
 
     message: BaseMessage | None
     usage: TokenUsage | None
@@ -159,7 +159,9 @@ def read_response(response: LLMResult) -> ResponseInfo:
             reason = str(reason)
             reasons.append(reason)
             refusal = refusal or reason in _REFUSAL_REASONS
-    if meta.get("refusal") or (isinstance(message, AIMessage) and message.additional_kwargs.get("refusal")):
+    if meta.get("refusal") or (
+        message is not None and message.additional_kwargs.get("refusal") and isinstance(message, AIMessage)
+    ):
         refusal = True
     model = meta.get("model_name") or meta.get("model") or llm_output.get("model_name")
     response_id = getattr(message, "id", None) if meta.get("id") is None else meta.get("id")

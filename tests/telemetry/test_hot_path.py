@@ -1,22 +1,34 @@
 """The per-call fast path records exactly what a call-by-call recording would: batched histograms (all
 values, caller's context for exemplars), per-identity caches (variants kept apart, custom pricers asked on
 every call) and observation groups validated once per call (a bad value drops only itself, a bad shared
-field drops the call's observations, both counted)."""
+field drops the call's observations, both counted); the chat span created at the call's end keeps its start
+time and parent; the fast paths (cost JSON, observation check, observation building) equal their slow
+definitions."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
+import pickle
+import time
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from opentelemetry.trace import SpanKind
 
-from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore
-from routing_agent.telemetry import Pricer, RoutingTelemetry, TokenUsage
+from routing_agent.stores.observations import BufferedObservationWriter, MemoryObservationStore, observation
+from routing_agent.stores.observations.observation import Observation, observation_problem
+from routing_agent.telemetry import Pricer, RoutingTelemetry, TokenUsage, callbacks
 from routing_agent.telemetry import semconv as sc
+from routing_agent.telemetry.backends import MLFLOW_LLM_COST, cost_attributes
 from routing_agent.telemetry.instruments import CallMeasurements
+from routing_agent.telemetry.pricing import ModelPrice
 from tests.telemetry.conftest import Otel
 
 ROUTING = {
@@ -155,3 +167,87 @@ def test_observations_of_a_call_share_its_span_and_ids(otel: Otel) -> None:
     [span] = chat_spans(otel)
     assert rows[0].trace_id == format(span.context.trace_id, "032x")
     assert rows[0].span_id == format(span.context.span_id, "016x")
+
+
+def test_the_chat_span_is_backdated_and_parented_where_the_call_started(otel: Otel) -> None:
+    """The span is created when the call ends; it still starts when the call started, under the span that
+    was current then (a stream finished after its caller's span closed), with every attribute."""
+    handler = RoutingTelemetry(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider)
+    tracer = otel.tracer_provider.get_tracer("user")
+    before = time.time_ns()
+    with tracer.start_as_current_span("user request") as outer:
+        stream = model(ROUTING).stream("q", {"callbacks": [handler]})
+        first = next(stream)
+        first_ns = time.time_ns()
+    rest = list(stream)
+    after = time.time_ns()
+    assert first.content and rest
+    [span] = chat_spans(otel)
+    assert span.parent is not None and span.parent.span_id == outer.get_span_context().span_id
+    assert span.context.trace_id == outer.get_span_context().trace_id
+    assert span.start_time is not None and span.end_time is not None
+    assert before <= span.start_time <= first_ns <= span.end_time <= after
+    attrs = span.attributes or {}
+    assert attrs[sc.RA_UNIT_ID] == "s-1" and attrs[sc.GEN_AI_CONVERSATION_ID] == "s-1"
+    assert attrs[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o" and attrs[sc.RA_LATENCY_S] > 0
+    assert sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in attrs and attrs[sc.GEN_AI_REQUEST_STREAM] is True
+
+
+def test_a_call_that_never_ends_is_traced_when_evicted(otel: Otel, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(callbacks, "_MAX_OPEN_RUNS", 2)
+    handler = RoutingTelemetry(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider)
+    llm = model(ROUTING)
+    streams = [llm.stream("q", {"callbacks": [handler]}) for _ in range(3)]
+    for stream in streams:
+        next(stream)  # started, never finished
+    [span] = chat_spans(otel)  # the oldest, evicted when the third started
+    assert (span.attributes or {})[sc.RA_UNIT_ID] == "s-1"
+    assert sc.RA_LATENCY_S not in (span.attributes or {})
+    assert handler.failures.count == 1
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(
+    cost=st.one_of(finite, st.floats(), st.integers(-(10**6), 10**6)),
+    output_tokens=st.integers(0, 10**7),
+    output_price=st.one_of(finite, st.just(float("inf"))),
+    split=st.booleans(),
+)
+def test_the_mlflow_cost_json_is_what_json_dumps_writes(
+    cost: float, output_tokens: int, output_price: float, split: bool
+) -> None:
+    price = ModelPrice(input=1e-6, output=output_price) if split else None
+    attrs = cost_attributes(cost, TokenUsage(input=10, output=output_tokens), price)
+    expected: dict[str, float] = {"total_cost": cost}
+    if split:
+        expected["input_cost"] = cost - output_tokens * output_price
+        expected["output_cost"] = output_tokens * output_price
+    assert attrs[MLFLOW_LLM_COST] == json.dumps(expected)
+
+
+text = st.one_of(st.text(max_size=4), st.sampled_from(["", "s-\ud800", "é"]), st.integers(), st.none())
+number = st.one_of(st.floats(), st.integers(), st.booleans(), st.sampled_from([1e151, -1e150]), st.none())
+segments = st.one_of(st.dictionaries(text, text, max_size=2), st.sampled_from([{}, [], MappingProxyType({})]))
+
+
+@given(
+    fields=st.tuples(text, text, text, text, number, text, segments, number, text, text, text),
+)
+def test_the_fast_observation_check_agrees_with_the_full_one(fields: tuple[Any, ...]) -> None:
+    obs = Observation(*fields)
+    assert observation_problem(obs) == observation._problem(obs)
+
+
+def test_observations_built_on_the_writer_thread_are_real_observations() -> None:
+    store, _ = observed({**ROUTING, "routing_agent.segments": {"tier": "pro"}})
+    rows = list(store.observations("e"))
+    assert len(rows) == 8
+    for row in rows:
+        twin = Observation(**{f.name: getattr(row, f.name) for f in dataclasses.fields(Observation)})
+        assert type(row) is Observation and row == twin
+        assert pickle.loads(pickle.dumps(row)) == row
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            row.value = 2.0  # type: ignore[misc]
+    assert rows[0].segments == {"tier": "pro"}

@@ -114,6 +114,34 @@ def _bad_text(value: object, *, optional: bool = False, empty_ok: bool = False) 
     return None
 
 
+def _plain(obs: Observation) -> bool:
+    """The common case, decided fast (False sends it to the full check): ASCII ``str`` text, a ``float``
+    value and ``ts`` in range, ``dict`` segments of ASCII ``str``."""
+    value, ts = obs.value, obs.ts
+    if type(value) is not float or not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # False for NaN
+        return False
+    if type(ts) is not float or not -_INF < ts < _INF:
+        return False
+    for text in (obs.experiment, obs.variant, obs.unit_id, obs.metric):
+        if type(text) is not str or not text or not text.isascii():
+            return False
+    for optional in (obs.agent, obs.id, obs.trace_id, obs.span_id):
+        if optional is not None and (type(optional) is not str or not optional.isascii()):
+            return False
+    segments = obs.segments
+    if type(segments) is not dict:
+        return isinstance(segments, Mapping) and not segments
+    for key, text in segments.items():
+        if type(key) is not str or not key or not key.isascii():
+            return False
+        if type(text) is not str or not text.isascii():
+            return False
+    return True
+
+
+_INF = math.inf
+
+
 def observation_problem(obs: Observation) -> str | None:
     """Why ``obs`` cannot be stored faithfully by every backend, or None when it can.
 
@@ -122,6 +150,10 @@ def observation_problem(obs: Observation) -> str | None:
     variant) and ``|value|`` at most ``MAX_ABS_VALUE``. Checked by every store before it writes anything, and
     by ``BufferedObservationWriter``, which drops and counts such observations instead of failing their batch.
     """
+    return None if _plain(obs) else _problem(obs)
+
+
+def _problem(obs: Observation) -> str | None:
     for name in ("experiment", "variant", "unit_id", "metric"):
         problem = _bad_text(getattr(obs, name))
         if problem:

@@ -164,7 +164,7 @@ class BufferedObservationWriter:
                 self._start()
         if overflow:
             self._drop(overflow, "buffer_full" if not self._closed else "closed")
-        elif full:
+        elif full and not self._wake.is_set():  # set once: the thread may take a while to get the GIL
             self._wake.set()
 
     def _start(self) -> None:
