@@ -28,13 +28,13 @@ from __future__ import annotations
 
 __all__ = ["Assigner", "RoutingDecision"]
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from routing_agent.assignment.counters import RoutingCounters
-from routing_agent.assignment.guard import GuardedStore, OutagePolicy
+from routing_agent.assignment.guard import GuardedStore, OutagePolicy, Wanted
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
 from routing_agent.assignment.types import Assignment, Reason, TargetedChoice
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
@@ -222,52 +222,96 @@ class Assigner:
             return None
         return RoutingDecision(spec.control.name, Reason.STORE_LOST)
 
+    def _staged(
+        self, spec: ExperimentSpec, unit_id: str | None, state: ExperimentState | None, attributes: Attributes
+    ) -> tuple[RoutingDecision | None, _Plan, ExperimentState]:
+        """The counted decision when the rules alone decide, else the plan that needs the store."""
+        live = self._live_status(spec, state)
+        lost = self._lost(spec, unit_id)
+        if lost is not None:
+            return self._count(spec, lost), _Plan(lost), live
+        plan = self._plan(spec, unit_id, live, attributes)
+        if plan.decision is not None:
+            return self._count(spec, plan.decision), plan, live
+        if plan.read_only and spec.unit is Unit.REQUEST:
+            return self._count(spec, self._read_only_miss(live)), plan, live
+        return None, plan, live
+
+    def _looked_up(
+        self, spec: ExperimentSpec, live: ExperimentState, found: tuple[bool, str | None]
+    ) -> RoutingDecision:
+        answered, stored = found
+        if stored is not None:
+            return self._count(spec, RoutingDecision(stored, Reason.STICKY))
+        return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
+
     def decide(
         self, spec: ExperimentSpec, unit_id: str | None, attributes: Attributes | None = None
     ) -> RoutingDecision:
         """The decision for one unit (sync); ``attributes`` feeds targeting rules and segment ships."""
-        live = self._live_status(spec, self.guard.get_state(spec.id) if self.guard and unit_id else None)
-        lost = self._lost(spec, unit_id)
-        if lost is not None:
-            return self._count(spec, lost)
-        plan = self._plan(spec, unit_id, live, attributes or _no_attributes)
-        if plan.decision is not None:
-            return self._count(spec, plan.decision)
-        assert self.guard is not None and unit_id
-        if plan.read_only:
-            if spec.unit is Unit.REQUEST:
-                return self._count(spec, self._read_only_miss(live))
-            answered, stored = self.guard.get(spec.id, unit_id)
-            if stored is not None:
-                return self._count(spec, RoutingDecision(stored, Reason.STICKY))
-            return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
-        assert plan.hashed is not None
-        result = self.guard.get_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
-        return self._count(spec, self._from_store(spec, plan.hashed, result))
+        return self.decide_many([(spec, unit_id)], attributes)[0]
 
     async def adecide(
         self, spec: ExperimentSpec, unit_id: str | None, attributes: Attributes | None = None
     ) -> RoutingDecision:
         """The decision for one unit (async twin of ``decide``)."""
-        state = await self.guard.aget_state(spec.id) if self.guard and unit_id else None
-        live = self._live_status(spec, state)
-        lost = self._lost(spec, unit_id)
-        if lost is not None:
-            return self._count(spec, lost)
-        plan = self._plan(spec, unit_id, live, attributes or _no_attributes)
-        if plan.decision is not None:
-            return self._count(spec, plan.decision)
-        assert self.guard is not None and unit_id
-        if plan.read_only:
-            if spec.unit is Unit.REQUEST:
-                return self._count(spec, self._read_only_miss(live))
-            answered, stored = await self.guard.aget(spec.id, unit_id)
-            if stored is not None:
-                return self._count(spec, RoutingDecision(stored, Reason.STICKY))
-            return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
-        assert plan.hashed is not None
-        result = await self.guard.aget_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
-        return self._count(spec, self._from_store(spec, plan.hashed, result))
+        return (await self.adecide_many([(spec, unit_id)], attributes))[0]
+
+    def decide_many(
+        self, items: Sequence[tuple[ExperimentSpec, str | None]], attributes: Attributes | None = None
+    ) -> list[RoutingDecision]:
+        """The decisions of several experiments for their units (sync), in order.
+
+        On a store that batches (Redis), the stale live states are read in one round trip and the sticky
+        get-or-sets of every experiment in one more, however many experiments apply.
+        """
+        guard, lookup = self.guard, attributes or _no_attributes
+        states = guard.get_states([s.id for s, u in items if u]) if guard is not None else {}
+        out: list[RoutingDecision | None] = []
+        wanted: list[Wanted] = []
+        asks: list[tuple[int, ExperimentSpec, str]] = []
+        for spec, unit_id in items:
+            done, plan, live = self._staged(spec, unit_id, states.get(spec.id) if unit_id else None, lookup)
+            if done is None:
+                assert guard is not None and unit_id
+                if plan.read_only:
+                    done = self._looked_up(spec, live, guard.get(spec.id, unit_id))
+                else:
+                    assert plan.hashed is not None
+                    asks.append((len(out), spec, plan.hashed))
+                    wanted.append((spec.id, unit_id, plan.hashed, self._ttl(spec)))
+            out.append(done)
+        if asks:
+            assert guard is not None
+            for (i, spec, hashed), result in zip(asks, guard.get_or_set_many(wanted), strict=True):
+                out[i] = self._count(spec, self._from_store(spec, hashed, result))
+        return cast("list[RoutingDecision]", out)
+
+    async def adecide_many(
+        self, items: Sequence[tuple[ExperimentSpec, str | None]], attributes: Attributes | None = None
+    ) -> list[RoutingDecision]:
+        """Async twin of ``decide_many``."""
+        guard, lookup = self.guard, attributes or _no_attributes
+        states = await guard.aget_states([s.id for s, u in items if u]) if guard is not None else {}
+        out: list[RoutingDecision | None] = []
+        wanted: list[Wanted] = []
+        asks: list[tuple[int, ExperimentSpec, str]] = []
+        for spec, unit_id in items:
+            done, plan, live = self._staged(spec, unit_id, states.get(spec.id) if unit_id else None, lookup)
+            if done is None:
+                assert guard is not None and unit_id
+                if plan.read_only:
+                    done = self._looked_up(spec, live, await guard.aget(spec.id, unit_id))
+                else:
+                    assert plan.hashed is not None
+                    asks.append((len(out), spec, plan.hashed))
+                    wanted.append((spec.id, unit_id, plan.hashed, self._ttl(spec)))
+            out.append(done)
+        if asks:
+            assert guard is not None
+            for (i, spec, hashed), result in zip(asks, await guard.aget_or_set_many(wanted), strict=True):
+                out[i] = self._count(spec, self._from_store(spec, hashed, result))
+        return cast("list[RoutingDecision]", out)
 
     def _unavailable_miss(self) -> RoutingDecision:
         # Store down while we only needed to look the unit up: not enrolled, but say why.
