@@ -94,6 +94,7 @@ class _Scope:
         self.applicable: tuple[ExperimentSpec, ...] = tuple(
             s for s in config.experiments if agents is None or not s.scope or not agents.isdisjoint(s.scope)
         )
+        self.position = {s.id: i for i, s in enumerate(config.experiments)}
         decided = {id(s) for s in self.applicable}
         skipped: dict[str, list[ExperimentSpec]] = {}
         for spec in config.experiments:
@@ -194,6 +195,16 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         """Async twin of ``decide_all``."""
         todo = self._present_units(state, config, self._scope.applicable)
         return self._records(todo, await self._adecide(todo, state, config), state)
+
+    @property
+    def position(self) -> Mapping[str, int]:
+        """Each experiment's place in the config (records follow it: the first enrolled one routes)."""
+        return self._scope.position
+
+    @property
+    def leaves_out(self) -> bool:
+        """Whether ``agents=`` leaves some experiment of the config undecided by this node."""
+        return self._scope.skips
 
     def skipped_for(self, agent: str | None, known: Mapping[str, Any]) -> tuple[ExperimentSpec, ...]:
         """Experiments applying to ``agent`` that this node does not decide (``agents=`` left it out)."""
