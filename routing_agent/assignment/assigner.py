@@ -26,17 +26,27 @@ Request-unit experiments never touch the store: every request is a new unit.
 
 from __future__ import annotations
 
-__all__ = ["Assigner", "RoutingDecision"]
+__all__ = [
+    "RAMP_STEP",
+    "SHIP_SEGMENT",
+    "Assigner",
+    "RoutingDecision",
+    "enrolment",
+    "ramp_step",
+    "ship_segment",
+]
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from routing_agent.assignment.compiled import CompiledSpec
 from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import GuardedStore, OutagePolicy, Wanted
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
-from routing_agent.assignment.types import Assignment, Reason, TargetedChoice
+from routing_agent.assignment.live_state import RAMP_STEP, SHIP_SEGMENT, enrolment, ramp_step, ship_segment
+from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
 from routing_agent.config.targeting import Conditions, matches
 from routing_agent.stores.assignments.base import AssignmentStore
@@ -69,40 +79,9 @@ _IMPOSED_REASONS = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Re
 Attributes = Callable[[str], Any]
 """``lookup(attribute) -> value or None``: a unit's attributes (state, then run context)."""
 
-RAMP_STEP = "ramp_step"
-"""The live state's ``evidence`` key holding a ramp's current step (0-based)."""
-SHIP_SEGMENT = "ship_segment"
-"""The live state's ``evidence`` key holding a segment-level ship's conditions (attribute → values)."""
-
 
 def _no_attributes(_: str) -> Any:
     return None
-
-
-def ship_segment(state: ExperimentState | None) -> Conditions:
-    """The conditions of a segment-level ship (empty for a ship to everyone or any other state)."""
-    if state is None or state.status is not ExperimentStatus.SHIPPED:
-        return {}
-    raw = state.evidence.get(SHIP_SEGMENT) or {}
-    return {str(k): tuple(str(v) for v in (vs if isinstance(vs, list) else [vs])) for k, vs in raw.items()}
-
-
-def ramp_step(state: ExperimentState | None) -> int:
-    """The live ramp step (0 when never advanced)."""
-    if state is None:
-        return 0
-    try:
-        return max(0, int(state.evidence.get(RAMP_STEP, 0)))
-    except (TypeError, ValueError):
-        return 0
-
-
-def enrolment(spec: ExperimentSpec, state: ExperimentState | None) -> float:
-    """The coverage in force: the ramp's live step, else the YAML's ``coverage``."""
-    if spec.ramp is None:
-        return spec.coverage
-    candidates = sum(v.weight or 0.0 for v in spec.variants if not v.control)
-    return min(spec.coverage, spec.ramp.coverage(ramp_step(state), candidates))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -130,36 +109,34 @@ class Assigner:
             else None
         )
         self._now = now
-        self._ranges = self._build_ranges(config)
+        self._compiled = self._compile(config)
 
     @staticmethod
-    def _build_ranges(
-        config: ExperimentsConfig,
-    ) -> dict[str, tuple[ExperimentSpec, list[tuple[float, float]]]]:
-        return {spec.id: (spec, bucket_ranges(spec.weights, spec.coverage)) for spec in config.experiments}
+    def _compile(config: ExperimentsConfig) -> dict[str, CompiledSpec]:
+        return {spec.id: CompiledSpec(spec) for spec in config.experiments}
+
+    def compiled(self, spec: ExperimentSpec) -> CompiledSpec:
+        """The spec's precomputed constants (built afresh for a spec of another config, during a reload)."""
+        found = self._compiled.get(spec.id)
+        return found if found is not None and found.spec is spec else CompiledSpec(spec)
 
     def reconfigure(self, config: ExperimentsConfig) -> None:
         """Use ``config`` from now on (the store, its write-back queue and the counters stay).
 
         Decisions already under way finish with the spec they started with: ranges are looked up by spec.
         """
-        self._ranges = self._build_ranges(config)
+        self._compiled = self._compile(config)
         self.config = config
 
     def _ranges_for(self, spec: ExperimentSpec, coverage: float | None = None) -> list[tuple[float, float]]:
         if coverage is not None and coverage != spec.coverage:
             return bucket_ranges(spec.weights, coverage)  # a ramp step
-        found = self._ranges.get(spec.id)
-        if found is not None and found[0] is spec:
-            return found[1]
-        return bucket_ranges(spec.weights, spec.coverage)  # a spec of another config (during a reload)
+        return self.compiled(spec).ranges
 
     # -- rules ---------------------------------------------------------------------------------------
 
     def _live_status(self, spec: ExperimentSpec, state: ExperimentState | None) -> ExperimentState:
-        if state is not None:
-            return state
-        return ExperimentState(experiment=spec.id, status=spec.status, actor="config")
+        return state if state is not None else self.compiled(spec).config_state
 
     def _plan(
         self,
@@ -213,7 +190,7 @@ class Assigner:
         )
 
     def _ttl(self, spec: ExperimentSpec) -> float | None:
-        return spec.sticky_ttl_days * 86400.0 if spec.sticky_ttl_days is not None else None
+        return self.compiled(spec).ttl_s
 
     # -- sync / async resolution ---------------------------------------------------------------------
 
@@ -327,7 +304,7 @@ class Assigner:
             self.counters.event("fallback")
             return RoutingDecision(hashed, Reason.STORE_UNAVAILABLE)
         held, created = result
-        if held not in {v.name for v in spec.variants}:
+        if held not in self.compiled(spec).names:
             # A stored variant the config no longer declares (arm removed): fall back to the hash.
             return RoutingDecision(hashed, Reason.HASHED)
         return RoutingDecision(held, Reason.HASHED if created else Reason.STICKY)
@@ -401,32 +378,4 @@ class Assigner:
         segments: Mapping[str, Any],
     ) -> Assignment:
         """The plain-data record written into graph state."""
-        variant = spec.variant(decision.variant) if decision.variant is not None else None
-        control = spec.control
-        record: Assignment = {
-            "experiment": spec.id,
-            "variant": variant.name if variant is not None else None,
-            "model": variant.model if variant is not None else None,
-            "params": dict(variant.params) if variant is not None else {},
-            "agent_models": dict(variant.agent_models) if variant is not None else {},
-            "scope": list(spec.scope),
-            "unit": spec.unit.value,
-            "unit_id": unit_id,
-            "reason": decision.reason.value,
-            "segments": {k: str(v) for k, v in segments.items()},
-            "fallback": {"model": control.model, "params": dict(control.params)},
-        }
-        if decision.deferred:
-            record["targeted"] = [self._targeted(spec, when, name) for when, name in decision.deferred]
-        return record
-
-    @staticmethod
-    def _targeted(spec: ExperimentSpec, when: Conditions, name: str) -> TargetedChoice:
-        variant = spec.variant(name)
-        return {
-            "when": {k: list(v) for k, v in when.items()},
-            "variant": variant.name,
-            "model": variant.model,
-            "params": dict(variant.params),
-            "agent_models": dict(variant.agent_models),
-        }
+        return self.compiled(spec).record(unit_id, decision, segments)

@@ -240,8 +240,15 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
     def _todo(self, state: Any, config: RunnableConfig | None) -> list[tuple[ExperimentSpec, str | None]]:
         existing = clean_routing(_read(state, ROUTING_KEY))
         todo: list[tuple[ExperimentSpec, str | None]] = []
+        ids: dict[tuple[str, str], str | None] = {}  # experiments reading the same unit id read it once
         for spec in self._scope.applicable:
-            unit_id = self._unit_id(spec, state, config)
+            if spec.unit is Unit.REQUEST:
+                unit_id = self._unit_id(spec, state, config)
+            else:
+                where = (spec.unit_source, spec.unit_key or self.unit_key or spec.state_key)
+                unit_id = (
+                    ids[where] if where in ids else ids.setdefault(where, self._unit_id(spec, state, config))
+                )
             if not self._already(existing, spec, unit_id):
                 todo.append((spec, unit_id))
         return todo
