@@ -16,13 +16,12 @@ Unicode, or an id longer than ``MAX_UNIT_ID_CHARS`` is refused: the unit gets th
 
 from __future__ import annotations
 
-__all__ = ["MAX_UNIT_ID_CHARS", "ReloadResult", "RoutingNode"]
+__all__ = ["MAX_UNIT_ID_CHARS", "ExperimentsLike", "ReloadResult", "RoutingNode", "StoreLike"]
 
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -32,6 +31,7 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import OutagePolicy
 from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
+from routing_agent.graph.inputs import AgentScope, ExperimentsLike, StoreLike, as_config, as_store
 from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults, clean_routing
 from routing_agent.graph.units import (
@@ -41,30 +41,8 @@ from routing_agent.graph.units import (
     unit_source_value,
     unit_text,
 )
-from routing_agent.stores.assignments.base import AssignmentStore
 
 logger = logging.getLogger("routing_agent.routing")
-
-ExperimentsLike = ExperimentsConfig | ExperimentSpec | Sequence[ExperimentSpec] | str | Path
-StoreLike = AssignmentStore | str | Path | None
-
-
-def _as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
-    if isinstance(experiments, ExperimentsConfig):
-        return experiments
-    if isinstance(experiments, ExperimentSpec):
-        return ExperimentsConfig(experiments=(experiments,))
-    if isinstance(experiments, str | Path):
-        from routing_agent.config.loader import load_experiments
-
-        return load_experiments(experiments)
-    return ExperimentsConfig(experiments=tuple(experiments))
-
-
-def _as_store(store: StoreLike) -> AssignmentStore:
-    from routing_agent.stores.assignments import open_store
-
-    return open_store("memory://" if store is None else store)
 
 
 @dataclass(frozen=True)
@@ -85,32 +63,6 @@ def _read(state: Any, key: str) -> Any:
     if isinstance(state, Mapping):
         return state.get(key)
     return getattr(state, key, None)
-
-
-class _Scope:
-    """The experiments a node decides (their scope meets its agents) and, per agent, those it leaves out."""
-
-    def __init__(self, config: ExperimentsConfig, agents: frozenset[str] | None) -> None:
-        self.applicable: tuple[ExperimentSpec, ...] = tuple(
-            s for s in config.experiments if agents is None or not s.scope or not agents.isdisjoint(s.scope)
-        )
-        self.position = {s.id: i for i, s in enumerate(config.experiments)}
-        decided = {id(s) for s in self.applicable}
-        skipped: dict[str, list[ExperimentSpec]] = {}
-        for spec in config.experiments:
-            if id(spec) not in decided:
-                for agent in spec.scope:
-                    skipped.setdefault(agent, []).append(spec)
-        self._skipped = {agent: tuple(specs) for agent, specs in skipped.items()}
-
-    @property
-    def skips(self) -> bool:
-        """Whether any experiment is left out."""
-        return bool(self._skipped)
-
-    def skipped_for(self, agent: str | None) -> tuple[ExperimentSpec, ...]:
-        """The left-out experiments scoped to ``agent``."""
-        return self._skipped.get(agent, ()) if agent is not None else ()
 
 
 class RoutingNode(Runnable[Any, dict[str, Any]]):
@@ -141,10 +93,10 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         outage: OutagePolicy | None = None,
         agents: Iterable[str] | None = None,
     ) -> None:
-        self.config = _as_config(experiments)
+        self.config = as_config(experiments)
         self.agents = None if agents is None else frozenset(agents)
-        self._scope = _Scope(self.config, self.agents)
-        self.store = _as_store(store)
+        self._scope = AgentScope(self.config, self.agents)
+        self.store = as_store(store)
         self.unit_key = unit_key
         self.name = name
         self.counters = RoutingCounters()
@@ -420,13 +372,13 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         """
         old = self.config
         try:
-            config = _as_config(experiments)
+            config = as_config(experiments)
             if config.simulated_profiles:
                 from routing_agent.providers.profiles import register_profiles
 
                 register_profiles(config.simulated_profiles, source=",".join(config.sources) or "<config>")
             defaults = agent_defaults(config)
-            scope = _Scope(config, self.agents)
+            scope = AgentScope(config, self.agents)
             self.assigner.reconfigure(config)
         except Exception as exc:
             self.counters.event("reload_failed")
