@@ -152,3 +152,40 @@ def test_stale_states_of_many_experiments_are_read_in_one_round_trip() -> None:
         assert after[0] - before[0] <= 3, after[0] - before[0]  # two pipelines (+ the stats call)
         admin.close()
         store.close()
+
+
+def test_a_batch_keeps_the_other_experiments_when_one_lost_its_data() -> None:
+    with RedisServer() as server:
+        admin = redis.Redis.from_url(server.url)
+        store = open_store(f"{server.url}?prefix=lossy&timeout=5")
+        graph, node = build_graph(MANY, store, agents=AGENTS, state_refresh_s=3600.0)
+        graph.invoke({"session_id": "warm-up", "seen": []})  # every experiment anchored, epochs known
+        admin.delete(*admin.keys("lossy:{exp:e5}:*"))  # e5's data is gone (as FLUSHDB/eviction would)
+        out = graph.invoke({"session_id": "after-loss", "seen": []})
+        assert out["routing"]["e5"]["reason"] == "store_lost"
+        assert out["routing"]["e5"]["variant"] == "control"
+        others = {k: r["reason"] for k, r in out["routing"].items() if k != "e5"}
+        assert len(others) == 11 and set(others.values()) == {"hashed"}
+        assert node.stats()["events"]["store_lost"] == 1
+        assert node.assigner.guard.lost("e5") is not None and node.assigner.guard.lost("e4") is None
+        admin.close()
+        store.close()
+
+
+def test_a_batch_against_a_dead_redis_falls_back_and_writes_back_every_experiment() -> None:
+    server = RedisServer(extra_args=("--appendonly", "yes")).start()
+    try:
+        store = open_store(f"{server.url}?prefix=dead&timeout=0.5")
+        graph, node = build_graph(MANY, store, agents=AGENTS, state_refresh_s=3600.0)
+        graph.invoke({"session_id": "warm-up", "seen": []})
+        server.kill()
+        out = graph.invoke({"session_id": "in-outage", "seen": []})  # never raises
+        assert {r["reason"] for r in out["routing"].values()} == {"store_unavailable"}
+        assert node.stats()["pending_writeback"] == 12
+        server.start()
+        assert node.assigner.guard.flush() == 12
+        for exp_id, record in out["routing"].items():  # written back with the variant the unit ran
+            assert store.get(exp_id, "in-outage") == record["variant"]
+        store.close()
+    finally:
+        server.stop()
