@@ -26,17 +26,27 @@ Request-unit experiments never touch the store: every request is a new unit.
 
 from __future__ import annotations
 
-__all__ = ["Assigner", "RoutingDecision"]
+__all__ = [
+    "RAMP_STEP",
+    "SHIP_SEGMENT",
+    "Assigner",
+    "RoutingDecision",
+    "enrolment",
+    "ramp_step",
+    "ship_segment",
+]
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from routing_agent.assignment.compiled import CompiledSpec
 from routing_agent.assignment.counters import RoutingCounters
-from routing_agent.assignment.guard import GuardedStore, OutagePolicy
+from routing_agent.assignment.guard import GuardedStore, OutagePolicy, Wanted
 from routing_agent.assignment.hashing import bucket_ranges, choose_variation, hash_v2, in_namespace
-from routing_agent.assignment.types import Assignment, Reason, TargetedChoice
+from routing_agent.assignment.live_state import RAMP_STEP, SHIP_SEGMENT, enrolment, ramp_step, ship_segment
+from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, ExperimentStatus, Unit
 from routing_agent.config.targeting import Conditions, matches
 from routing_agent.stores.assignments.base import AssignmentStore
@@ -69,40 +79,9 @@ _IMPOSED_REASONS = frozenset({Reason.ROLLED_BACK.value, Reason.SHIPPED.value, Re
 Attributes = Callable[[str], Any]
 """``lookup(attribute) -> value or None``: a unit's attributes (state, then run context)."""
 
-RAMP_STEP = "ramp_step"
-"""The live state's ``evidence`` key holding a ramp's current step (0-based)."""
-SHIP_SEGMENT = "ship_segment"
-"""The live state's ``evidence`` key holding a segment-level ship's conditions (attribute → values)."""
-
 
 def _no_attributes(_: str) -> Any:
     return None
-
-
-def ship_segment(state: ExperimentState | None) -> Conditions:
-    """The conditions of a segment-level ship (empty for a ship to everyone or any other state)."""
-    if state is None or state.status is not ExperimentStatus.SHIPPED:
-        return {}
-    raw = state.evidence.get(SHIP_SEGMENT) or {}
-    return {str(k): tuple(str(v) for v in (vs if isinstance(vs, list) else [vs])) for k, vs in raw.items()}
-
-
-def ramp_step(state: ExperimentState | None) -> int:
-    """The live ramp step (0 when never advanced)."""
-    if state is None:
-        return 0
-    try:
-        return max(0, int(state.evidence.get(RAMP_STEP, 0)))
-    except (TypeError, ValueError):
-        return 0
-
-
-def enrolment(spec: ExperimentSpec, state: ExperimentState | None) -> float:
-    """The coverage in force: the ramp's live step, else the YAML's ``coverage``."""
-    if spec.ramp is None:
-        return spec.coverage
-    candidates = sum(v.weight or 0.0 for v in spec.variants if not v.control)
-    return min(spec.coverage, spec.ramp.coverage(ramp_step(state), candidates))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -130,36 +109,34 @@ class Assigner:
             else None
         )
         self._now = now
-        self._ranges = self._build_ranges(config)
+        self._compiled = self._compile(config)
 
     @staticmethod
-    def _build_ranges(
-        config: ExperimentsConfig,
-    ) -> dict[str, tuple[ExperimentSpec, list[tuple[float, float]]]]:
-        return {spec.id: (spec, bucket_ranges(spec.weights, spec.coverage)) for spec in config.experiments}
+    def _compile(config: ExperimentsConfig) -> dict[str, CompiledSpec]:
+        return {spec.id: CompiledSpec(spec) for spec in config.experiments}
+
+    def compiled(self, spec: ExperimentSpec) -> CompiledSpec:
+        """The spec's precomputed constants (built afresh for a spec of another config, during a reload)."""
+        found = self._compiled.get(spec.id)
+        return found if found is not None and found.spec is spec else CompiledSpec(spec)
 
     def reconfigure(self, config: ExperimentsConfig) -> None:
         """Use ``config`` from now on (the store, its write-back queue and the counters stay).
 
         Decisions already under way finish with the spec they started with: ranges are looked up by spec.
         """
-        self._ranges = self._build_ranges(config)
+        self._compiled = self._compile(config)
         self.config = config
 
     def _ranges_for(self, spec: ExperimentSpec, coverage: float | None = None) -> list[tuple[float, float]]:
         if coverage is not None and coverage != spec.coverage:
             return bucket_ranges(spec.weights, coverage)  # a ramp step
-        found = self._ranges.get(spec.id)
-        if found is not None and found[0] is spec:
-            return found[1]
-        return bucket_ranges(spec.weights, spec.coverage)  # a spec of another config (during a reload)
+        return self.compiled(spec).ranges
 
     # -- rules ---------------------------------------------------------------------------------------
 
     def _live_status(self, spec: ExperimentSpec, state: ExperimentState | None) -> ExperimentState:
-        if state is not None:
-            return state
-        return ExperimentState(experiment=spec.id, status=spec.status, actor="config")
+        return state if state is not None else self.compiled(spec).config_state
 
     def _plan(
         self,
@@ -213,7 +190,7 @@ class Assigner:
         )
 
     def _ttl(self, spec: ExperimentSpec) -> float | None:
-        return spec.sticky_ttl_days * 86400.0 if spec.sticky_ttl_days is not None else None
+        return self.compiled(spec).ttl_s
 
     # -- sync / async resolution ---------------------------------------------------------------------
 
@@ -222,52 +199,96 @@ class Assigner:
             return None
         return RoutingDecision(spec.control.name, Reason.STORE_LOST)
 
+    def _staged(
+        self, spec: ExperimentSpec, unit_id: str | None, state: ExperimentState | None, attributes: Attributes
+    ) -> tuple[RoutingDecision | None, _Plan, ExperimentState]:
+        """The counted decision when the rules alone decide, else the plan that needs the store."""
+        live = self._live_status(spec, state)
+        lost = self._lost(spec, unit_id)
+        if lost is not None:
+            return self._count(spec, lost), _Plan(lost), live
+        plan = self._plan(spec, unit_id, live, attributes)
+        if plan.decision is not None:
+            return self._count(spec, plan.decision), plan, live
+        if plan.read_only and spec.unit is Unit.REQUEST:
+            return self._count(spec, self._read_only_miss(live)), plan, live
+        return None, plan, live
+
+    def _looked_up(
+        self, spec: ExperimentSpec, live: ExperimentState, found: tuple[bool, str | None]
+    ) -> RoutingDecision:
+        answered, stored = found
+        if stored is not None:
+            return self._count(spec, RoutingDecision(stored, Reason.STICKY))
+        return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
+
     def decide(
         self, spec: ExperimentSpec, unit_id: str | None, attributes: Attributes | None = None
     ) -> RoutingDecision:
         """The decision for one unit (sync); ``attributes`` feeds targeting rules and segment ships."""
-        live = self._live_status(spec, self.guard.get_state(spec.id) if self.guard and unit_id else None)
-        lost = self._lost(spec, unit_id)
-        if lost is not None:
-            return self._count(spec, lost)
-        plan = self._plan(spec, unit_id, live, attributes or _no_attributes)
-        if plan.decision is not None:
-            return self._count(spec, plan.decision)
-        assert self.guard is not None and unit_id
-        if plan.read_only:
-            if spec.unit is Unit.REQUEST:
-                return self._count(spec, self._read_only_miss(live))
-            answered, stored = self.guard.get(spec.id, unit_id)
-            if stored is not None:
-                return self._count(spec, RoutingDecision(stored, Reason.STICKY))
-            return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
-        assert plan.hashed is not None
-        result = self.guard.get_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
-        return self._count(spec, self._from_store(spec, plan.hashed, result))
+        return self.decide_many([(spec, unit_id)], attributes)[0]
 
     async def adecide(
         self, spec: ExperimentSpec, unit_id: str | None, attributes: Attributes | None = None
     ) -> RoutingDecision:
         """The decision for one unit (async twin of ``decide``)."""
-        state = await self.guard.aget_state(spec.id) if self.guard and unit_id else None
-        live = self._live_status(spec, state)
-        lost = self._lost(spec, unit_id)
-        if lost is not None:
-            return self._count(spec, lost)
-        plan = self._plan(spec, unit_id, live, attributes or _no_attributes)
-        if plan.decision is not None:
-            return self._count(spec, plan.decision)
-        assert self.guard is not None and unit_id
-        if plan.read_only:
-            if spec.unit is Unit.REQUEST:
-                return self._count(spec, self._read_only_miss(live))
-            answered, stored = await self.guard.aget(spec.id, unit_id)
-            if stored is not None:
-                return self._count(spec, RoutingDecision(stored, Reason.STICKY))
-            return self._count(spec, self._read_only_miss(live) if answered else self._unavailable_miss())
-        assert plan.hashed is not None
-        result = await self.guard.aget_or_set(spec.id, unit_id, plan.hashed, self._ttl(spec))
-        return self._count(spec, self._from_store(spec, plan.hashed, result))
+        return (await self.adecide_many([(spec, unit_id)], attributes))[0]
+
+    def decide_many(
+        self, items: Sequence[tuple[ExperimentSpec, str | None]], attributes: Attributes | None = None
+    ) -> list[RoutingDecision]:
+        """The decisions of several experiments for their units (sync), in order.
+
+        On a store that batches (Redis), the stale live states are read in one round trip and the sticky
+        get-or-sets of every experiment in one more, however many experiments apply.
+        """
+        guard, lookup = self.guard, attributes or _no_attributes
+        states = guard.get_states([s.id for s, u in items if u]) if guard is not None else {}
+        out: list[RoutingDecision | None] = []
+        wanted: list[Wanted] = []
+        asks: list[tuple[int, ExperimentSpec, str]] = []
+        for spec, unit_id in items:
+            done, plan, live = self._staged(spec, unit_id, states.get(spec.id) if unit_id else None, lookup)
+            if done is None:
+                assert guard is not None and unit_id
+                if plan.read_only:
+                    done = self._looked_up(spec, live, guard.get(spec.id, unit_id))
+                else:
+                    assert plan.hashed is not None
+                    asks.append((len(out), spec, plan.hashed))
+                    wanted.append((spec.id, unit_id, plan.hashed, self._ttl(spec)))
+            out.append(done)
+        if asks:
+            assert guard is not None
+            for (i, spec, hashed), result in zip(asks, guard.get_or_set_many(wanted), strict=True):
+                out[i] = self._count(spec, self._from_store(spec, hashed, result))
+        return cast("list[RoutingDecision]", out)
+
+    async def adecide_many(
+        self, items: Sequence[tuple[ExperimentSpec, str | None]], attributes: Attributes | None = None
+    ) -> list[RoutingDecision]:
+        """Async twin of ``decide_many``."""
+        guard, lookup = self.guard, attributes or _no_attributes
+        states = await guard.aget_states([s.id for s, u in items if u]) if guard is not None else {}
+        out: list[RoutingDecision | None] = []
+        wanted: list[Wanted] = []
+        asks: list[tuple[int, ExperimentSpec, str]] = []
+        for spec, unit_id in items:
+            done, plan, live = self._staged(spec, unit_id, states.get(spec.id) if unit_id else None, lookup)
+            if done is None:
+                assert guard is not None and unit_id
+                if plan.read_only:
+                    done = self._looked_up(spec, live, await guard.aget(spec.id, unit_id))
+                else:
+                    assert plan.hashed is not None
+                    asks.append((len(out), spec, plan.hashed))
+                    wanted.append((spec.id, unit_id, plan.hashed, self._ttl(spec)))
+            out.append(done)
+        if asks:
+            assert guard is not None
+            for (i, spec, hashed), result in zip(asks, await guard.aget_or_set_many(wanted), strict=True):
+                out[i] = self._count(spec, self._from_store(spec, hashed, result))
+        return cast("list[RoutingDecision]", out)
 
     def _unavailable_miss(self) -> RoutingDecision:
         # Store down while we only needed to look the unit up: not enrolled, but say why.
@@ -283,7 +304,7 @@ class Assigner:
             self.counters.event("fallback")
             return RoutingDecision(hashed, Reason.STORE_UNAVAILABLE)
         held, created = result
-        if held not in {v.name for v in spec.variants}:
+        if held not in self.compiled(spec).names:
             # A stored variant the config no longer declares (arm removed): fall back to the hash.
             return RoutingDecision(hashed, Reason.HASHED)
         return RoutingDecision(held, Reason.HASHED if created else Reason.STICKY)
@@ -357,32 +378,4 @@ class Assigner:
         segments: Mapping[str, Any],
     ) -> Assignment:
         """The plain-data record written into graph state."""
-        variant = spec.variant(decision.variant) if decision.variant is not None else None
-        control = spec.control
-        record: Assignment = {
-            "experiment": spec.id,
-            "variant": variant.name if variant is not None else None,
-            "model": variant.model if variant is not None else None,
-            "params": dict(variant.params) if variant is not None else {},
-            "agent_models": dict(variant.agent_models) if variant is not None else {},
-            "scope": list(spec.scope),
-            "unit": spec.unit.value,
-            "unit_id": unit_id,
-            "reason": decision.reason.value,
-            "segments": {k: str(v) for k, v in segments.items()},
-            "fallback": {"model": control.model, "params": dict(control.params)},
-        }
-        if decision.deferred:
-            record["targeted"] = [self._targeted(spec, when, name) for when, name in decision.deferred]
-        return record
-
-    @staticmethod
-    def _targeted(spec: ExperimentSpec, when: Conditions, name: str) -> TargetedChoice:
-        variant = spec.variant(name)
-        return {
-            "when": {k: list(v) for k, v in when.items()},
-            "variant": variant.name,
-            "model": variant.model,
-            "params": dict(variant.params),
-            "agent_models": dict(variant.agent_models),
-        }
+        return self.compiled(spec).record(unit_id, decision, segments)

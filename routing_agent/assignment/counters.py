@@ -20,6 +20,7 @@ _EVENTS = ActiveCounter(
     unit="{event}",
     description="Assignment-store outages, fallbacks, write-backs and dropped write-backs",
 )
+_ATTRIBUTES: dict[tuple[str, str], dict[str, str]] = {}
 
 
 class RoutingCounters:
@@ -38,9 +39,15 @@ class RoutingCounters:
 
     def decision(self, experiment: str, reason: str) -> None:
         """Count one routing decision."""
+        key = (experiment, reason)
         with self._lock:
-            self._decisions[(experiment, reason)] += 1
-        self._otel_decisions.add(1, {"routing_agent.experiment": experiment, "routing_agent.reason": reason})
+            self._decisions[key] += 1
+        attributes = _ATTRIBUTES.get(key)
+        if attributes is None:  # one attribute dict per (experiment, reason), never mutated
+            attributes = {"routing_agent.experiment": experiment, "routing_agent.reason": reason}
+            if len(_ATTRIBUTES) < 100_000:
+                _ATTRIBUTES[key] = attributes
+        self._otel_decisions.add(1, attributes)
 
     def event(self, name: str, amount: int = 1) -> None:
         """Count a store event (``outage``, ``fallback``, ``writeback``, ``writeback_dropped``, ...)."""

@@ -4,17 +4,14 @@ When a store call fails (down, slow past its client timeout, read-only, any exce
 
 * returns ``None`` so the assigner falls back to the deterministic hash (reason ``store_unavailable``);
 * logs once per outage and counts the outage and every fallback;
-* stops calling the store for a back-off period (0.5 s doubling to 5 s) so a dead store does not add its
-  timeout to every request, then lets one call probe it (only one: calls arriving while the probe is in
-  flight fall back at once, so a store that is slow rather than down costs one timeout per back-off period,
-  not one per concurrent request);
-* remembers the units assigned during the outage (bounded; overflow is counted) and writes them back with
-  ``get_or_set`` from a background thread once the store answers again. The hash is deterministic, so the
-  written-back variant is the one the unit already had: nothing flips.
+* stops calling the store for a back-off period, then lets one call probe it (``assignment.outage``);
+* remembers the units assigned during the outage (bounded; overflow is counted) and writes them back from a
+  background thread once the store answers again (``assignment.writeback``): nothing flips.
 
 Units the store has answered for are remembered (``RecentAssignments``) and answered from memory: a returning
 unit costs no round trip and keeps its variant through an outage. Experiment state is cached for
-``state_refresh_s``; when the store cannot be read the last known state stays.
+``state_refresh_s``; when the store cannot be read the last known state stays. ``get_or_set_many`` and
+``get_states`` ask a store that can batch (Redis: one pipelined round trip) for several experiments at once.
 
 A store *loss* is not an outage: the store answers but has lost the experiment's data (eviction, FLUSHDB, a
 restart without persistence; see ``routing_agent.stores.assignments.loss``). A store that can tell
@@ -26,20 +23,20 @@ finds the loss acknowledged (``routing-agent recover``).
 
 from __future__ import annotations
 
-__all__ = ["GuardedStore", "OutagePolicy"]
+__all__ = ["GuardedStore", "OutagePolicy", "StoreAnswer", "Wanted"]
 
 import atexit
 import logging
 import threading
 import time
 import weakref
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar, cast
 
 from routing_agent.assignment.counters import RoutingCounters
+from routing_agent.assignment.outage import PROBE, SKIP, Breaker, OutagePolicy
 from routing_agent.assignment.recent import RecentAssignments
+from routing_agent.assignment.writeback import WriteBack
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.loss import StoreLoss, StoreLost
 from routing_agent.stores.assignments.state import ExperimentState
@@ -48,23 +45,12 @@ logger = logging.getLogger("routing_agent.assignment")
 
 T = TypeVar("T")
 _MISSING = object()
-_CALL, _PROBE, _SKIP = "call", "probe", "skip"
 
-
-@dataclass(frozen=True, slots=True)
-class OutagePolicy:
-    """How a routing node rides out a store outage (``RoutingNode(outage=…)``); defaults suit production."""
-
-    backoff_s: float = 0.5  # no store call for this long after a failure; doubles after each failed probe
-    max_backoff_s: float = 5.0  # ... up to this
-    max_pending: int = 100_000  # units remembered for write-back during an outage; the overflow is counted
-
-    def __post_init__(self) -> None:
-        if not 0 < self.backoff_s <= self.max_backoff_s or self.max_pending < 0:
-            raise ValueError(
-                f"OutagePolicy needs 0 < backoff_s <= max_backoff_s and max_pending >= 0: {self}"
-            )
-
+Wanted = tuple[str, str, str, float | None]
+"""A ``get_or_set`` request: (experiment, unit id, variant, sticky TTL in seconds or None)."""
+StoreAnswer = tuple[str, bool] | StoreLoss | None
+"""``(held, created)``, the ``StoreLoss`` when the store lost the experiment, None when unavailable."""
+_StateRead = tuple[ExperimentState | None, StoreLoss | None]
 
 _live: weakref.WeakSet[GuardedStore] = weakref.WeakSet()
 
@@ -95,103 +81,66 @@ class GuardedStore:
         self.outage = outage if outage is not None else OutagePolicy()
         self._clock = time.monotonic
         self._lock = threading.Lock()
-        self._down = False
-        self._probing = False
-        self._backoff = self.outage.backoff_s
-        self._retry_at = 0.0
-        self._pending: OrderedDict[tuple[str, str], tuple[str, float | None]] = OrderedDict()
-        self._flusher: threading.Thread | None = None
+        self._writeback = WriteBack(
+            store, counters, self.outage.max_pending, on_failure=self._failed, on_lost=self._lose
+        )
+        self._breaker = Breaker(self.outage, counters, self._writeback.start)
         self._states: dict[str, tuple[ExperimentState | None, float]] = {}
         self._losses: dict[str, StoreLoss] = {}
         _live.add(self)
         self._read = getattr(store, "read_state", None)  # loss-aware stores (Redis)
         self._aread = getattr(store, "aread_state", None)
+        self._many = getattr(store, "get_or_set_many", None)  # stores that batch (Redis)
+        self._amany = getattr(store, "aget_or_set_many", None)
+        self._read_many = getattr(store, "read_state_many", None)
+        self._aread_many = getattr(store, "aread_state_many", None)
 
     # -- outage bookkeeping -------------------------------------------------------------------------
 
     @property
     def available(self) -> bool:
         """False while the store is considered down."""
-        return not self._down
-
-    def _enter(self) -> str:
-        """``"call"`` (store up), ``"probe"`` (down, back-off over: this call alone probes) or ``"skip"``."""
-        if not self._down:
-            return _CALL
-        with self._lock:  # half-open: one probe at a time
-            if self._probing or self._clock() < self._retry_at:
-                return _SKIP
-            self._probing = True
-            return _PROBE
+        return not self._breaker.down
 
     def _failed(self, exc: BaseException, *, probe: bool = False) -> None:
-        with self._lock:
-            if probe:
-                self._probing = False
-            elif self._down:
-                return  # a call that started before the outage was noticed: the back-off stands
-            now = self._clock()
-            if not self._down:
-                self._down = True
-                self._backoff = self.outage.backoff_s
-                self.counters.event("outage")
-                logger.warning(
-                    "assignment store unavailable (%s: %s); routing by deterministic hash until it returns",
-                    type(exc).__name__,
-                    exc,
-                )
-            else:
-                self._backoff = min(self._backoff * 2, self.outage.max_backoff_s)
-            self._retry_at = now + self._backoff
-
-    def _succeeded(self, mode: str) -> None:
-        if not self._down or mode is not _PROBE:
-            return  # up already, or a call that started before the outage: says nothing about now
-        with self._lock:
-            self._probing = False
-            if not self._down:
-                return
-            self._down = False
-            self.counters.event("recovered")
-            logger.warning("assignment store is back; writing back %d units", len(self._pending))
-        self._start_flush()
+        self._breaker.failed(exc, probe=probe)
 
     def _guard(self, call: Callable[[], T]) -> T | object:
-        mode = self._enter()
-        if mode is _SKIP:
+        mode = self._breaker.enter()
+        if mode is SKIP:
             return _MISSING
         try:
             result = call()
         except StoreLost as lost:  # the store answered: not an outage
-            self._succeeded(mode)
+            self._breaker.succeeded(mode, len(self._writeback))
             self._lose(lost.loss)
             return lost.loss
         except Exception as exc:
-            self._failed(exc, probe=mode is _PROBE)
+            self._failed(exc, probe=mode is PROBE)
             return _MISSING
         except BaseException:
-            self._abandon(mode)
+            self._breaker.abandon(mode)
             raise
-        self._succeeded(mode)
+        self._breaker.succeeded(mode, len(self._writeback))
         return result
 
     async def _aguard(self, call: Callable[[], Awaitable[T]]) -> T | object:
-        mode = self._enter()
-        if mode is _SKIP:
+        mode = self._breaker.enter()
+        if mode is SKIP:
             return _MISSING
         try:
             result = await call()
         except StoreLost as lost:
-            self._succeeded(mode)
+            self._breaker.succeeded(mode, len(self._writeback))
             self._lose(lost.loss)
             return lost.loss
         except Exception as exc:
-            self._failed(exc, probe=mode is _PROBE)
+            self._failed(exc, probe=mode is PROBE)
             return _MISSING
         except BaseException:  # cancelled mid-probe: let the next call probe
-            self._abandon(mode)
+            self._breaker.abandon(mode)
             raise
-        self._succeeded(mode)
+        self._breaker.succeeded(mode, len(self._writeback))
         return result
 
     # -- store loss ---------------------------------------------------------------------------------
@@ -225,12 +174,18 @@ class GuardedStore:
             self.counters.event("store_loss_cleared")
             logger.warning("experiment '%s': store loss acknowledged; routing resumes", experiment)
 
-    def _abandon(self, mode: str) -> None:
-        if mode is _PROBE:
-            with self._lock:
-                self._probing = False
-
     # -- assignments ----------------------------------------------------------------------------------
+
+    def _answered(self, wanted: Wanted, result: object) -> StoreAnswer:
+        experiment, unit_id, variant, ttl_s = wanted
+        if isinstance(result, StoreLoss):
+            return result
+        if result is _MISSING:
+            self._writeback.queue(experiment, unit_id, variant, ttl_s)
+            return None
+        held = cast("tuple[str, bool]", result)
+        self.recent.put(experiment, unit_id, held[0], ttl_s)
+        return held
 
     def get_or_set(
         self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
@@ -244,13 +199,7 @@ class GuardedStore:
         if known is not None:
             return known, False
         result = self._guard(lambda: self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
-        if isinstance(result, StoreLoss):
-            return result
-        if result is _MISSING:
-            self._queue(experiment, unit_id, variant, ttl_s)
-            return None
-        self.recent.put(experiment, unit_id, result[0], ttl_s)  # type: ignore[index]
-        return result  # type: ignore[return-value]
+        return self._answered((experiment, unit_id, variant, ttl_s), result)
 
     async def aget_or_set(
         self, experiment: str, unit_id: str, variant: str, ttl_s: float | None
@@ -260,13 +209,55 @@ class GuardedStore:
         if known is not None:
             return known, False
         result = await self._aguard(lambda: self.store.aget_or_set(experiment, unit_id, variant, ttl_s=ttl_s))
-        if isinstance(result, StoreLoss):
-            return result
-        if result is _MISSING:
-            self._queue(experiment, unit_id, variant, ttl_s)
-            return None
-        self.recent.put(experiment, unit_id, result[0], ttl_s)  # type: ignore[index]
-        return result  # type: ignore[return-value]
+        return self._answered((experiment, unit_id, variant, ttl_s), result)
+
+    def _unknown(self, wanted: Sequence[Wanted]) -> tuple[list[StoreAnswer], list[int]]:
+        answers: list[StoreAnswer] = [None] * len(wanted)
+        todo: list[int] = []
+        for i, (experiment, unit_id, _variant, _ttl) in enumerate(wanted):
+            known = self.recent.get(experiment, unit_id)
+            if known is not None:
+                answers[i] = (known, False)
+            else:
+                todo.append(i)
+        return answers, todo
+
+    def _batched(self, wanted: Sequence[Wanted], todo: list[int], result: object) -> list[StoreAnswer]:
+        if result is _MISSING or isinstance(result, StoreLoss):
+            return [self._answered(wanted[i], result) for i in todo]
+        replies = cast("list[tuple[str, bool] | StoreLoss]", result)
+        for reply in replies:
+            if isinstance(reply, StoreLoss):
+                self._lose(reply)
+        return [self._answered(wanted[i], reply) for i, reply in zip(todo, replies, strict=True)]
+
+    def get_or_set_many(self, wanted: Sequence[Wanted]) -> list[StoreAnswer]:
+        """``get_or_set`` of several experiments' units, in one round trip when the store can batch."""
+        answers, todo = self._unknown(wanted)
+        many = self._many
+        if many is None or len(todo) < 2:
+            for i in todo:
+                answers[i] = self.get_or_set(*wanted[i])
+            return answers
+        asked = [wanted[i] for i in todo]
+        result = self._guard(lambda: many(asked))
+        for i, answer in zip(todo, self._batched(wanted, todo, result), strict=True):
+            answers[i] = answer
+        return answers
+
+    async def aget_or_set_many(self, wanted: Sequence[Wanted]) -> list[StoreAnswer]:
+        """Async twin of ``get_or_set_many``."""
+        answers, todo = self._unknown(wanted)
+        amany = self._amany
+        if amany is None or len(todo) < 2:
+            for i in todo:
+                answers[i] = await self.aget_or_set(*wanted[i])
+            return answers
+        asked = [wanted[i] for i in todo]
+        result = await self._aguard(lambda: amany(asked))
+        for i, answer in zip(todo, self._batched(wanted, todo, result), strict=True):
+            answers[i] = answer
+        return answers
 
     def get(self, experiment: str, unit_id: str) -> tuple[bool, str | None]:
         """``(answered, variant)``: answered is False when the store is unavailable."""
@@ -294,45 +285,76 @@ class GuardedStore:
 
     # -- experiment state -------------------------------------------------------------------------
 
+    def _cached(self, experiment: str, now: float) -> tuple[bool, ExperimentState | None]:
+        """(fresh, state): fresh when the cached state is younger than ``state_refresh_s``."""
+        cached = self._states.get(experiment)
+        if cached is not None and now - cached[1] < self.state_refresh_s:
+            return True, cached[0]
+        return False, None
+
+    def _state_read(self, experiment: str, now: float, result: object) -> ExperimentState | None:
+        if result is _MISSING or isinstance(result, StoreLoss):
+            cached = self._states.get(experiment)
+            if cached is not None:
+                self._states[experiment] = (cached[0], now)  # retry after the refresh period
+            return cached[0] if cached is not None else None
+        state, loss = cast("_StateRead", result)
+        self._found(experiment, loss)
+        self._states[experiment] = (state, now)
+        return state
+
     def get_state(self, experiment: str) -> ExperimentState | None:
         """The live state (cached for ``state_refresh_s``); the last known one while the store is down."""
-        cached = self._states.get(experiment)
         now = self._clock()
-        if cached is not None and now - cached[1] < self.state_refresh_s:
-            return cached[0]
+        fresh, state = self._cached(experiment, now)
+        if fresh:
+            return state
         read = self._read
         if read is not None:
             result = self._guard(lambda: read(experiment))
         else:
             result = self._guard(lambda: (self.store.get_state(experiment), None))
-        if result is _MISSING or isinstance(result, StoreLoss):
-            if cached is not None:
-                self._states[experiment] = (cached[0], now)  # retry after the refresh period
-            return cached[0] if cached is not None else None
-        state, loss = cast("tuple[ExperimentState | None, StoreLoss | None]", result)
-        self._found(experiment, loss)
-        self._states[experiment] = (state, now)
-        return state
+        return self._state_read(experiment, now, result)
 
     async def aget_state(self, experiment: str) -> ExperimentState | None:
         """Async twin of ``get_state``."""
-        cached = self._states.get(experiment)
         now = self._clock()
-        if cached is not None and now - cached[1] < self.state_refresh_s:
-            return cached[0]
+        fresh, state = self._cached(experiment, now)
+        if fresh:
+            return state
         aread = self._aread
         if aread is not None:
             result = await self._aguard(lambda: aread(experiment))
         else:
             result = await self._aguard(lambda: _paired(self.store.aget_state(experiment)))
+        return self._state_read(experiment, now, result)
+
+    def _stale(self, experiments: Sequence[str], now: float) -> list[str]:
+        return [e for e in dict.fromkeys(experiments) if not self._cached(e, now)[0]]
+
+    def _states_read(self, stale: list[str], now: float, result: object) -> dict[str, ExperimentState | None]:
         if result is _MISSING or isinstance(result, StoreLoss):
-            if cached is not None:
-                self._states[experiment] = (cached[0], now)
-            return cached[0] if cached is not None else None
-        state, loss = cast("tuple[ExperimentState | None, StoreLoss | None]", result)
-        self._found(experiment, loss)
-        self._states[experiment] = (state, now)
-        return state
+            return {e: self._state_read(e, now, result) for e in stale}
+        reads = cast("list[_StateRead]", result)
+        return {e: self._state_read(e, now, read) for e, read in zip(stale, reads, strict=True)}
+
+    def get_states(self, experiments: Sequence[str]) -> dict[str, ExperimentState | None]:
+        """``get_state`` of several experiments; the stale ones read in one round trip when the store can."""
+        now = self._clock()
+        stale, read_many = self._stale(experiments, now), self._read_many
+        found: dict[str, ExperimentState | None] = {}
+        if read_many is not None and len(stale) > 1:
+            found = self._states_read(stale, now, self._guard(lambda: read_many(stale)))
+        return {e: found[e] if e in found else self.get_state(e) for e in experiments}
+
+    async def aget_states(self, experiments: Sequence[str]) -> dict[str, ExperimentState | None]:
+        """Async twin of ``get_states``."""
+        now = self._clock()
+        stale, aread_many = self._stale(experiments, now), self._aread_many
+        found: dict[str, ExperimentState | None] = {}
+        if aread_many is not None and len(stale) > 1:
+            found = self._states_read(stale, now, await self._aguard(lambda: aread_many(stale)))
+        return {e: found[e] if e in found else await self.aget_state(e) for e in experiments}
 
     def invalidate_state(self, experiment: str | None = None) -> None:
         """Forget cached state so the next read goes to the store."""
@@ -346,75 +368,19 @@ class GuardedStore:
     @property
     def pending(self) -> int:
         """Units assigned during an outage and not yet written back."""
-        return len(self._pending)
-
-    def _queue(self, experiment: str, unit_id: str, variant: str, ttl_s: float | None) -> None:
-        with self._lock:
-            key = (experiment, unit_id)
-            if key in self._pending:
-                return
-            if len(self._pending) >= self.outage.max_pending:
-                self.counters.event("writeback_dropped")
-                return
-            self._pending[key] = (variant, ttl_s)
-
-    def _start_flush(self) -> None:
-        with self._lock:
-            if not self._pending or (self._flusher is not None and self._flusher.is_alive()):
-                return
-            self._flusher = threading.Thread(target=self.flush, name="routing-agent-writeback", daemon=True)
-            self._flusher.start()
+        return len(self._writeback)
 
     def flush(self) -> int:
         """Write queued units back now (sync); returns how many were written. Stops at the first failure."""
-        written = 0
-        while True:
-            with self._lock:
-                if not self._pending:
-                    break
-                (experiment, unit_id), (variant, ttl_s) = next(iter(self._pending.items()))
-            try:
-                held, _created = self.store.get_or_set(experiment, unit_id, variant, ttl_s=ttl_s)
-            except StoreLost as lost:  # nothing to write back into a store that lost the experiment
-                self._lose(lost.loss)
-                with self._lock:
-                    for key in [k for k in self._pending if k[0] == experiment]:
-                        del self._pending[key]
-                self.counters.event("writeback_lost")
-                continue
-            except Exception as exc:
-                self._failed(exc)
-                break
-            with self._lock:
-                self._pending.pop((experiment, unit_id), None)
-            written += 1
-            self.counters.event("writeback")
-            if held != variant:
-                # Another writer stored a different variant during the outage (e.g. weights changed).
-                self.counters.event("writeback_conflict")
-        return written
+        return self._writeback.flush()
 
     def abandon(self, cause: str) -> int:
         """Give up on the units still queued (shutdown): counted as ``writeback_dropped`` and logged."""
-        with self._lock:
-            left = len(self._pending)
-            self._pending.clear()
-        if left:
-            self.counters.event("writeback_dropped", left)
-            logger.warning(
-                "%d unit(s) assigned during a store outage were never written back (%s): they may be "
-                "re-assigned by the hash when the store answers again; counted as writeback_dropped",
-                left,
-                cause,
-            )
-        return left
+        return self._writeback.abandon(cause)
 
     def wait_flushed(self, timeout_s: float = 10.0) -> bool:
         """Block until the background write-back finished (tests and shutdown)."""
-        flusher = self._flusher
-        if flusher is not None:
-            flusher.join(timeout_s)
-        return not self._pending
+        return self._writeback.wait(timeout_s)
 
 
 async def _paired(state: Awaitable[ExperimentState | None]) -> tuple[ExperimentState | None, None]:

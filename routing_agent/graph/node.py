@@ -16,14 +16,12 @@ Unicode, or an id longer than ``MAX_UNIT_ID_CHARS`` is refused: the unit gets th
 
 from __future__ import annotations
 
-__all__ = ["MAX_UNIT_ID_CHARS", "ReloadResult", "RoutingNode"]
+__all__ = ["MAX_UNIT_ID_CHARS", "ExperimentsLike", "ReloadResult", "RoutingNode", "StoreLike"]
 
 import logging
-import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -33,66 +31,18 @@ from routing_agent.assignment.counters import RoutingCounters
 from routing_agent.assignment.guard import OutagePolicy
 from routing_agent.assignment.types import Assignment, Reason
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec, Unit
+from routing_agent.graph.inputs import AgentScope, ExperimentsLike, StoreLike, as_config, as_store
 from routing_agent.graph.resolution import register_router, remember_thread
 from routing_agent.graph.state import DEFAULTS_KEY, ROUTING_KEY, agent_defaults, clean_routing
-from routing_agent.graph.units import attribute_lookup, unit_source_value
-from routing_agent.stores.assignments.base import AssignmentStore
+from routing_agent.graph.units import (
+    MAX_UNIT_ID_CHARS,
+    attribute_lookup,
+    segment_text,
+    unit_source_value,
+    unit_text,
+)
 
 logger = logging.getLogger("routing_agent.routing")
-
-ExperimentsLike = ExperimentsConfig | ExperimentSpec | Sequence[ExperimentSpec] | str | Path
-StoreLike = AssignmentStore | str | Path | None
-
-
-def _as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
-    if isinstance(experiments, ExperimentsConfig):
-        return experiments
-    if isinstance(experiments, ExperimentSpec):
-        return ExperimentsConfig(experiments=(experiments,))
-    if isinstance(experiments, str | Path):
-        from routing_agent.config.loader import load_experiments
-
-        return load_experiments(experiments)
-    return ExperimentsConfig(experiments=tuple(experiments))
-
-
-def _as_store(store: StoreLike) -> AssignmentStore:
-    from routing_agent.stores.assignments import open_store
-
-    return open_store("memory://" if store is None else store)
-
-
-MAX_UNIT_ID_CHARS = 4096
-"""Longest unit id routed; longer ones (a prompt in ``session_id`` by mistake?) get the default model."""
-
-
-def unit_text(value: Any, limit: int = MAX_UNIT_ID_CHARS) -> tuple[str | None, str | None]:
-    """``(text, None)`` for a usable id or segment value, else ``(None, why)`` (the why never quotes it)."""
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return None, "is bytes that are not UTF-8"
-    if isinstance(value, bool) or not isinstance(value, str | int | uuid.UUID):
-        return None, f"is a {type(value).__name__}, not a string or an integer"
-    if isinstance(value, int) and value.bit_length() > limit * 4:  # str() of 10**5000 raises
-        return None, f"is an integer of more than {limit} digits"
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit:
-        return None, f"is {len(text)} characters long (at most {limit})"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return None, "is not valid Unicode text (a lone surrogate)"
-    return text, None
-
-
-def _segment_text(value: Any) -> str | None:
-    # Segment values: text, numbers and booleans as their str(); anything else is left out.
-    if isinstance(value, bool) or (isinstance(value, float) and math.isfinite(value)):
-        value = str(value)
-    return unit_text(value, 256)[0] if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -126,6 +76,10 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         state_refresh_s: how long a worker caches an experiment's live state (rollback reaches every
             worker within this period).
         outage: how a store outage is ridden out (back-off, write-back bound); ``OutagePolicy()`` if None.
+        agents: the agents this graph runs. Experiments scoped to none of them are neither decided nor
+            written to ``state["routing"]`` (routing costs what applies, not every experiment in the YAML);
+            None decides every experiment. An agent left out that still calls ``routed_model`` gets its
+            experiments decided at that call (logged once: add it to ``agents``).
     """
 
     def __init__(
@@ -137,9 +91,12 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         state_refresh_s: float = 1.0,
         name: str = "route",
         outage: OutagePolicy | None = None,
+        agents: Iterable[str] | None = None,
     ) -> None:
-        self.config = _as_config(experiments)
-        self.store = _as_store(store)
+        self.config = as_config(experiments)
+        self.agents = None if agents is None else frozenset(agents)
+        self._scope = AgentScope(self.config, self.agents)
+        self.store = as_store(store)
         self.unit_key = unit_key
         self.name = name
         self.counters = RoutingCounters()
@@ -164,35 +121,17 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
     # -- Runnable ----------------------------------------------------------------------------------
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Resolve every experiment not yet resolved for this unit (sync)."""
-        existing = clean_routing(_read(input, ROUTING_KEY))
-        updates: dict[str, Assignment] = {}
-        for spec in self.config.experiments:
-            unit_id = self._unit_id(spec, input, config)
-            if self._already(existing, spec, unit_id):
-                continue
-            try:
-                decision = self.assigner.decide(spec, unit_id, attribute_lookup(input, config))
-            except Exception as exc:  # never crash the user's graph
-                decision = self._internal_error(spec, exc)
-            updates[spec.id] = self._record(spec, unit_id, decision, input)
+        """Resolve every applicable experiment not yet resolved for this unit (sync)."""
+        todo = self._todo(input, config)
+        updates = self._records(todo, self._decide(todo, input, config), input) if todo else {}
         return self._output(input, updates, config)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Async twin of ``invoke`` (uses the store's async client)."""
-        existing = clean_routing(_read(input, ROUTING_KEY))
-        updates: dict[str, Assignment] = {}
-        for spec in self.config.experiments:
-            unit_id = self._unit_id(spec, input, config)
-            if self._already(existing, spec, unit_id):
-                continue
-            try:
-                decision = await self.assigner.adecide(spec, unit_id, attribute_lookup(input, config))
-            except Exception as exc:
-                decision = self._internal_error(spec, exc)
-            updates[spec.id] = self._record(spec, unit_id, decision, input)
+        todo = self._todo(input, config)
+        updates = self._records(todo, await self._adecide(todo, input, config), input) if todo else {}
         return self._output(input, updates, config)
 
     def decide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
@@ -201,31 +140,118 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         Experiments without that unit id are left out (not decided, not counted): this is the fallback of a
         model call that found no routing, not a routing node run.
         """
-        out: dict[str, Assignment] = {}
-        for spec, unit_id in self._present_units(state, config):
-            try:
-                decision = self.assigner.decide(spec, unit_id, attribute_lookup(state, config))
-            except Exception as exc:
-                decision = self._internal_error(spec, exc)
-            out[spec.id] = self._record(spec, unit_id, decision, state)
-        return out
+        todo = self._present_units(state, config, self._scope.applicable)
+        return self._records(todo, self._decide(todo, state, config), state)
 
     async def adecide_all(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Assignment]:
         """Async twin of ``decide_all``."""
-        out: dict[str, Assignment] = {}
-        for spec, unit_id in self._present_units(state, config):
-            try:
-                decision = await self.assigner.adecide(spec, unit_id, attribute_lookup(state, config))
-            except Exception as exc:
-                decision = self._internal_error(spec, exc)
-            out[spec.id] = self._record(spec, unit_id, decision, state)
-        return out
+        todo = self._present_units(state, config, self._scope.applicable)
+        return self._records(todo, await self._adecide(todo, state, config), state)
+
+    @property
+    def position(self) -> Mapping[str, int]:
+        """Each experiment's place in the config (records follow it: the first enrolled one routes)."""
+        return self._scope.position
+
+    @property
+    def leaves_out(self) -> bool:
+        """Whether ``agents=`` leaves some experiment of the config undecided by this node."""
+        return self._scope.skips
+
+    def skipped_for(self, agent: str | None, known: Mapping[str, Any]) -> tuple[ExperimentSpec, ...]:
+        """Experiments applying to ``agent`` that this node does not decide (``agents=`` left it out)."""
+        return tuple(s for s in self._scope.skipped_for(agent) if s.id not in known)
+
+    def decide_skipped(
+        self, agent: str | None, state: Any, config: RunnableConfig | None, known: Mapping[str, Any]
+    ) -> dict[str, Assignment]:
+        """Decide, at a model call of ``agent``, the experiments ``agents=`` left out (logged once)."""
+        todo = self._skipped_todo(agent, state, config, known)
+        return self._records(todo, self._decide(todo, state, config), state)
+
+    async def adecide_skipped(
+        self, agent: str | None, state: Any, config: RunnableConfig | None, known: Mapping[str, Any]
+    ) -> dict[str, Assignment]:
+        """Async twin of ``decide_skipped``."""
+        todo = self._skipped_todo(agent, state, config, known)
+        return self._records(todo, await self._adecide(todo, state, config), state)
+
+    def _skipped_todo(
+        self, agent: str | None, state: Any, config: RunnableConfig | None, known: Mapping[str, Any]
+    ) -> list[tuple[ExperimentSpec, str | None]]:
+        specs = self.skipped_for(agent, known)
+        if specs:
+            self._warn_once(
+                specs[0].id,
+                f"skipped:{agent}",
+                f"agent '{agent}' calls a model but is not in RoutingNode(agents=...); its experiments are "
+                "decided at each of its model calls instead of once per unit. Add it to agents",
+            )
+        return self._present_units(state, config, specs)
+
+    def _todo(self, state: Any, config: RunnableConfig | None) -> list[tuple[ExperimentSpec, str | None]]:
+        existing = clean_routing(_read(state, ROUTING_KEY))
+        todo: list[tuple[ExperimentSpec, str | None]] = []
+        ids: dict[tuple[str, str], str | None] = {}  # experiments reading the same unit id read it once
+        for spec in self._scope.applicable:
+            if spec.unit is Unit.REQUEST:
+                unit_id = self._unit_id(spec, state, config)
+            else:
+                where = (spec.unit_source, spec.unit_key or self.unit_key or spec.state_key)
+                unit_id = (
+                    ids[where] if where in ids else ids.setdefault(where, self._unit_id(spec, state, config))
+                )
+            if not self._already(existing, spec, unit_id):
+                todo.append((spec, unit_id))
+        return todo
+
+    def _decide(
+        self, todo: list[tuple[ExperimentSpec, str | None]], state: Any, config: RunnableConfig | None
+    ) -> list[RoutingDecision]:
+        if not todo:
+            return []
+        lookup = attribute_lookup(state, config)
+        try:
+            return self.assigner.decide_many(todo, lookup)
+        except Exception:  # never crash the user's graph: one experiment at a time, errors recorded
+            return [self._one(spec, unit_id, lookup) for spec, unit_id in todo]
+
+    def _one(self, spec: ExperimentSpec, unit_id: str | None, lookup: Any) -> RoutingDecision:
+        try:
+            return self.assigner.decide(spec, unit_id, lookup)
+        except Exception as exc:
+            return self._internal_error(spec, exc)
+
+    async def _adecide(
+        self, todo: list[tuple[ExperimentSpec, str | None]], state: Any, config: RunnableConfig | None
+    ) -> list[RoutingDecision]:
+        if not todo:
+            return []
+        lookup = attribute_lookup(state, config)
+        try:
+            return await self.assigner.adecide_many(todo, lookup)
+        except Exception:
+            out = []
+            for spec, unit_id in todo:
+                try:
+                    out.append(await self.assigner.adecide(spec, unit_id, lookup))
+                except Exception as exc:
+                    out.append(self._internal_error(spec, exc))
+            return out
+
+    def _records(
+        self, todo: list[tuple[ExperimentSpec, str | None]], decisions: list[RoutingDecision], state: Any
+    ) -> dict[str, Assignment]:
+        return {
+            spec.id: self._record(spec, unit_id, decision, state)
+            for (spec, unit_id), decision in zip(todo, decisions, strict=True)
+        }
 
     def _present_units(
-        self, state: Any, config: RunnableConfig | None
+        self, state: Any, config: RunnableConfig | None, specs: Sequence[ExperimentSpec]
     ) -> list[tuple[ExperimentSpec, str | None]]:
         found: list[tuple[ExperimentSpec, str | None]] = []
-        for spec in self.config.experiments:
+        for spec in specs:
             key = spec.unit_key or self.unit_key or spec.state_key
             if unit_source_value(spec, state, config, key) not in (None, ""):
                 found.append((spec, self._unit_id(spec, state, config, quiet=True)))
@@ -324,7 +350,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
     def _record(
         self, spec: ExperimentSpec, unit_id: str | None, decision: RoutingDecision, state: Any
     ) -> Assignment:
-        segments = {name: text for name in spec.segments if (text := _segment_text(_read(state, name)))}
+        segments = {name: text for name in spec.segments if (text := segment_text(_read(state, name)))}
         return self.assigner.assignment(spec, unit_id, decision, segments)
 
     def _internal_error(self, spec: ExperimentSpec, exc: Exception) -> RoutingDecision:
@@ -346,12 +372,13 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         """
         old = self.config
         try:
-            config = _as_config(experiments)
+            config = as_config(experiments)
             if config.simulated_profiles:
                 from routing_agent.providers.profiles import register_profiles
 
                 register_profiles(config.simulated_profiles, source=",".join(config.sources) or "<config>")
             defaults = agent_defaults(config)
+            scope = AgentScope(config, self.agents)
             self.assigner.reconfigure(config)
         except Exception as exc:
             self.counters.event("reload_failed")
@@ -362,6 +389,7 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
             return ReloadResult(False, tuple(s.id for s in old.experiments), error=self._reload_error)
         self._defaults = defaults
         self.config = config
+        self._scope = scope
         self._reload_error = None
         register_router(self)
         self.counters.event("reload")

@@ -12,6 +12,9 @@
 5. a routing node that knows the experiment: it decides from the unit id where the YAML says it lives
    (``thread_id`` and run-context units are visible to every subgraph and sub-agent of the run).
 
+A node built with ``agents=`` decides only the experiments scoped to those agents; when another agent calls a
+model, the experiments scoped to it that no record holds are decided at that call (logged once).
+
 Then the **live state wins**: each record is re-checked against its experiment's live state (cached for the
 node's ``state_refresh_s``), so after a rollback, pause, stop or ship the next model call of a checkpointed
 thread or a resumed ``interrupt()`` follows the new state, with reason ``rolled_back`` / ``shipped`` —
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     from routing_agent.graph.node import RoutingNode
 
 _routers: dict[str, weakref.ref[RoutingNode]] = {}
+_partial: weakref.WeakSet[RoutingNode] = weakref.WeakSet()  # nodes whose ``agents=`` leave experiments out
 _lock = threading.Lock()
 logger = logging.getLogger("routing_agent.routing")
 
@@ -68,6 +72,10 @@ def register_router(node: RoutingNode) -> None:
     with _lock:
         for spec in node.config.experiments:
             _routers[spec.id] = ref
+        if node.leaves_out:
+            _partial.add(node)
+        else:
+            _partial.discard(node)
 
 
 def router_for(experiment: str) -> RoutingNode | None:
@@ -195,6 +203,9 @@ def call_routing(
     that is logged once per agent (with what to declare), never silently.
     """
     found = found_routing(state, config)
+    if _partial and agent is not None:
+        for node in list(_partial):
+            found = _merged(node, found, node.decide_skipped(agent, state, current_config(config), found))
     if not found:
         _warn_unrouted(agent)
     return {experiment: live(record) for experiment, record in found.items()}
@@ -205,6 +216,10 @@ async def acall_routing(
 ) -> dict[str, Assignment]:
     """Async twin of ``call_routing`` (the store's async client)."""
     found = await afound_routing(state, config)
+    if _partial and agent is not None:
+        for partial in list(_partial):
+            extra = await partial.adecide_skipped(agent, state, current_config(config), found)
+            found = _merged(partial, found, extra)
     if not found:
         _warn_unrouted(agent)
     out: dict[str, Assignment] = {}
@@ -213,6 +228,17 @@ async def acall_routing(
         node = router_for(name) if isinstance(name, str) else None
         out[experiment] = record if node is None else await node.alive_record(record)
     return out
+
+
+def _merged(
+    node: RoutingNode, found: dict[str, Assignment], extra: dict[str, Assignment]
+) -> dict[str, Assignment]:
+    """``found`` plus ``extra`` in the node's config order (the first enrolled record routes an agent)."""
+    if not extra:
+        return found
+    merged = {**found, **extra}
+    order = node.position
+    return {k: merged[k] for k in sorted(merged, key=lambda k: order.get(k, -1))}
 
 
 _unrouted: set[str | None] = set()

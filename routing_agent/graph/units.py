@@ -14,8 +14,17 @@ The config is the node's (or, outside a node call, the current run's ``get_confi
 
 from __future__ import annotations
 
-__all__ = ["attribute_lookup", "read_field", "unit_source_value"]
+__all__ = [
+    "MAX_UNIT_ID_CHARS",
+    "attribute_lookup",
+    "read_field",
+    "segment_text",
+    "unit_source_value",
+    "unit_text",
+]
 
+import math
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -81,3 +90,36 @@ def attribute_lookup(state: Any, config: RunnableConfig | None) -> Callable[[str
         return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
     return lookup
+
+
+MAX_UNIT_ID_CHARS = 4096
+"""Longest unit id routed; longer ones (a prompt in ``session_id`` by mistake?) get the default model."""
+
+
+def unit_text(value: Any, limit: int = MAX_UNIT_ID_CHARS) -> tuple[str | None, str | None]:
+    """``(text, None)`` for a usable id or segment value, else ``(None, why)`` (the why never quotes it)."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "is bytes that are not UTF-8"
+    if isinstance(value, bool) or not isinstance(value, str | int | uuid.UUID):
+        return None, f"is a {type(value).__name__}, not a string or an integer"
+    if isinstance(value, int) and value.bit_length() > limit * 4:  # str() of 10**5000 raises
+        return None, f"is an integer of more than {limit} digits"
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return None, f"is {len(text)} characters long (at most {limit})"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "is not valid Unicode text (a lone surrogate)"
+    return text, None
+
+
+def segment_text(value: Any) -> str | None:
+    """A segment value as text: text, numbers and booleans as their ``str()``; anything else None."""
+    if isinstance(value, bool) or (isinstance(value, float) and math.isfinite(value)):
+        value = str(value)
+    return unit_text(value, 256)[0] if value is not None else None

@@ -3,7 +3,8 @@
 Key layout and scripts: ``_redis_layout`` (one hash tag per experiment, so it works on Redis Cluster).
 
 ``get_or_set`` is one round trip: ``EVALSHA`` of a script that GETs, and when absent SETs (PX ttl) and bumps
-the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server). Experiment state changes
+the count in the same atomic step (``NOSCRIPT`` → load and retry, once per server); ``_redis_batch`` pipelines
+it (and the state read) for several experiments in one round trip. Experiment state changes
 go through a compare-and-set script that writes the state and appends the history together.
 
 Clients (``_redis_clients``) default to 50 ms socket and connect timeouts (asyncio clients to 250 ms: a busy
@@ -16,6 +17,7 @@ from __future__ import annotations
 __all__ = ["DEFAULT_PREFIX", "RedisStore", "from_url"]
 
 import asyncio
+import itertools
 import os
 import secrets
 import socket
@@ -41,8 +43,8 @@ from routing_agent.stores.assignments._common import (
     encode_state,
     new_state,
 )
+from routing_agent.stores.assignments._redis_batch import RedisBatch
 from routing_agent.stores.assignments._redis_clients import ERRORS as _ERRORS
-from routing_agent.stores.assignments._redis_clients import RedisClients
 from routing_agent.stores.assignments._redis_clients import require_redis as _require_redis
 from routing_agent.stores.assignments._redis_clients import text as _text
 from routing_agent.stores.assignments._redis_layout import (
@@ -67,7 +69,11 @@ if TYPE_CHECKING:
     from routing_agent.stores._url import StoreURL
 
 
-class RedisStore(RedisClients):
+_PROCESS: list[Any] = [0, "", ""]  # pid, "host:pid" detector, random stem of fresh epochs
+_FRESH = itertools.count(1)
+
+
+class RedisStore(RedisBatch):
     """Sticky assignments, experiment state and counts in Redis; sync and async clients, injected or built."""
 
     capabilities: frozenset[Capability] = frozenset(
@@ -163,10 +169,16 @@ class RedisStore(RedisClients):
 
     @staticmethod
     def _detector() -> str:
-        return f"{socket.gethostname()}:{os.getpid()}"
+        pid = os.getpid()
+        if _PROCESS[0] != pid:  # first call, or a forked child: new detector name and token stem
+            _PROCESS[:] = [pid, f"{socket.gethostname()}:{pid}", secrets.token_hex(4)]
+        return cast("str", _PROCESS[1])
 
     def _anchor_args(self, experiment: str) -> list[str]:
-        return [self._epochs.get(experiment, ""), secrets.token_hex(4), self._detector()]
+        # The fresh epoch (used only when an anchor is made) is unique per call: a per-process random stem
+        # plus a counter, without a system call for randomness on every routing decision.
+        detector = self._detector()
+        return [self._epochs.get(experiment, ""), f"{_PROCESS[2]}{next(_FRESH):x}", detector]
 
     def _anchored(self, experiment: str, epoch: Any, loss: Any) -> StoreLoss | None:
         """Remember the epoch the store answered with; the loss it recorded, if any."""
@@ -199,6 +211,10 @@ class RedisStore(RedisClients):
         )
         state = decode_state(int(version), data) if version and data else None
         return state, self._anchored(experiment, epoch, loss)
+
+    def _state_args(self, experiment: str) -> tuple[Any, ...]:
+        base = self._base(experiment)
+        return (base + b"state", base + b"counts", *self._anchor_args(experiment))
 
     def loss(self, experiment: str) -> StoreLoss | None:
         """The loss recorded for the experiment, if any (a plain read: checks nothing, records nothing)."""
