@@ -6,9 +6,9 @@
 
 from .assignment.types import Assignment as Assignment
 from .assignment.types import Reason as Reason
-from .config.loader import check_experiments as check_experiments
-from .config.loader import load_experiments as load_experiments
-from .config.loader import load_experiments_from_string as load_experiments_from_string
+from .loading import check_experiments as check_experiments
+from .loading import load_experiments as load_experiments
+from .loading import load_experiments_from_string as load_experiments_from_string
 from .config.spec import ExperimentsConfig as ExperimentsConfig
 from .config.spec import ExperimentSpec as ExperimentSpec
 from .config.spec import ExperimentStatus as ExperimentStatus

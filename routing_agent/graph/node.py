@@ -50,7 +50,7 @@ def _as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
     if isinstance(experiments, ExperimentSpec):
         return ExperimentsConfig(experiments=(experiments,))
     if isinstance(experiments, str | Path):
-        from routing_agent.config.loader import load_experiments
+        from routing_agent.loading import load_experiments
 
         return load_experiments(experiments)
     return ExperimentsConfig(experiments=tuple(experiments))
