@@ -8,8 +8,16 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from routing_agent.stores.observations.spool import SPOOL_DIR_ENV
 from tests.support.redis_cluster import RedisCluster3
 from tests.support.redis_server import shared_redis_url
+
+
+@pytest.fixture(autouse=True)
+def _private_spool_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Observation writers spool by default: each test (and the workers it starts) gets its own base folder,
+    so no test replays another's spooled observations and nothing lands in ~/.local/state."""
+    monkeypatch.setenv(SPOOL_DIR_ENV, str(tmp_path_factory.mktemp("spool")))
 
 
 @pytest.fixture(scope="session")
