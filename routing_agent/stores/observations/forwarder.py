@@ -9,13 +9,14 @@ and the loss bound.
 
 from __future__ import annotations
 
-__all__ = ["SpoolForwarder"]
+__all__ = ["Pacing", "SpoolForwarder"]
 
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from routing_agent.stores.observations.base import ObservationStore
@@ -26,6 +27,16 @@ from routing_agent.stores.observations.spool import Spool
 logger = logging.getLogger("routing_agent.observations")
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How the forwarder paces itself (the writer's own settings)."""
+
+    batch_size: int
+    flush_interval_s: float
+    retry_backoff_s: float
+    """First pause after the store failed; doubles up to 2 s."""
+
+
 class SpoolForwarder:
     """Spool files of one writer (adopted orphans first, our own last) and the thread that empties them."""
 
@@ -34,20 +45,19 @@ class SpoolForwarder:
         store: ObservationStore,
         folder: Path,
         spools: list[Spool],
+        pacing: Pacing,
         *,
         drops: Drops,
-        batch_size: int,
-        flush_interval_s: float,
-        retry_backoff_s: float,
         on_progress: Callable[[], None],
     ) -> None:
+        """``on_progress`` is called after each forwarding round (the writer wakes its ``flush()``)."""
         self.store = store
         self.folder = folder
         self._spools = spools
         self._drops = drops
-        self._batch_size = batch_size
-        self._interval = flush_interval_s
-        self._backoff = retry_backoff_s
+        self._batch_size = pacing.batch_size
+        self._interval = pacing.flush_interval_s
+        self._backoff = pacing.retry_backoff_s
         self._on_progress = on_progress
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -62,7 +72,13 @@ class SpoolForwarder:
 
     @classmethod
     def open(
-        cls, store: ObservationStore, folder: str | os.PathLike[str], **options: object
+        cls,
+        store: ObservationStore,
+        folder: str | os.PathLike[str],
+        pacing: Pacing,
+        *,
+        drops: Drops,
+        on_progress: Callable[[], None],
     ) -> SpoolForwarder | None:
         """Our spool in ``folder`` plus the orphans found there; None (and a warning) when it is unusable."""
         try:
@@ -71,7 +87,8 @@ class SpoolForwarder:
         except (OSError, sqlite3.Error) as exc:
             logger.warning("observation spool disabled: cannot use '%s': %s", folder, exc)
             return None
-        forwarder = cls(store, Path(folder), [*orphans, own], **options)  # type: ignore[arg-type]
+        spools = [*orphans, own]
+        forwarder = cls(store, Path(folder), spools, pacing, drops=drops, on_progress=on_progress)
         if forwarder.replayed:
             logger.warning("replaying %d observation(s) spooled by a writer that died", forwarder.replayed)
             forwarder.start()

@@ -42,9 +42,9 @@ from opentelemetry.metrics import MeterProvider
 
 from routing_agent.stores.observations.base import ObservationStore
 from routing_agent.stores.observations.drops import Drops, valid_observations
-from routing_agent.stores.observations.forwarder import SpoolForwarder
+from routing_agent.stores.observations.forwarder import Pacing, SpoolForwarder
 from routing_agent.stores.observations.observation import Observation
-from routing_agent.stores.observations.spool import SPOOL_DIR_ENV, SPOOL_OFF, spool_folders
+from routing_agent.stores.observations.spool import spool_folders
 
 _live: weakref.WeakSet[BufferedObservationWriter] = weakref.WeakSet()
 
@@ -97,18 +97,14 @@ class BufferedObservationWriter:
         _live.add(self)
 
     def _open_spool(self, spool_dir: str | os.PathLike[str] | Literal[False] | None) -> SpoolForwarder | None:
-        if spool_dir is False or (spool_dir is None and _spool_env_off()):
+        if spool_dir is False:
             return None
-        folders = [Path(spool_dir)] if spool_dir is not None else spool_folders(self.store)
-        options = {
-            "drops": self._drops,
-            "batch_size": self.batch_size,
-            "flush_interval_s": self.flush_interval_s,
-            "retry_backoff_s": self.retry_backoff_s,
-            "on_progress": self._notify_idle,
-        }
+        folders = [Path(spool_dir)] if spool_dir is not None else spool_folders(self.store)  # [] when off
+        pacing = Pacing(self.batch_size, self.flush_interval_s, self.retry_backoff_s)
         for folder in folders:  # the default: the first writable one
-            forwarder = SpoolForwarder.open(self.store, folder, **options)
+            forwarder = SpoolForwarder.open(
+                self.store, folder, pacing, drops=self._drops, on_progress=self._notify_idle
+            )
             if forwarder is not None:
                 return forwarder
         return None
@@ -295,7 +291,3 @@ class BufferedObservationWriter:
             if self._forwarder is not None:
                 out.update(spooled=self._forwarder.pending, replayed=self._forwarder.replayed)
         return out
-
-
-def _spool_env_off() -> bool:
-    return os.environ.get(SPOOL_DIR_ENV, "").strip().lower() in SPOOL_OFF
