@@ -9,6 +9,7 @@ bound itself is shown by tests/faults/test_worker_sigkill.py.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -128,3 +129,22 @@ def test_a_redis_store_names_server_database_and_prefix_never_the_password(redis
     assert key.startswith("redis:") and key.endswith("/p1") and "s3cret" not in key
     assert RedisObservationStore.from_url(redis_url, prefix="p2").spool_key() != key
     store.close()
+
+
+EXIT_WITHOUT_CLOSE = (
+    "import sys\n"
+    "from routing_agent.stores.observations import BufferedObservationWriter, Observation\n"
+    "from routing_agent.stores.observations.sqlite import SQLiteObservationStore\n"
+    "writer = BufferedObservationWriter(SQLiteObservationStore(sys.argv[1]))\n"
+    "writer.add(Observation('e', 'control', 'u', 'm', 1.0, id='at-exit'))\n"
+)
+
+
+def test_a_process_that_exits_without_close_writes_and_leaves_no_spool_file(tmp_path: Path) -> None:
+    store_file = tmp_path / "a.sqlite"
+    program = [sys.executable, "-c", EXIT_WITHOUT_CLOSE, str(store_file)]
+    proc = subprocess.run(program, check=False, timeout=120)
+    assert proc.returncode == 0
+    assert [o.id for o in SQLiteObservationStore(store_file).observations("e")] == ["at-exit"]
+    base = Path(os.environ[SPOOL_DIR_ENV])  # this test's private base folder (tests/conftest.py)
+    assert not list(base.rglob("obs-*.spool*"))

@@ -54,6 +54,8 @@ def _flush_all_at_exit() -> None:  # pragma: no cover - exercised at interpreter
     for writer in list(_live):
         writer.flush(2.0)
         writer._abandon("exit")
+        if writer._forwarder is not None:  # empty spool files go; what the store refused stays, logged
+            writer._forwarder.close(0.5)
 
 
 class BufferedObservationWriter:
