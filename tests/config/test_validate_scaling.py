@@ -1,7 +1,8 @@
 """``validate`` is linear in the size of the config (issue 15, point 5: 8,000 unknown keys took 33.6 s).
 
 Absolute times belong to ``benchmarks/validate_scale.py``; here the cost of 4× the input must stay far
-below the 16× a quadratic check needs (the bound, 8×, leaves 2× for a noisy shared machine). Costs are this
+below the 16× a quadratic check needs (the bound, 10×, leaves room for a noisy shared machine: 8.9× was
+seen at load average 25, ~5× on a quiet one). Costs are this
 thread's CPU time, best of three, so neither other processes nor other threads count.
 """
 
@@ -63,13 +64,13 @@ def test_unknown_keys_cost_grows_linearly() -> None:
     check = check_experiments_string(unknown_keys(300), "scale.yaml")
     assert len(check.issues) == 300  # every unknown key is reported, once
     ratio = _ratio(unknown_keys, 1500)
-    assert ratio < 8, ratio
+    assert ratio < 10, ratio
 
 
 def test_many_experiments_in_one_namespace_cost_grows_linearly() -> None:
     assert check_experiments_string(experiments(200), "scale.yaml").ok  # disjoint ranges: no collision
     ratio = _ratio(experiments, 300)
-    assert ratio < 8, ratio
+    assert ratio < 10, ratio
 
 
 def test_colliding_experiments_are_reported_up_to_a_cap() -> None:
