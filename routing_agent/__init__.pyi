@@ -6,9 +6,6 @@
 
 from .assignment.types import Assignment as Assignment
 from .assignment.types import Reason as Reason
-from .config.loader import check_experiments as check_experiments
-from .config.loader import load_experiments as load_experiments
-from .config.loader import load_experiments_from_string as load_experiments_from_string
 from .config.spec import ExperimentsConfig as ExperimentsConfig
 from .config.spec import ExperimentSpec as ExperimentSpec
 from .config.spec import ExperimentStatus as ExperimentStatus
@@ -40,6 +37,9 @@ from .graph.outcomes import record_outcome as record_outcome
 from .graph.resolution import inherited_routing as inherited_routing
 from .graph.state import Routing as Routing
 from .graph.state import RoutingState as RoutingState
+from .loading import check_experiments as check_experiments
+from .loading import load_experiments as load_experiments
+from .loading import load_experiments_from_string as load_experiments_from_string
 from .providers.catalog import catalog as catalog
 from .scoring.factory import build_scorers as build_scorers
 from .scoring.node import ScoringNode as ScoringNode

@@ -9,6 +9,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, settings
 
+from routing_agent.stores.observations.spool import SPOOL_DIR_ENV
 from tests.support.redis_cluster import RedisCluster3
 from tests.support.redis_server import shared_redis_url
 
@@ -45,6 +46,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             0 if item.nodeid.startswith(LONG_FIRST) else 2 if item.nodeid.startswith(E2E_LAST) else 1
         )
     )
+
+
+@pytest.fixture(autouse=True)
+def _private_spool_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Observation writers spool by default: each test (and the workers it starts) gets its own base folder,
+    so no test replays another's spooled observations and nothing lands in ~/.local/state."""
+    monkeypatch.setenv(SPOOL_DIR_ENV, str(tmp_path_factory.mktemp("spool")))
 
 
 @pytest.fixture(scope="session")

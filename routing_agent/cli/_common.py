@@ -164,7 +164,7 @@ def load_config(path: Path | None) -> ExperimentsConfig | None:
     """The experiments of ``--config`` (None when not given); ``ConfigError`` names file:line and field."""
     if path is None:
         return None
-    from routing_agent.config.loader import load_experiments
+    from routing_agent.loading import load_experiments
 
     return load_experiments(path)
 

@@ -12,9 +12,10 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from routing_agent.config.loader import ConfigCheck, check_experiments
+from routing_agent.config.loader import ConfigCheck
 from routing_agent.config.validate_warnings import config_warnings
 from routing_agent.errors import ConfigIssue, printable
+from routing_agent.loading import check_experiments
 
 
 def run_validate(

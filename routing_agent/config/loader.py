@@ -26,11 +26,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from routing_agent.config.checks import experiment_checks
 from routing_agent.config.conflicts import MAX_COLLISIONS, find_collisions
 from routing_agent.config.merge import Sections
 from routing_agent.config.messages import explain, format_path, suggest
 from routing_agent.config.references import unknown_agents
-from routing_agent.config.scorer_options import scorer_option_problems
 from routing_agent.config.spec import ExperimentsConfig, ExperimentSpec
 from routing_agent.config.yaml_source import MAX_BYTES, Document, Path, read_yaml
 from routing_agent.errors import ConfigError, ConfigIssue
@@ -231,11 +231,13 @@ class _Builder:
 
     def finish(self, files: list[str]) -> ConfigCheck:
         unique = self._unique()
+        checks = experiment_checks()  # registered by other packages (scorer options: routing_agent.scoring)
         for placed in unique:
             for loc, message, fix in unknown_agents(placed.spec, self.sections.agents()):
                 self._report(placed.doc, (*placed.base, *loc), message, fix)
-            for loc, message, maybe_fix in scorer_option_problems(placed.spec, placed.doc.source):
-                self._report(placed.doc, (*placed.base, *loc), message, maybe_fix)
+            for check in checks:
+                for loc, message, maybe_fix in check(placed.spec, placed.doc.source):
+                    self._report(placed.doc, (*placed.base, *loc), message, maybe_fix)
         places = {p.spec.id: p.place for p in unique}
         by_id = {p.spec.id: p for p in unique}
         collisions = find_collisions([p.spec for p in unique], limit=MAX_COLLISIONS + 1)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from routing_agent.config.checks import profiles_checks
 from routing_agent.config.fields import (
     UNIT_KEY_DEFAULTS,
     AgentName,
@@ -345,14 +346,14 @@ class ExperimentsConfig(StrictModel):
     @field_validator("simulated_profiles")
     @classmethod
     def _check_profiles(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        # A dry run when the config loads: ``validate`` catches what ``RoutingNode`` would refuse.
+        # A dry run when the config loads: ``validate`` catches what ``RoutingNode`` would refuse. The
+        # checks come from ``routing_agent.providers`` (registered in ``config.checks``).
         if value:
-            from routing_agent.providers.profiles import profiles
-
             SpecProblem.raise_all(
                 [
                     SpecProblem(issue.message, fix=issue.fix, loc=tuple((issue.field or "").split(".")[1:]))
-                    for issue in profiles.check(value)
+                    for check in profiles_checks()
+                    for issue in check(value)
                 ]
             )
         return value

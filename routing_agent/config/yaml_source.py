@@ -8,7 +8,8 @@ PyYAML lets through silently or slowly:
 
 * a key repeated in one mapping (PyYAML keeps the last one without a word);
 * alias bombs ("billion laughs"): the size of the document with every alias expanded is computed on the
-  node graph in linear time and refused above ``MAX_NODES`` before anything walks it;
+  node graph in linear time and refused when aliases add more than ``MAX_NODES`` values to those written
+  out, before anything walks it (what is written out is bounded by ``MAX_BYTES``);
 * recursive aliases, nesting deeper than ``MAX_DEPTH``, files above ``MAX_BYTES``, bytes that are not UTF-8.
 
 Dates stay strings (pydantic parses them); mapping keys are always their text (``on:`` is the key "on").
@@ -35,12 +36,13 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from routing_agent.config.yaml_compose import AVAILABLE, Unusual, compose_with_libyaml
 from routing_agent.config.yaml_errors import Refused, decode, describe_yaml_error
 
 MAX_BYTES = 1_000_000
 """Largest config file read (bytes). Split bigger setups across files in a folder."""
 MAX_NODES = 100_000
-"""Largest document, counting every alias at every place it is used."""
+"""Most values aliases may add to a document (counting every alias at every place it is used)."""
 MAX_DEPTH = 64
 MAX_NUMBER_CHARS = 4000
 """Longest number literal read (a 5,000-digit integer cannot even be converted to text by Python)."""
@@ -85,21 +87,21 @@ class Document:
 
     def is_broken(self, path: Path) -> bool:
         """Whether ``path`` is at or under a refused value."""
-        return any(path[: len(b)] == b for b in self.broken)
+        broken = self.broken  # a lookup per prefix: linear however many values were refused
+        return bool(broken) and any(path[:cut] in broken for cut in range(len(path) + 1))
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe composer with a nesting limit, so deep input fails cleanly instead of recursing."""
+class _DepthLimited(Composer):
+    """PyYAML's composer (in Python, so node marks keep their lines) with a nesting limit, so deep input
+    fails cleanly instead of recursing."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                mark = self.peek_event().start_mark  # type: ignore[attr-defined]
                 raise Refused(
                     f"the YAML is nested more than {MAX_DEPTH} levels deep",
                     "flatten the structure; an experiments file needs about 6 levels",
@@ -108,6 +110,30 @@ class _Loader(yaml.SafeLoader):
             return Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
+
+
+class _Loader(_DepthLimited, yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader: without libyaml, and to word a problem the fast path met."""
+
+
+def _nodes(text: str) -> list[Node]:
+    """The documents' node graphs: through libyaml when installed (``yaml_compose``), else — and for any
+    input the fast path finds unusual, so messages never depend on libyaml — through PyYAML's composer."""
+    if AVAILABLE:
+        try:
+            return compose_with_libyaml(text, MAX_DEPTH)
+        except (Unusual, yaml.YAMLError):
+            pass
+    loader = _Loader(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+        return nodes
+    finally:
+        loader.dispose()
 
 
 def read_yaml(
@@ -126,15 +152,7 @@ def read_yaml(
         ]
     try:
         text = decode(raw)
-        loader = _Loader(text)
-        try:
-            nodes = []
-            while loader.check_node():
-                node = loader.get_node()
-                if node is not None:
-                    nodes.append(node)
-        finally:
-            loader.dispose()
+        nodes = _nodes(text)
         documents = []
         for node in nodes:
             _check_size(node)
@@ -181,10 +199,10 @@ def _check_size(root: Node) -> None:
         return total
 
     total = size(root, 0)
-    if total > MAX_NODES:
+    if total - len(sizes) > MAX_NODES:  # ``sizes`` holds every node written out once
         raise Refused(
-            f"with aliases expanded this document has {total:,} values (limit {MAX_NODES:,}); "
-            "this looks like an alias bomb",
+            f"with aliases expanded this document has {total:,} values, {total - len(sizes):,} of them added "
+            f"by aliases (limit {MAX_NODES:,}); this looks like an alias bomb",
             "remove the nested aliases (*name) or write the values out",
             root.start_mark.line + 1,
         )

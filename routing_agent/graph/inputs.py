@@ -26,7 +26,7 @@ def as_config(experiments: ExperimentsLike) -> ExperimentsConfig:
     if isinstance(experiments, ExperimentSpec):
         return ExperimentsConfig(experiments=(experiments,))
     if isinstance(experiments, str | Path):
-        from routing_agent.config.loader import load_experiments
+        from routing_agent.loading import load_experiments
 
         return load_experiments(experiments)
     return ExperimentsConfig(experiments=tuple(experiments))

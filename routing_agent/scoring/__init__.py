@@ -13,3 +13,5 @@ excluded from the metric, never raised.
 """
 
 __all__: list[str] = []  # import from the modules named above; the supported names are top-level
+
+from routing_agent.scoring import config_checks as _config_checks  # noqa: F401  (registers the check)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from routing_agent.config import load_experiments
 from routing_agent.errors import ConfigError, ConfigIssue
+from routing_agent.loading import load_experiments
 
 MARK = "#<"
 """Put ``#<`` at the end of the line an error must point at."""

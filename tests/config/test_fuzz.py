@@ -14,9 +14,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing_agent.config import ExperimentsConfig, load_experiments_from_string
+from routing_agent.config import ExperimentsConfig
 from routing_agent.config.messages import format_path
 from routing_agent.errors import ConfigError, ConfigIssue
+from routing_agent.loading import load_experiments_from_string
 from tests.config.support import VALID
 
 FUZZ = settings(

@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from routing_agent.config import (
-    ExperimentStatus,
-    Unit,
-    check_experiments,
-    load_experiments,
-    load_experiments_from_string,
-)
+from routing_agent.config import ExperimentStatus, Unit
 from routing_agent.errors import ConfigError
+from routing_agent.loading import check_experiments, load_experiments, load_experiments_from_string
 from tests.config.support import VALID, dedent, issue_for, load_error, write
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,7 +1,9 @@
 """``validate`` is linear in the size of the config (issue 15, point 5: 8,000 unknown keys took 33.6 s).
 
 Absolute times belong to ``benchmarks/validate_scale.py``; here the cost of 4× the input must stay far
-below the 16× a quadratic check needs (the bound, 8×, leaves 2× for a noisy shared machine).
+below the 16× a quadratic check needs (the bound, 10×, leaves room for a noisy shared machine: 8.9× was
+seen at load average 25, ~5× on a quiet one). Costs are this
+thread's CPU time, best of three, so neither other processes nor other threads count.
 """
 
 from __future__ import annotations
@@ -28,21 +30,27 @@ def unknown_keys(n: int) -> str:
 
 
 def experiments(n: int, *, colliding: bool = False) -> str:
-    def one(i: int) -> dict[str, object]:
-        spec: dict[str, object] = {"id": f"e{i}", "variants": VARIANTS}
+    """``n`` experiments written out in full (no anchors), as a person or a generator writes a big config;
+    each in its own slice of one namespace unless ``colliding``."""
+    lines = ["experiments:"]
+    for i in range(n):
+        lines.append(f"  - id: e{i}")
         if not colliding:
-            spec["namespace"] = {"name": "all", "range": [i / n, (i + 1) / n]}
-        return spec
-
-    return yaml.safe_dump({"experiments": [one(i) for i in range(n)]})
+            lines.append(f"    namespace: {{name: all, range: [{i / n:.6g}, {(i + 1) / n:.6g}]}}")
+        lines += [
+            "    variants:",
+            "      - {name: control, model: 'openai:gpt-4o', control: true}",
+            "      - {name: candidate, model: 'openai:gpt-4o-mini'}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _seconds(text: str) -> float:
     best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
+    for _ in range(3):
+        start = time.thread_time()
         check_experiments_string(text, "scale.yaml")
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.thread_time() - start)
     return best
 
 
@@ -55,12 +63,14 @@ def _ratio(make: Callable[[int], str], n: int) -> float:
 def test_unknown_keys_cost_grows_linearly() -> None:
     check = check_experiments_string(unknown_keys(300), "scale.yaml")
     assert len(check.issues) == 300  # every unknown key is reported, once
-    assert _ratio(unknown_keys, 1500) < 8
+    ratio = _ratio(unknown_keys, 1500)
+    assert ratio < 10, ratio
 
 
 def test_many_experiments_in_one_namespace_cost_grows_linearly() -> None:
     assert check_experiments_string(experiments(200), "scale.yaml").ok  # disjoint ranges: no collision
-    assert _ratio(experiments, 300) < 8
+    ratio = _ratio(experiments, 300)
+    assert ratio < 10, ratio
 
 
 def test_colliding_experiments_are_reported_up_to_a_cap() -> None:

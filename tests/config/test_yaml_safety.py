@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from routing_agent.config import load_experiments, load_experiments_from_string
 from routing_agent.config.yaml_source import MAX_DEPTH
 from routing_agent.errors import ConfigError
+from routing_agent.loading import load_experiments, load_experiments_from_string
 from tests.config.support import VALID, dedent, issue_for, load_error, marked_line, write
 
 BILLION_LAUGHS = """\

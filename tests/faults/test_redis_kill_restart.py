@@ -52,10 +52,32 @@ def test_redis_killed_and_restarted_under_load(durable_redis: RedisServer) -> No
     assert report.calls_observed == report.calls_made
 
 
-def test_a_longer_outage_drops_observations_counted(durable_redis: RedisServer) -> None:
-    """With retries shorter than the outage, observations are dropped: counted, never silently."""
-    store = open_observation_store(f"{durable_redis.url}?prefix=long&timeout=0.5")
+def test_a_longer_outage_with_the_default_spool_loses_nothing(durable_redis: RedisServer) -> None:
+    """The spool (on by default) keeps what the store refuses on disk and forwards it after the restart."""
+    store = open_observation_store(f"{durable_redis.url}?prefix=spooled&timeout=0.5")
     writer = BufferedObservationWriter(store, flush_interval_s=0.01, max_retries=2, retry_backoff_s=0.05)
+    writer.add_many([Observation("exp", "control", f"u{i}", "calls", 1.0, id=f"a{i}") for i in range(300)])
+    assert writer.flush(10)
+    durable_redis.kill()
+    writer.add_many([Observation("exp", "control", f"u{i}", "calls", 1.0, id=f"b{i}") for i in range(200)])
+    assert not writer.flush(1)  # refused: kept on disk, not reported as written
+    assert writer.stats()["spooled"] == 200 and writer.stats()["dropped"] == 0
+    durable_redis.start()
+    writer.add_many([Observation("exp", "control", f"u{i}", "calls", 1.0, id=f"c{i}") for i in range(100)])
+    writer.close(30)
+    stats = writer.stats()
+    assert (stats["written"], stats["dropped"], stats["spooled"]) == (600, 0, 0)
+    assert sum(a.n_obs for a in store.unit_aggregates("exp", "calls").values()) == 600
+    store.close()
+
+
+def test_a_longer_outage_without_the_spool_drops_observations_counted(durable_redis: RedisServer) -> None:
+    """With the spool off and retries shorter than the outage, observations are dropped: counted, never
+    silently."""
+    store = open_observation_store(f"{durable_redis.url}?prefix=long&timeout=0.5")
+    writer = BufferedObservationWriter(
+        store, flush_interval_s=0.01, max_retries=2, retry_backoff_s=0.05, spool_dir=False
+    )
     writer.add_many([Observation("exp", "control", f"u{i}", "calls", 1.0, id=f"a{i}") for i in range(300)])
     assert writer.flush(10)
     durable_redis.kill()

@@ -6,7 +6,8 @@ new writer on the same spool folder (the restart), and counts: every observation
 ``BOUND_S`` before the kill must be in the store. The documented bound is ``flush_interval_s`` (0.25 s);
 ``BOUND_S`` = 1 s is the acceptance figure ("at most the last second"). Also with the store stalled
 (another process holds the file's write lock for 3 s around the kill: 33 % were lost before), and the
-observation file deleted mid-run (reported, never written into the void).
+observation file deleted mid-run (reported, never written into the void). The spool is on by default: the
+first test builds every writer with default settings (no ``spool_dir``, no environment variable).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from routing_agent.errors import StoreUnavailable
 from routing_agent.stores.observations.observation import Observation
+from routing_agent.stores.observations.spool import SPOOL_DIR_ENV
 from routing_agent.stores.observations.sqlite import SQLiteObservationStore
 from routing_agent.stores.observations.writer import BufferedObservationWriter
 
@@ -30,12 +34,15 @@ RUN_S = 2.0
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_and_kill(store_file: Path, spool: Path, *, during=None) -> list[tuple[int, float]]:
+def _run_and_kill(
+    store_file: Path, spool: Path | str, *, during=None, env: dict[str, str] | None = None
+) -> list[tuple[int, float]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.faults.spool_worker", str(store_file), str(spool)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     accepted: list[tuple[int, float]] = []
 
@@ -62,15 +69,33 @@ def _run_and_kill(store_file: Path, spool: Path, *, during=None) -> list[tuple[i
     return [(i, t) for i, t in accepted if t <= killed_at]
 
 
-def _restart_and_count(store_file: Path, spool: Path) -> set[str]:
+def _restart_and_count(store_file: Path, spool: Path | None) -> set[str]:
     store = SQLiteObservationStore(store_file)
-    writer = BufferedObservationWriter(store, spool_dir=spool)
-    assert writer.flush(30.0)
+    writer = BufferedObservationWriter(store, spool_dir=spool)  # None: the default folder
+    folder = writer.spool_dir
+    assert folder is not None and writer.flush(30.0)
     writer.close()
     ids = {o.id for o in store.observations("exp") if o.id is not None}
     store.close()
-    assert not list(spool.glob("obs-*.spool")), "a replayed spool file was left behind"
+    assert not list(folder.glob("obs-*.spool")), "a replayed spool file was left behind"
     return ids
+
+
+def test_sigkill_with_default_settings_loses_at_most_the_last_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_file, state = tmp_path / "obs.sqlite", tmp_path / "state"
+    SQLiteObservationStore(store_file).close()
+    monkeypatch.delenv(SPOOL_DIR_ENV, raising=False)  # the defaults: $XDG_STATE_HOME/routing-agent/spool
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    accepted = _run_and_kill(store_file, "default", env=dict(os.environ))
+    (folder,) = (state / "routing-agent" / "spool").iterdir()  # one folder for this store
+    assert list(folder.glob("obs-*.spool")), "the killed worker left no spool file"
+    stored = _restart_and_count(store_file, None)
+    assert len(accepted) > 200
+    assert _lost_before_bound(accepted, stored) == []
+    lost = len(accepted) - len({f"obs-{i}" for i, _ in accepted} & stored)
+    assert lost <= sum(1 for _, t in accepted if t >= max(t for _, t in accepted) - BOUND_S)
 
 
 def _lost_before_bound(accepted: list[tuple[int, float]], stored: set[str]) -> list[int]:

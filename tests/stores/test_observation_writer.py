@@ -97,10 +97,13 @@ def test_a_full_buffer_drops_the_overflow_counted() -> None:
 
 
 def test_redis_outage_then_restart(redis_prefix: str) -> None:
-    """A real Redis is killed mid-run: writes are retried; after restart new observations land."""
+    """A real Redis is killed mid-run: writes are retried; after restart new observations land. (Without the
+    spool: with it nothing is dropped, see tests/faults/test_redis_kill_restart.py.)"""
     with RedisServer() as server:
         store = RedisObservationStore.from_url(server.url, prefix=redis_prefix, timeout_s=0.2)
-        writer = BufferedObservationWriter(store, flush_interval_s=0.01, retry_backoff_s=0.01, max_retries=1)
+        writer = BufferedObservationWriter(
+            store, flush_interval_s=0.01, retry_backoff_s=0.01, max_retries=1, spool_dir=False
+        )
         writer.add_many([obs(i) for i in range(5)])
         assert writer.flush(5)
         server.kill()

@@ -56,6 +56,14 @@ class RedisObservationStore(RedisObservationClient):
         }
     )
 
+    def spool_key(self) -> str:
+        """Server, database and prefix (never the password), naming the writers' default spool folder."""
+        kwargs = getattr(getattr(self._bound, "connection_pool", None), "connection_kwargs", None)
+        if not kwargs:  # a cluster: its key prefix names it
+            return f"redis-cluster:{self.prefix}"
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"redis:{where}/{kwargs.get('db', 0)}/{self.prefix}"
+
     def __repr__(self) -> str:
         return f"RedisObservationStore(prefix={self.prefix!r})"
 

@@ -126,6 +126,13 @@ class SQLiteObservationStore:
                     conn.execute(statement)
         self._identity = self._file_identity()
 
+    def spool_key(self) -> str | None:
+        """The file, naming the writers' default spool folder (None: an in-memory database, no spool)."""
+        where = str(self.path)
+        if where == ":memory:" or where.startswith("file::memory:"):
+            return None
+        return f"sqlite:{os.path.realpath(where)}"
+
     def _file_identity(self) -> tuple[int, int] | None:
         try:
             info = os.stat(self.path)

@@ -1,7 +1,9 @@
 """Scorer options checked at load time, so a typo under ``scorers[].options`` gets its file and line.
 
-The options of each scorer ``type`` are defined by the scoring package (``routing_agent.scoring.factory``);
-this module runs its checks while the YAML line map is still at hand and locates every problem it finds.
+Importing ``routing_agent.scoring`` registers ``scorer_option_problems`` with the config loader
+(``routing_agent.config.checks``), which runs it while the YAML line map is still at hand and locates every
+problem it finds. The options of each scorer ``type`` are defined in ``routing_agent.scoring.factory``,
+imported only when an experiment declares scorers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path as FsPath
 
 from pydantic import ValidationError
 
+from routing_agent.config.checks import register_experiment_check
 from routing_agent.config.messages import explain, parse_path
 from routing_agent.config.spec import ExperimentSpec
 from routing_agent.config.yaml_source import Path
@@ -46,3 +49,6 @@ def scorer_option_problems(spec: ExperimentSpec, source: str) -> list[tuple[Path
             path = parse_path(issue.field) if issue.field else ("scorers", i)
             problems.append((path, issue.message, issue.fix))
     return problems
+
+
+register_experiment_check("scorer_options", scorer_option_problems)
