@@ -374,6 +374,11 @@ class GuardedStore:
         """Write queued units back now (sync); returns how many were written. Stops at the first failure."""
         return self._writeback.flush()
 
+    def drain(self, within_s: float | None = None) -> int:
+        """Write queued units back, retrying failures for up to ``within_s`` (default
+        ``OutagePolicy.close_flush_s``); returns how many were written."""
+        return self._writeback.drain(self.outage.close_flush_s if within_s is None else within_s)
+
     def abandon(self, cause: str) -> int:
         """Give up on the units still queued (shutdown): counted as ``writeback_dropped`` and logged."""
         return self._writeback.abandon(cause)

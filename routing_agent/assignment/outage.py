@@ -31,11 +31,17 @@ class OutagePolicy:
     backoff_s: float = 0.5  # no store call for this long after a failure; doubles after each failed probe
     max_backoff_s: float = 5.0  # ... up to this
     max_pending: int = 100_000  # units remembered for write-back during an outage; the overflow is counted
+    close_flush_s: float = 5.0  # on close, keep retrying queued write-backs this long before giving up
 
     def __post_init__(self) -> None:
-        if not 0 < self.backoff_s <= self.max_backoff_s or self.max_pending < 0:
+        if (
+            not 0 < self.backoff_s <= self.max_backoff_s
+            or self.max_pending < 0
+            or not self.close_flush_s >= 0
+        ):
             raise ValueError(
-                f"OutagePolicy needs 0 < backoff_s <= max_backoff_s and max_pending >= 0: {self}"
+                "OutagePolicy needs 0 < backoff_s <= max_backoff_s, max_pending >= 0 and "
+                f"close_flush_s >= 0: {self}"
             )
 
 

@@ -11,6 +11,7 @@ __all__ = ["WriteBack"]
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -92,6 +93,18 @@ class WriteBack:
                 # Another writer stored a different variant during the outage (e.g. weights changed).
                 self.counters.event("writeback_conflict")
         return written
+
+    def drain(self, within_s: float, retry_every_s: float = 0.05) -> int:
+        """Flush, retrying after failures (a timeout under load, a store restarting) until the queue is empty
+        or ``within_s`` has passed; returns how many were written. What is left is for ``abandon``."""
+        deadline = time.monotonic() + within_s
+        written = 0
+        while True:
+            self.wait(max(0.0, deadline - time.monotonic()))  # a background flush in progress goes first
+            written += self.flush()
+            if not self._pending or time.monotonic() >= deadline:
+                return written
+            time.sleep(min(retry_every_s, max(0.0, deadline - time.monotonic())))
 
     def abandon(self, cause: str) -> int:
         """Give up on the units still queued (shutdown): counted as ``writeback_dropped`` and logged."""

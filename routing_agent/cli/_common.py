@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -41,14 +41,13 @@ from routing_agent.errors import (
     StateTransitionError,
     StoreError,
 )
-from routing_agent.stores.assignments import AssignmentStore, open_store
+from routing_agent.stores.assignments import AssignmentStore, open_control_store
 
 if TYPE_CHECKING:
     from routing_agent.stores.observations.base import ObservationStore
 
 EXIT_REFUSED = 1
 EXIT_CANNOT_RUN = 2
-CONTROL_TIMEOUT_S = 2.0  # people and watch loops can wait longer than the routing hot path (50 ms)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Experiments YAML (file or folder).")]
 StoreOption = Annotated[
@@ -117,15 +116,6 @@ def cli_errors(store_url: str | None = None) -> Iterator[None]:
         raise fail(f"cannot use {where}: {exc}.{hint}") from None
     except ValueError as exc:  # bad URLs and arguments, raised before any I/O
         raise fail(str(exc)) from None
-
-
-def open_control_store(url: str) -> AssignmentStore:
-    """The assignment store at ``url``, with a control-plane Redis timeout unless the URL sets ``timeout``."""
-    if "://" in url and url.split("://", 1)[0].lower() in ("redis", "rediss", "unix"):
-        query = dict(parse_qsl(urlsplit(url).query))
-        timeout = None if "timeout" in query else CONTROL_TIMEOUT_S
-        return open_store(url, timeout_s=timeout)
-    return open_store(url)
 
 
 def open_run_stores(

@@ -128,9 +128,9 @@ def evaluate(
             stack.callback(obs.close)
         store: AssignmentStore | None
         if isinstance(assignments, str):
-            from routing_agent.stores.assignments import open_store
+            from routing_agent.stores.assignments import open_control_store
 
-            store = open_store(assignments)
+            store = open_control_store(assignments)
             stack.callback(store.close)
         else:
             store = assignments

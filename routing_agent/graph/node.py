@@ -414,9 +414,9 @@ class RoutingNode(Runnable[Any, dict[str, Any]]):
         return snap
 
     def close(self) -> None:
-        """Flush pending write-backs if the store answers (the rest is logged and counted as
-        ``writeback_dropped``), then close the store."""
+        """Write pending write-backs, retrying for up to ``OutagePolicy.close_flush_s`` (the rest is logged
+        and counted as ``writeback_dropped``), then close the store."""
         if self.assigner.guard is not None:
-            self.assigner.guard.flush()
+            self.assigner.guard.drain()
             self.assigner.guard.abandon("the routing node was closed")
         self.store.close()

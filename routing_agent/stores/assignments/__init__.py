@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-__all__ = ["AssignmentStore", "MemoryStore", "RedisStore", "SQLiteStore", "open_store"]
+__all__ = ["AssignmentStore", "MemoryStore", "RedisStore", "SQLiteStore", "open_control_store", "open_store"]
 
 from typing import TYPE_CHECKING, Any
 
 from routing_agent.stores.assignments.base import AssignmentStore
 from routing_agent.stores.assignments.memory import MemoryStore
-from routing_agent.stores.assignments.open import open_store
+from routing_agent.stores.assignments.open import open_control_store, open_store
 from routing_agent.stores.assignments.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
