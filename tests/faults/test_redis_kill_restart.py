@@ -1,13 +1,14 @@
-"""Redis killed (SIGKILL) in the middle of a multi-process load run and restarted a few seconds later.
-
-Extends ``tests/graph/test_store_outage.py`` (one thread, one graph, no observations) to the production
-shape: two OS processes of threads and asyncio tasks on the three reference workflows, telemetry writing
-observations to the same Redis (AOF: what Redis acknowledged is in the page cache and survives a SIGKILL). No
-exception reaches a graph, every fallback is counted, no unit ever sees two variants (the units routed
-during the outage are written back with the variant they had), and no observation is lost: the writer's
-retries (~6 s by default) outlast the restart, so every accepted observation is in the store exactly once
-(ids make a batch that Redis applied but could not acknowledge before the kill idempotent). An outage longer
-than the retries drops observations, counted: ``test_a_longer_outage_drops_observations_counted``.
+"""Redis killed (SIGKILL) in the middle of a multi-process load run and restarted a few seconds later. Extends
+``tests/graph/test_store_outage.py`` (one thread, one graph, no observations) to the production shape: two OS
+processes of threads and asyncio tasks on the three reference workflows, telemetry writing observations to the
+same Redis (AOF with ``appendfsync always``: what Redis acknowledged is on disk and survives a SIGKILL; with
+``everysec`` Redis may acknowledge writes it has postponed while a slow fsync runs, and a kill then loses
+them, Redis's documented window of up to 2 s — the likely cause of 172 of 600 missing in one busy run). No
+exception reaches a graph, every fallback is counted, no unit ever sees two variants (the units routed during
+the outage are written back with the variant they had), and no observation is lost: the writer's retries (~6 s
+by default) outlast the restart, so every accepted observation is in the store exactly once (ids make a batch
+that Redis applied but could not acknowledge before the kill idempotent). An outage longer than the retries
+drops observations, counted: ``test_a_longer_outage_drops_observations_counted``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.support.redis_server import RedisServer
 
 @pytest.fixture
 def durable_redis() -> Iterator[RedisServer]:
-    with RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "everysec")) as server:
+    with RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "always")) as server:
         yield server
 
 
