@@ -7,7 +7,6 @@ it guards against is five times that."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 
@@ -33,7 +32,7 @@ def owner_of(cluster: RedisCluster3, prefix: str) -> int:
     raise AssertionError("the experiment's keys are on no node")
 
 
-PAUSE_MS = 3000
+PAUSE_MS = 6000
 """How long a node is paused: what a decision that waited for it would take."""
 
 
@@ -62,15 +61,14 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
 
     during: dict[str, str] = {}
     for round_, use_async in enumerate((False, True)):
-        threading.Thread(target=pause, args=(port, PAUSE_MS)).start()
-        time.sleep(0.05)
+        pause(port, PAUSE_MS)  # CLIENT PAUSE answers at once; the node then holds every other client
         elapsed, out = timed(f"p{round_}", use_async)
         record = out["routing"]["exp"]
         assert record["reason"] == "store_unavailable"
         assert record["variant"] == hashed_variant(f"p{round_}")
         assert len({s["model_id"] for s in out["seen"]}) == 1
         # two timeouts, with a busy machine's slack, and still far from the pause a wait would have cost
-        bound = 2 * (DEFAULT_ASYNC_TIMEOUT_S if use_async else DEFAULT_TIMEOUT_S) + 1.0
+        bound = 2 * (DEFAULT_ASYNC_TIMEOUT_S if use_async else DEFAULT_TIMEOUT_S) + 2.5
         assert bound < PAUSE_MS / 1000
         kind = "async" if use_async else "sync"
         assert elapsed < bound, f"{kind} routing took {elapsed:.3f} s (bound {bound} s)"
@@ -78,7 +76,8 @@ def test_a_paused_cluster_node_costs_at_most_two_timeouts_sync_and_async(cluster
         time.sleep(PAUSE_MS / 1000 + 0.1)  # the pause ends
     time.sleep(node.assigner.guard.outage.max_backoff_s + 0.1)
     assert graph.invoke({"session_id": "after", "seen": []})["routing"]["exp"]["reason"] == "hashed"
-    assert node.assigner.guard.wait_flushed(10)
+    node.assigner.guard.drain(30)  # retried through a busy machine's late timeouts
+    assert node.assigner.guard.pending == 0
     # the two paused-round units at least (a busy machine may time out another call, written back too)
     assert node.stats()["events"]["writeback"] >= 2
     for sid, variant in during.items():
